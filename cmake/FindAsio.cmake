@@ -1,0 +1,10 @@
+# Debian's libasio-dev ships only headers: no CMake config and no pkg-config file.
+find_path(Asio_INCLUDE_DIR NAMES asio.hpp)
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(Asio REQUIRED_VARS Asio_INCLUDE_DIR)
+if(Asio_FOUND AND NOT TARGET asio::asio)
+  add_library(asio::asio INTERFACE IMPORTED)
+  set_target_properties(asio::asio PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${Asio_INCLUDE_DIR}")
+  target_compile_definitions(asio::asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATED)
+  target_link_libraries(asio::asio INTERFACE Threads::Threads)
+endif()

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what rsexec needs to build and test, from Debian's archive. Idempotent and
+# non-interactive: does nothing when every package is already there.
+set -euo pipefail
+
+packages=(
+  # build
+  g++ cmake make pkg-config
+  libasio-dev libfmt-dev libcxxopts-dev doctest-dev libssl-dev
+  nlohmann-json3-dev libsqlite3-dev
+  # tests: real FTP clients and servers, checksums, certificates
+  python3 python3-pyftpdlib lftp curl vsftpd openssl coreutils procps iproute2
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q </dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
