@@ -1,10 +1,40 @@
-#include <cxxopts.hpp>
+// rsexec: server-to-server FTP transfers (RFC 438, RFC 959 5.2, RFC 2428).
+#include <cstring>
 #include <iostream>
+#include <string_view>
+
+#include "commands.hpp"
+#include "exit_codes_help.hpp"
+
+namespace {
+
+void usage(std::ostream& out) {
+    out << "rsexec - copy files between two FTP servers, directly from one to the other\n\n"
+           "Usage: rsexec COMMAND [OPTIONS] ...\n\n"
+           "Commands:\n"
+           "  copy SRC_URL DST_URL   copy one file from one server to another\n\n"
+           "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
+           "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
+        << rsexec::cli::exit_codes_help;
+}
+
+} // namespace
 
 int main(int argc, char** argv) {
-    cxxopts::Options options("rsexec", "Server-to-server FTP transfer");
-    options.add_options()("h,help", "Show this help");
-    auto result = options.parse(argc, argv);
-    std::cout << options.help() << '\n';
-    return 0;
+    if (argc < 2) {
+        usage(std::cerr);
+        return 2;
+    }
+    const std::string_view command = argv[1];
+    if (command == "-h" || command == "--help" || command == "help") {
+        usage(std::cout);
+        return 0;
+    }
+    if (command == "--version") {
+        std::cout << "rsexec 0.1.0\n";
+        return 0;
+    }
+    if (command == "copy") return rsexec::cli::copy_command(argc - 1, argv + 1);
+    std::cerr << "rsexec: unknown command '" << command << "' (try rsexec --help)\n";
+    return 2;
 }

@@ -1,0 +1,7 @@
+#pragma once
+// The subcommands of `rsexec`; each parses its own options and returns the exit code.
+namespace rsexec::cli {
+
+int copy_command(int argc, char** argv);
+
+} // namespace rsexec::cli

@@ -1,0 +1,18 @@
+#pragma once
+// The exit code table, shown by --help and kept in step with README.md.
+namespace rsexec::cli {
+
+inline constexpr const char* exit_codes_help =
+    "Exit codes:\n"
+    "   0  success\n"
+    "   2  usage: bad option, URL or job file\n"
+    "   3  connect: cannot resolve or reach a server, or it dropped the control connection\n"
+    "   4  login: a server refused USER/PASS\n"
+    "   5  source: the source server refused (e.g. 550 no such file)\n"
+    "   6  destination: the destination server refused (e.g. 553 cannot create)\n"
+    "   7  pairing refused: the servers refuse every way to connect to each other (FXP off)\n"
+    "   8  transfer: the transfer started, then failed\n"
+    "   9  verification: the copy's size or checksum differs from the source\n"
+    "  10  timeout: a server stopped answering\n";
+
+} // namespace rsexec::cli

@@ -1,0 +1,179 @@
+#include "rsexec/control_session.hpp"
+
+#include <array>
+
+#include <asio/connect.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/write.hpp>
+
+#include "rsexec/command.hpp"
+#include "rsexec/deadline.hpp"
+
+namespace rsexec {
+namespace {
+
+constexpr auto as_value = asio::experimental::as_tuple(asio::use_awaitable);
+
+} // namespace
+
+ControlSession::ControlSession(asio::any_io_executor executor, Side side, SessionOptions options)
+    : side_(side), options_(std::move(options)), socket_(executor), parser_(options_.limits) {}
+
+asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t port) {
+    const auto where = host + ":" + std::to_string(port);
+    asio::ip::tcp::resolver resolver(socket_.get_executor());
+    auto resolving = [&]() -> asio::awaitable<Expected<asio::ip::tcp::resolver::results_type>> {
+        auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port), as_value);
+        if (ec) co_return Error(Errc::resolve_failed, "cannot resolve " + host + ": " + ec.message(), side_);
+        co_return results;
+    };
+    auto results = co_await within(options_.timeout, resolving());
+    if (!results) co_return Error(Errc::timeout, "timed out resolving " + host, side_);
+    if (!*results) co_return results->error();
+
+    auto connecting = [&]() -> asio::awaitable<Status> {
+        auto [ec, endpoint] = co_await asio::async_connect(socket_, **results, as_value);
+        if (ec) co_return Error(Errc::connect_failed, "cannot connect to " + where + ": " + ec.message(), side_);
+        peer_ = endpoint;
+        co_return success();
+    };
+    auto connected = co_await within(options_.timeout, connecting());
+    if (!connected) co_return Error(Errc::timeout, "timed out connecting to " + where, side_);
+    if (!*connected) co_return connected->error();
+    socket_.set_option(asio::ip::tcp::no_delay(true));
+
+    // RFC 959 5.4: 120 means "ready in a few minutes", followed by 220.
+    for (;;) {
+        auto greeting = co_await read_reply();
+        if (!greeting) co_return greeting.error();
+        if (greeting->code == 120) continue;
+        if (greeting->code != 220) {
+            Error error = refused("connect", *greeting);
+            error.code = make_error_code(Errc::connect_failed);
+            co_return error;
+        }
+        co_return success();
+    }
+}
+
+asio::awaitable<Status> ControlSession::login(const Credentials& credentials) {
+    auto reply = co_await command("USER", credentials.user);
+    if (!reply) co_return reply.error();
+    if (reply->code == 331) {
+        reply = co_await command("PASS", credentials.password);
+        if (!reply) co_return reply.error();
+    }
+    if (reply->code == 332) {
+        if (credentials.account.empty()) co_return Error(Errc::login_failed, "server asks for an account (ACCT) and none was given", side_);
+        reply = co_await command("ACCT", credentials.account);
+        if (!reply) co_return reply.error();
+    }
+    if (!reply->completion()) {
+        Error error = refused("login as " + credentials.user, *reply);
+        error.code = make_error_code(Errc::login_failed);
+        co_return error;
+    }
+    co_return success();
+}
+
+asio::awaitable<Status> ControlSession::load_features() {
+    auto reply = co_await command("FEAT");
+    if (!reply) co_return reply.error();
+    features_ = Features::from_reply(*reply);
+    co_return success();
+}
+
+asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t port, const Credentials& credentials) {
+    if (auto connected = co_await connect(std::move(host), port); !connected) co_return connected;
+    if (auto logged_in = co_await login(credentials); !logged_in) co_return logged_in;
+    if (auto feat = co_await load_features(); !feat) co_return feat;
+    // RFC 959 3.1.1.3: image type, so that sizes match byte for byte on both servers.
+    if (auto type = co_await expect(2, "TYPE", "I"); !type) co_return type.error();
+    co_return success();
+}
+
+asio::awaitable<Status> ControlSession::send(std::string_view verb, std::string_view argument) {
+    auto line = format_command(verb, argument);
+    if (!line) {
+        Error error = line.error();
+        error.side = side_;
+        co_return error;
+    }
+    if (options_.trace) options_.trace(side_, Direction::sent, loggable_command(*line));
+    auto writing = [&]() -> asio::awaitable<Status> {
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(*line), as_value);
+        if (ec) co_return Error(Errc::connection_closed, "control connection lost sending " + std::string(verb) + ": " + ec.message(), side_);
+        co_return success();
+    };
+    auto written = co_await within(options_.timeout, writing());
+    if (!written) co_return Error(Errc::timeout, "timed out sending " + std::string(verb), side_);
+    co_return *written;
+}
+
+asio::awaitable<Status> ControlSession::receive() {
+    std::array<char, 4096> buffer;
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), as_value);
+    if (ec == asio::error::eof) co_return Error(Errc::connection_closed, "server closed the control connection", side_);
+    if (ec) co_return Error(Errc::connection_closed, "control connection lost: " + ec.message(), side_);
+    pending_.append(buffer.data(), n);
+    co_return success();
+}
+
+std::optional<Expected<Reply>> ControlSession::buffered_reply() {
+    const auto used = parser_.feed(pending_);
+    pending_.erase(0, used);
+    if (parser_.failed()) {
+        Error error = parser_.error();
+        error.side = side_;
+        close();  // the stream cannot be trusted past a malformed reply
+        return error;
+    }
+    if (!parser_.ready()) return std::nullopt;
+    Reply reply = parser_.take();
+    if (options_.trace)
+        for (const auto& line : reply.lines) options_.trace(side_, Direction::received, line);
+    return reply;
+}
+
+asio::awaitable<Expected<Reply>> ControlSession::read_reply(std::optional<Clock::duration> limit) {
+    const auto deadline = Clock::now() + limit.value_or(options_.timeout);
+    for (;;) {
+        if (auto reply = buffered_reply()) co_return std::move(*reply);
+        const auto left = deadline - Clock::now();
+        auto got = left > Clock::duration::zero() ? co_await within(left, receive()) : std::nullopt;
+        if (!got) co_return Error(Errc::timeout, "no reply from server within the timeout", side_);
+        if (!*got) co_return got->error();
+    }
+}
+
+asio::awaitable<Expected<Reply>> ControlSession::command(std::string_view verb, std::string_view argument) {
+    if (auto sent = co_await send(verb, argument); !sent) co_return sent.error();
+    co_return co_await read_reply();
+}
+
+asio::awaitable<Expected<Reply>> ControlSession::expect(int reply_class, std::string_view verb, std::string_view argument) {
+    auto reply = co_await command(verb, argument);
+    if (!reply) co_return reply;
+    if (reply->code / 100 != reply_class) {
+        const std::string shown = verb == "PASS" ? "PASS" : (argument.empty() ? std::string(verb) : std::string(verb) + " " + std::string(argument));
+        co_return refused(shown, *reply);
+    }
+    co_return reply;
+}
+
+Error ControlSession::refused(std::string_view command, const Reply& reply) const {
+    const Errc code = reply.transient_negative() ? Errc::transient_reply
+        : reply.permanent_negative()             ? Errc::permanent_reply
+                                                 : Errc::unexpected_reply;
+    std::string text = reply.lines.empty() ? std::to_string(reply.code) : reply.lines.back();
+    if (text.size() > 300) text.resize(300);
+    return Error(code, std::string(command) + ": " + text, side_, reply.code);
+}
+
+void ControlSession::close() {
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+}
+
+} // namespace rsexec

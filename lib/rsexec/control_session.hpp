@@ -1,0 +1,88 @@
+#pragma once
+// One FTP control connection, as a client (RFC 959 5.3): connect, greeting, login, FEAT,
+// commands and their replies. Every wait is bounded by the session's timeout. The session only
+// moves bytes; the reply parser, command formatter and FEAT reader do the protocol work.
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "rsexec/address.hpp"
+#include "rsexec/deadline.hpp"
+#include "rsexec/expected.hpp"
+#include "rsexec/features.hpp"
+#include "rsexec/reply.hpp"
+#include "rsexec/reply_parser.hpp"
+
+namespace rsexec {
+
+enum class Direction { sent, received };
+
+// Sees every control line both ways; sent passwords arrive already masked.
+using TraceHook = std::function<void(Side, Direction, std::string_view line)>;
+
+struct Credentials {
+    std::string user = "anonymous";
+    std::string password = "rsexec@";
+    std::string account;
+};
+
+struct SessionOptions {
+    Clock::duration timeout = std::chrono::seconds(30);
+    ReplyLimits limits;
+    TraceHook trace;
+};
+
+class ControlSession {
+public:
+    ControlSession(asio::any_io_executor executor, Side side, SessionOptions options);
+
+    // Resolves, connects and reads the 220 greeting.
+    asio::awaitable<Status> connect(std::string host, std::uint16_t port);
+    // USER, PASS (and ACCT when the server asks for it: RFC 959 5.4 reply 332).
+    asio::awaitable<Status> login(const Credentials& credentials);
+    // FEAT (RFC 2389); a server without FEAT simply has no features.
+    asio::awaitable<Status> load_features();
+    // All of the above, then TYPE I: a session ready for binary transfers.
+    asio::awaitable<Status> open(std::string host, std::uint16_t port, const Credentials& credentials);
+
+    // Sends one command and reads its reply, whatever the code.
+    asio::awaitable<Expected<Reply>> command(std::string_view verb, std::string_view argument = {});
+    // Sends one command and requires a reply of the given class (2 for 2yz, 3 for 3yz).
+    asio::awaitable<Expected<Reply>> expect(int reply_class, std::string_view verb, std::string_view argument = {});
+    asio::awaitable<Status> send(std::string_view verb, std::string_view argument = {});
+    // The next reply; bounded by the timeout unless `limit` says otherwise.
+    asio::awaitable<Expected<Reply>> read_reply(std::optional<Clock::duration> limit = std::nullopt);
+
+    // A reply already received in full, without waiting for the network.
+    std::optional<Expected<Reply>> buffered_reply();
+    // Waits for more bytes from the server (no deadline: race it against one).
+    asio::awaitable<Status> receive();
+
+    // The error for a negative reply to `command`: "STOR x: 553 Could not create file".
+    Error refused(std::string_view command, const Reply& reply) const;
+
+    const Features& features() const noexcept { return features_; }
+    Side side() const noexcept { return side_; }
+    bool is_open() const noexcept { return socket_.is_open(); }
+    // The server's address as this connection reached it: the only address a listener's
+    // announcement is trusted to name by default.
+    asio::ip::address peer_address() const { return peer_.address(); }
+    Clock::duration timeout() const noexcept { return options_.timeout; }
+    void close();
+
+private:
+    Side side_;
+    SessionOptions options_;
+    asio::ip::tcp::socket socket_;
+    Endpoint peer_;
+    ReplyParser parser_;
+    std::string pending_;  // received bytes the parser has not consumed yet
+    Features features_;
+};
+
+} // namespace rsexec

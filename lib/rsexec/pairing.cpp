@@ -1,0 +1,105 @@
+#include "rsexec/pairing.hpp"
+
+namespace rsexec {
+namespace {
+
+// The socket to hand to the other server: the announced port, and by default the address the
+// listener's control connection reached rather than whatever host the reply names.
+Endpoint forwardable(const Endpoint& announced, const ControlSession& announcer, const PairingOptions& options) {
+    if (options.trust_announced_address) return announced;
+    return {announcer.peer_address(), announced.port()};
+}
+
+asio::awaitable<Status> pair_rfc438(ControlSession& listener, ControlSession& connector, bool listener_sends,
+                                    const PairingOptions& options) {
+    auto listening = co_await listener.expect(2, "LSTN", listener_sends ? "S" : "R");
+    if (!listening) co_return listening.error();
+    auto x = parse_sock_reply(listening->text());
+    if (!x) co_return Error(x.error().code, "LSTN: " + x.error().message, listener.side());
+
+    auto connecting = co_await connector.expect(2, "SOCK", format_sock_argument(forwardable(*x, listener, options)));
+    if (!connecting) co_return connecting.error();
+    auto y = parse_sock_reply(connecting->text());
+    if (!y) co_return Error(y.error().code, "SOCK: " + y.error().message, connector.side());
+
+    // RFC 438 rule 2: the listener accepts only the connector's own socket.
+    auto pinned = co_await listener.expect(2, "SOCK", format_sock_argument(forwardable(*y, connector, options)));
+    if (!pinned) co_return pinned.error();
+    co_return success();
+}
+
+asio::awaitable<Status> pair_pasv(ControlSession& listener, ControlSession& connector, const PairingOptions& options) {
+    auto passive = co_await listener.expect(2, "PASV");
+    if (!passive) co_return passive.error();
+    auto announced = parse_pasv_reply(passive->text());
+    if (!announced) co_return Error(announced.error().code, "PASV: " + announced.error().message, listener.side());
+    auto port = format_port_argument(forwardable(*announced, listener, options));
+    if (!port) co_return Error(port.error().code, port.error().message, listener.side());
+    auto active = co_await connector.expect(2, "PORT", *port);
+    if (!active) co_return active.error();
+    co_return success();
+}
+
+asio::awaitable<Status> pair_epsv(ControlSession& listener, ControlSession& connector) {
+    auto passive = co_await listener.expect(2, "EPSV");
+    if (!passive) co_return passive.error();
+    auto port = parse_epsv_reply(passive->text());
+    if (!port) co_return Error(port.error().code, "EPSV: " + port.error().message, listener.side());
+    // RFC 2428 3: EPSV names no address; it is the one the control connection reached.
+    const Endpoint target(listener.peer_address(), *port);
+    auto active = co_await connector.expect(2, "EPRT", format_eprt_argument(target));
+    if (!active) co_return active.error();
+    co_return success();
+}
+
+Side other(Side side) { return side == Side::source ? Side::destination : Side::source; }
+
+} // namespace
+
+const char* dialect_name(Dialect dialect) noexcept {
+    switch (dialect) {
+    case Dialect::rfc438: return "rfc438";
+    case Dialect::pasv: return "pasv";
+    case Dialect::epsv: return "epsv";
+    }
+    return "?";
+}
+
+std::optional<Dialect> parse_dialect(std::string_view name) {
+    if (name == "rfc438") return Dialect::rfc438;
+    if (name == "pasv") return Dialect::pasv;
+    if (name == "epsv") return Dialect::epsv;
+    return std::nullopt;
+}
+
+asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
+                                      bool listener_sends, const PairingOptions& options) {
+    switch (dialect) {
+    case Dialect::rfc438: co_return co_await pair_rfc438(listener, connector, listener_sends, options);
+    case Dialect::pasv: co_return co_await pair_pasv(listener, connector, options);
+    case Dialect::epsv: co_return co_await pair_epsv(listener, connector);
+    }
+    co_return Error(Errc::pairing_refused, "unknown dialect");
+}
+
+std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,
+                                         Side preferred_listener, std::optional<Dialect> forced, bool ipv6) {
+    std::vector<Dialect> dialects;
+    if (forced) {
+        dialects.push_back(*forced);
+    } else {
+        if (source.has("LSTN") && destination.has("LSTN")) dialects.push_back(Dialect::rfc438);
+        // Servers list EPSV more often than EPRT; either means RFC 2428 support.
+        const auto speaks_2428 = [](const Features& f) { return f.has("EPSV") || f.has("EPRT"); };
+        if (ipv6 || (speaks_2428(source) && speaks_2428(destination))) dialects.push_back(Dialect::epsv);
+        if (!ipv6) dialects.push_back(Dialect::pasv);
+    }
+    std::vector<PairingAttempt> plan;
+    for (const auto dialect : dialects) {
+        plan.push_back({dialect, preferred_listener});
+        plan.push_back({dialect, other(preferred_listener)});
+    }
+    return plan;
+}
+
+} // namespace rsexec

@@ -1,0 +1,46 @@
+#pragma once
+// Pairing: how two servers are told about each other so that one listens and the other
+// connects. Each dialect is a short sequence of commands that mirrors its RFC:
+//   rfc438 (RFC 438):   listener LSTN -> 255 X; connector SOCK X -> 255 Y; listener SOCK Y -> 200
+//   pasv   (RFC 959 5.2): listener PASV -> 227 X; connector PORT X -> 200
+//   epsv   (RFC 2428):  listener EPSV -> 229 port; connector EPRT |f|listener-address|port| -> 200
+// After a pairing, the transfer commands (RETR, STOR/APPE) may be sent.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "rsexec/control_session.hpp"
+
+namespace rsexec {
+
+enum class Dialect { rfc438, pasv, epsv };
+const char* dialect_name(Dialect dialect) noexcept;
+std::optional<Dialect> parse_dialect(std::string_view name);
+
+struct PairingOptions {
+    // Forward the address a listener announces even when it is not the address its control
+    // connection reached: needed behind some NATs, and the door to the FTP bounce attack.
+    bool trust_announced_address = false;
+};
+
+// Tells `listener` to listen and `connector` where to connect. `listener_sends` says whether the
+// listener will be the sending side (RFC 438's LSTN S) or the receiving one (LSTN R).
+asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
+                                      bool listener_sends, const PairingOptions& options);
+
+// One way to try: a dialect and which side listens.
+struct PairingAttempt {
+    Dialect dialect;
+    Side listener;
+};
+
+// What `auto` tries, in order, given both servers' FEAT: RFC 438 when both speak LSTN, else
+// EPSV/EPRT where both support RFC 2428, else PASV/PORT; each first with `preferred_listener`
+// listening, then with the roles swapped. `forced` restricts the list to one dialect.
+std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,
+                                         Side preferred_listener, std::optional<Dialect> forced,
+                                         bool ipv6);
+
+} // namespace rsexec
