@@ -1,10 +1,130 @@
+// rsexecd: parses the command line into a ServerConfig and serves. Everything else is in
+// lib/server.
 #include <cxxopts.hpp>
 #include <iostream>
 
+#include "server/server.hpp"
+
+namespace {
+
+using rsexec::server::AnonymousAccess;
+using rsexec::server::ServerConfig;
+
+const char* const examples = R"(
+Examples:
+  # Anonymous read-only FTP of /srv/pub on port 2121 of every IPv4 address:
+  rsexecd --root /srv/pub --bind 0.0.0.0 --port 2121 --anonymous ro
+
+  # Two servers for a server-to-server (RFC 438 LSTN/SOCK or PASV/PORT) transfer on one host:
+  rsexecd --root /tmp/a --bind 127.0.0.2 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
+  rsexecd --root /tmp/b --bind 127.0.0.3 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
+
+rsexecd prints "rsexecd listening on ADDR:PORT" on stdout once it accepts connections, logs
+one line per command and per transfer on stderr (passwords never), and stops on SIGINT or
+SIGTERM. Data connections to ports below 1024 are always refused (504).
+)";
+
+std::chrono::milliseconds seconds_option(double seconds) {
+    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
-    cxxopts::Options options("rsexecd", "FTP server with the RFC 438 LSTN/SOCK extension");
-    options.add_options()("h,help", "Show this help");
-    auto result = options.parse(argc, argv);
-    std::cout << options.help() << '\n';
-    return 0;
+    cxxopts::Options options("rsexecd",
+                             "rsexecd - a small FTP server (RFC 959, 2428, 3659) that also speaks RFC 438's LSTN and "
+                             "SOCK for server-to-server transfer.");
+    options.add_options()
+        ("root", "Directory served as \"/\"; no path ever leaves it (.. and outside symlinks get 550)",
+         cxxopts::value<std::string>())
+        ("bind", "Address to listen on (IPv4 or IPv6)", cxxopts::value<std::string>()->default_value("127.0.0.1"))
+        ("port", "Port to listen on; 0 picks a free one (see the 'listening on' line)",
+         cxxopts::value<unsigned>()->default_value("2121"))
+        ("user", "A read-write login NAME:PASSWORD; repeat for more users", cxxopts::value<std::vector<std::string>>())
+        ("anonymous", "Anonymous login (USER anonymous or ftp): off, ro (read-only) or rw",
+         cxxopts::value<std::string>()->default_value("off"))
+        ("fxp-peers", "Hosts other than the client's own that data connections may go to or come from, for "
+                      "server-to-server transfer: comma-separated CIDR blocks (127.0.0.0/8,::1/128) or 'any'",
+         cxxopts::value<std::string>()->default_value(""))
+        ("idle-timeout", "Seconds without a command before the control connection is closed (421)",
+         cxxopts::value<double>()->default_value("300"))
+        ("data-timeout", "Seconds to wait for a data connection, or for a stalled one to move (425/426)",
+         cxxopts::value<double>()->default_value("30"))
+        ("login-delay", "Seconds to wait before answering a failed PASS", cxxopts::value<double>()->default_value("1"))
+        ("max-per-ip", "Control connections allowed at once from one address (421 beyond)",
+         cxxopts::value<std::size_t>()->default_value("50"))
+        ("max-line", "Longest command line in bytes; a longer one gets 500 and is dropped",
+         cxxopts::value<std::size_t>()->default_value("4096"))
+        ("log-level", "error, warning, info or debug (debug also logs replies)",
+         cxxopts::value<std::string>()->default_value("info"))
+        ("q,quiet", "Log warnings and errors only (--log-level warning)")
+        ("v,verbose", "Log replies too (--log-level debug)")
+        ("h,help", "Show this help");
+
+    try {
+        const auto args = options.parse(argc, argv);
+        if (args.count("help")) {
+            std::cout << options.help() << examples;
+            return 0;
+        }
+        if (!args.count("root")) {
+            std::cerr << "rsexecd: --root is required (try --help)\n";
+            return 2;
+        }
+        ServerConfig config;
+        config.root = args["root"].as<std::string>();
+        std::error_code ec;
+        config.bind_address = asio::ip::make_address(args["bind"].as<std::string>(), ec);
+        if (ec) {
+            std::cerr << "rsexecd: --bind: not an IP address: " << args["bind"].as<std::string>() << '\n';
+            return 2;
+        }
+        const auto port = args["port"].as<unsigned>();
+        if (port > 65535) {
+            std::cerr << "rsexecd: --port must be 0-65535\n";
+            return 2;
+        }
+        config.port = static_cast<std::uint16_t>(port);
+        if (args.count("user")) {
+            for (const auto& user : args["user"].as<std::vector<std::string>>()) {
+                const auto colon = user.find(':');
+                if (colon == std::string::npos || colon == 0) {
+                    std::cerr << "rsexecd: --user wants NAME:PASSWORD\n";
+                    return 2;
+                }
+                config.accounts.push_back({user.substr(0, colon), user.substr(colon + 1)});
+            }
+        }
+        const auto anonymous = args["anonymous"].as<std::string>();
+        if (anonymous == "off") config.anonymous = AnonymousAccess::off;
+        else if (anonymous == "ro") config.anonymous = AnonymousAccess::read_only;
+        else if (anonymous == "rw") config.anonymous = AnonymousAccess::read_write;
+        else {
+            std::cerr << "rsexecd: --anonymous must be off, ro or rw\n";
+            return 2;
+        }
+        auto peers = rsexec::server::PeerPolicy::parse(args["fxp-peers"].as<std::string>());
+        if (!peers) {
+            std::cerr << "rsexecd: --fxp-peers: " << peers.error().message << '\n';
+            return 2;
+        }
+        config.data_peers = *peers;
+        config.idle_timeout = seconds_option(args["idle-timeout"].as<double>());
+        config.data_timeout = seconds_option(args["data-timeout"].as<double>());
+        config.login_delay = seconds_option(args["login-delay"].as<double>());
+        config.max_per_ip = args["max-per-ip"].as<std::size_t>();
+        config.max_line = args["max-line"].as<std::size_t>();
+        if (!rsexec::server::parse_log_level(args["log-level"].as<std::string>(), config.log_level)) {
+            std::cerr << "rsexecd: --log-level must be error, warning, info or debug\n";
+            return 2;
+        }
+        if (args.count("quiet")) config.log_level = rsexec::server::LogLevel::warning;
+        if (args.count("verbose")) config.log_level = rsexec::server::LogLevel::debug;
+
+        rsexec::server::Logger log(config.log_level);
+        return rsexec::server::serve(std::move(config), log, stdout);
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::cerr << "rsexecd: " << e.what() << " (try --help)\n";
+        return 2;
+    }
 }

@@ -1,0 +1,716 @@
+// The command table and one handler per verb. Handlers check, act and reply; sockets, the jail
+// and the policy live in their own files.
+#include "server/commands.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
+#include "rsexec/address.hpp"
+#include "server/checksum.hpp"
+#include "server/listing.hpp"
+#include "server/session.hpp"
+
+namespace rsexec::server {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+std::string upper(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+bool equals_nocase(std::string_view a, std::string_view b) { return upper(a) == upper(b); }
+
+// RFC 959 Appendix II: a quote inside a quoted path name is doubled.
+std::string quoted_path(std::string_view path) {
+    std::string out = "\"";
+    for (char c : path) {
+        out += c;
+        if (c == '"') out += '"';
+    }
+    return out + "\"";
+}
+
+// Passwords compared in constant time: no timing oracle on how much of a password matched.
+bool same_secret(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool is_anonymous_name(std::string_view name) { return equals_nocase(name, "anonymous") || equals_nocase(name, "ftp"); }
+
+std::chrono::sys_seconds now_seconds() {
+    return std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+}
+
+// LIST and NLST arguments may start with ls options ("-la"), which are ignored.
+std::string_view without_ls_options(std::string_view argument) {
+    while (!argument.empty() && argument.front() == '-') {
+        const auto space = argument.find(' ');
+        argument = space == std::string_view::npos ? std::string_view{} : argument.substr(space + 1);
+        while (!argument.empty() && argument.front() == ' ') argument.remove_prefix(1);
+    }
+    return argument;
+}
+
+// Runs on the worker pool; empty when the file cannot be read.
+asio::awaitable<std::string> hex_sha256(std::filesystem::path real) {
+    auto digest = sha256_file(real);
+    co_return digest ? *digest : std::string{};
+}
+
+Error errno_error(const std::string& what) { return Error(std::error_code(errno, std::generic_category()), what); }
+
+} // namespace
+
+// The table. Before login only the login sequence and harmless commands are allowed
+// (RFC 959 4.2: 530 otherwise). During a transfer ABOR, STAT and NOOP are answered at once;
+// everything else waits for the transfer to end, as on a server that reads commands in turn.
+const CommandSpec* find_command(std::string_view verb) {
+    using A = Argument;
+    static const std::array<CommandSpec, 45> table{{
+        {"USER", &Session::on_user, A::required, true, false},
+        {"PASS", &Session::on_pass, A::optional, true, false},
+        {"QUIT", &Session::on_quit, A::none, true, false},
+        {"NOOP", &Session::on_noop, A::none, true, true},
+        {"SYST", &Session::on_syst, A::none, true, false},
+        {"FEAT", &Session::on_feat, A::none, true, false},
+        {"OPTS", &Session::on_opts, A::required, true, false},
+        {"HELP", &Session::on_help, A::optional, true, false},
+        {"TYPE", &Session::on_type, A::required, false, false},
+        {"MODE", &Session::on_mode, A::required, false, false},
+        {"STRU", &Session::on_stru, A::required, false, false},
+        {"ALLO", &Session::on_allo, A::optional, false, false},
+        {"PWD", &Session::on_pwd, A::none, false, false},
+        {"XPWD", &Session::on_pwd, A::none, false, false},
+        {"CWD", &Session::on_cwd, A::optional, false, false},
+        {"XCWD", &Session::on_cwd, A::optional, false, false},
+        {"CDUP", &Session::on_cdup, A::none, false, false},
+        {"XCUP", &Session::on_cdup, A::none, false, false},
+        {"PASV", &Session::on_pasv, A::none, false, false},
+        {"EPSV", &Session::on_epsv, A::optional, false, false},
+        {"PORT", &Session::on_port, A::required, false, false},
+        {"EPRT", &Session::on_eprt, A::required, false, false},
+        {"LSTN", &Session::on_lstn, A::optional, false, false},
+        {"SOCK", &Session::on_sock, A::required, false, false},
+        {"RETR", &Session::on_retr, A::required, false, false},
+        {"STOR", &Session::on_stor, A::required, false, false},
+        {"APPE", &Session::on_appe, A::required, false, false},
+        {"REST", &Session::on_rest, A::required, false, false},
+        {"SIZE", &Session::on_size, A::required, false, false},
+        {"MDTM", &Session::on_mdtm, A::required, false, false},
+        {"LIST", &Session::on_list, A::optional, false, false},
+        {"NLST", &Session::on_nlst, A::optional, false, false},
+        {"MLSD", &Session::on_mlsd, A::optional, false, false},
+        {"MLST", &Session::on_mlst, A::optional, false, false},
+        {"DELE", &Session::on_dele, A::required, false, false},
+        {"MKD", &Session::on_mkd, A::required, false, false},
+        {"XMKD", &Session::on_mkd, A::required, false, false},
+        {"RMD", &Session::on_rmd, A::required, false, false},
+        {"XRMD", &Session::on_rmd, A::required, false, false},
+        {"RNFR", &Session::on_rnfr, A::required, false, false},
+        {"RNTO", &Session::on_rnto, A::required, false, false},
+        {"ABOR", &Session::on_abor, A::none, false, true},
+        {"STAT", &Session::on_stat, A::optional, false, true},
+        {"HASH", &Session::on_hash, A::required, false, false},
+        {"XSHA256", &Session::on_xsha256, A::required, false, false},
+    }};
+    const auto wanted = upper(verb);
+    const auto it = std::find_if(table.begin(), table.end(), [&](const CommandSpec& c) { return c.verb == wanted; });
+    return it == table.end() ? nullptr : &*it;
+}
+
+const std::vector<std::string>& feature_lines() {
+    // RFC 2389 3.2; RFC 2428 (EPRT, EPSV); RFC 3659 (MDTM, MLST, REST STREAM, SIZE, TVFS);
+    // draft-bryan-ftpext-hash (HASH); RFC 438 over TCP (LSTN, docs/PROTOCOL.md).
+    static const std::vector<std::string> lines{
+        "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;", "REST STREAM",
+        "SIZE", "TVFS", "UTF8", "XSHA256",
+    };
+    return lines;
+}
+
+// ---- helpers -------------------------------------------------------------------------------
+
+std::optional<Session::Target> Session::resolve(std::string_view argument, bool entry) {
+    auto path = virtual_path(cwd_, argument);
+    if (!path) {
+        context_.log.warning("{} refused path '{}': {}", tag_, argument, path.error().message);
+        reply(550, "Permission denied: path leaves the root");
+        return std::nullopt;
+    }
+    auto real = entry ? context_.jail.resolve_entry(*path) : context_.jail.resolve(*path);
+    if (!real) {
+        context_.log.warning("{} refused path '{}': {}", tag_, *path, real.error().message);
+        reply(550, "Permission denied: path leaves the root");
+        return std::nullopt;
+    }
+    return Target{std::move(*path), std::move(*real)};
+}
+
+bool Session::require_write() {
+    if (access_ == Access::read_write) return true;
+    reply(550, "Permission denied: read-only login");
+    return false;
+}
+
+// ---- login (RFC 959 4.1.1) ------------------------------------------------------------------
+
+asio::awaitable<void> Session::on_user(std::string argument) {
+    access_.reset();
+    pending_user_ = argument;
+    if (is_anonymous_name(argument)) reply(331, "Anonymous login ok, send your e-mail address as password");
+    else reply(331, "Password required for " + argument);
+    co_return;
+}
+
+asio::awaitable<void> Session::on_pass(std::string argument) {
+    if (!pending_user_) {
+        reply(503, "Login with USER first");
+        co_return;
+    }
+    const std::string name = *std::exchange(pending_user_, std::nullopt);
+    std::optional<Access> granted;
+    for (const auto& account : context_.config.accounts) {
+        if (account.name == name && same_secret(account.password, argument)) granted = Access::read_write;
+    }
+    if (!granted && is_anonymous_name(name) && context_.config.anonymous != AnonymousAccess::off)
+        granted = context_.config.anonymous == AnonymousAccess::read_write ? Access::read_write : Access::read_only;
+    if (granted) {
+        access_ = granted;
+        user_ = name;
+        cwd_ = "/";
+        context_.log.info("{} logged in as {} ({})", tag_, name, *granted == Access::read_write ? "rw" : "ro");
+        reply(230, "Login successful");
+        co_return;
+    }
+    ++failed_logins_;
+    context_.log.warning("{} failed login as {}", tag_, name);
+    // RFC 2577 5: slow down password guessing.
+    login_delay_.expires_after(context_.config.login_delay);
+    co_await login_delay_.async_wait(use_tuple);
+    if (failed_logins_ >= context_.config.max_login_failures) {
+        reply(421, "Too many failed logins, closing control connection");
+        close_when_sent_ = true;
+        co_return;
+    }
+    reply(530, "Login incorrect");
+}
+
+asio::awaitable<void> Session::on_quit(std::string) {
+    reply(221, "Goodbye");
+    close_when_sent_ = true;
+    co_return;
+}
+
+asio::awaitable<void> Session::on_noop(std::string) {
+    reply(200, "NOOP ok");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_syst(std::string) {
+    reply(215, "UNIX Type: L8");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_feat(std::string) {
+    reply_lines(211, "Features:", feature_lines(), "End");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_opts(std::string argument) {
+    const auto space = argument.find(' ');
+    const auto option = upper(std::string_view(argument).substr(0, space));
+    const auto value = space == std::string::npos ? std::string{} : upper(std::string_view(argument).substr(space + 1));
+    if (option == "UTF8" && (value.empty() || value == "ON")) reply(200, "Always in UTF8 mode");
+    else if (option == "HASH" && (value.empty() || value == "SHA-256")) reply(200, "SHA-256");
+    else if (option == "HASH") reply(501, "Unknown algorithm, only SHA-256");
+    else if (option == "MLST") reply(200, "MLST OPTS type;size;modify;perm;");
+    else reply(501, "Option not understood");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_help(std::string) {
+    std::string verbs;
+    for (const auto* verb : {"USER", "PASS", "QUIT", "NOOP", "SYST", "FEAT", "OPTS", "TYPE", "MODE", "STRU",
+                             "PWD", "CWD", "CDUP", "PASV", "EPSV", "PORT", "EPRT", "LSTN", "SOCK", "RETR", "STOR",
+                             "APPE", "REST", "SIZE", "MDTM", "LIST", "NLST", "MLSD", "MLST", "DELE", "MKD", "RMD",
+                             "RNFR", "RNTO", "ABOR", "STAT", "HASH", "XSHA256"}) {
+        verbs += verbs.empty() ? "" : " ";
+        verbs += verb;
+    }
+    reply_lines(214, "The following commands are recognized:", {verbs}, "Help OK");
+    co_return;
+}
+
+// ---- transfer parameters (RFC 959 4.1.2) ---------------------------------------------------
+
+asio::awaitable<void> Session::on_type(std::string argument) {
+    const auto type = upper(argument);
+    // TYPE A is accepted and served as binary: files move byte for byte (docs/PROTOCOL.md).
+    if (type == "A" || type == "A N") {
+        binary_ = false;
+        reply(200, "Switching to ASCII mode");
+    } else if (type == "I" || type == "L 8") {
+        binary_ = true;
+        reply(200, "Switching to Binary mode");
+    } else {
+        reply(504, "Command not implemented for that parameter");
+    }
+    co_return;
+}
+
+asio::awaitable<void> Session::on_mode(std::string argument) {
+    if (equals_nocase(argument, "S")) reply(200, "Mode set to S");
+    else reply(504, "Only stream mode is supported");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_stru(std::string argument) {
+    if (equals_nocase(argument, "F")) reply(200, "Structure set to F");
+    else reply(504, "Only file structure is supported");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_allo(std::string) {
+    reply(202, "ALLO not needed");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_rest(std::string argument) {
+    std::uint64_t offset = 0;
+    const auto [end, ec] = std::from_chars(argument.data(), argument.data() + argument.size(), offset);
+    if (ec != std::errc{} || end != argument.data() + argument.size()) {
+        reply(501, "REST needs a byte offset");
+        co_return;
+    }
+    restart_offset_ = offset;
+    reply(350, fmt::format("Restarting at {}. Send STOR or RETR", offset));
+}
+
+// ---- directories ---------------------------------------------------------------------------
+
+asio::awaitable<void> Session::on_pwd(std::string) {
+    reply(257, quoted_path(cwd_) + " is the current directory");
+    co_return;
+}
+
+asio::awaitable<void> Session::on_cwd(std::string argument) {
+    auto target = resolve(argument.empty() ? "/" : argument);
+    if (!target) co_return;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(target->real, ec)) {
+        reply(550, "Failed to change directory");
+        co_return;
+    }
+    cwd_ = target->path;
+    reply(250, "Directory successfully changed");
+}
+
+asio::awaitable<void> Session::on_cdup(std::string) { co_await on_cwd(".."); }
+
+asio::awaitable<void> Session::on_mkd(std::string argument) {
+    if (!require_write()) co_return;
+    auto target = resolve(argument);
+    if (!target) co_return;
+    std::error_code ec;
+    if (!std::filesystem::create_directory(target->real, ec) || ec) {
+        reply(550, "Create directory operation failed");
+        co_return;
+    }
+    reply(257, quoted_path(target->path) + " created");
+}
+
+asio::awaitable<void> Session::on_rmd(std::string argument) {
+    if (!require_write()) co_return;
+    auto target = resolve(argument, true);
+    if (!target) co_return;
+    if (target->path == "/" || ::rmdir(target->real.c_str()) != 0) {
+        reply(550, "Remove directory operation failed");
+        co_return;
+    }
+    reply(250, "Remove directory operation successful");
+}
+
+asio::awaitable<void> Session::on_dele(std::string argument) {
+    if (!require_write()) co_return;
+    auto target = resolve(argument, true);
+    if (!target) co_return;
+    struct ::stat st {};
+    if (::lstat(target->real.c_str(), &st) != 0 || S_ISDIR(st.st_mode) || ::unlink(target->real.c_str()) != 0) {
+        reply(550, "Delete operation failed");
+        co_return;
+    }
+    reply(250, "Delete operation successful");
+}
+
+asio::awaitable<void> Session::on_rnfr(std::string argument) {
+    if (!require_write()) co_return;
+    auto target = resolve(argument, true);
+    if (!target) co_return;
+    std::error_code ec;
+    if (target->path == "/" || !std::filesystem::exists(std::filesystem::symlink_status(target->real, ec))) {
+        reply(550, "RNFR command failed");
+        co_return;
+    }
+    rename_from_ = target->real;
+    reply(350, "Ready for RNTO");
+}
+
+asio::awaitable<void> Session::on_rnto(std::string argument) {
+    auto from = std::exchange(rename_from_, std::nullopt);
+    if (!from) {
+        reply(503, "RNFR required first");
+        co_return;
+    }
+    auto target = resolve(argument, true);
+    if (!target) co_return;
+    if (target->path == "/" || ::rename(from->c_str(), target->real.c_str()) != 0) {
+        reply(550, "Rename failed");
+        co_return;
+    }
+    reply(250, "Rename successful");
+}
+
+// ---- file facts (RFC 3659) -----------------------------------------------------------------
+
+asio::awaitable<void> Session::on_size(std::string argument) {
+    auto target = resolve(argument);
+    if (!target) co_return;
+    struct ::stat st {};
+    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Could not get file size");
+        co_return;
+    }
+    reply(213, std::to_string(st.st_size));
+}
+
+asio::awaitable<void> Session::on_mdtm(std::string argument) {
+    auto target = resolve(argument);
+    if (!target) co_return;
+    struct ::stat st {};
+    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Could not get file modification time");
+        co_return;
+    }
+    reply(213, format_time_val(std::chrono::sys_seconds(std::chrono::seconds(st.st_mtim.tv_sec))));
+}
+
+asio::awaitable<void> Session::on_mlst(std::string argument) {
+    auto target = resolve(argument.empty() ? "." : argument);
+    if (!target) co_return;
+    auto entry = stat_entry(target->real, target->path);
+    if (!entry) {
+        reply(550, "No such file or directory");
+        co_return;
+    }
+    // RFC 3659 7.2: the facts line starts with a space, and names the path as given.
+    reply_lines(250, "Listing " + target->path, {format_facts(*entry, access_ == Access::read_write)}, "End");
+}
+
+asio::awaitable<std::optional<std::string>> Session::sha256_of(const Target& target) {
+    // Hashing a large file takes seconds: done on a worker thread so other sessions go on.
+    auto hex = co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(target.real), asio::use_awaitable);
+    if (hex.empty()) co_return std::nullopt;
+    co_return hex;
+}
+
+asio::awaitable<void> Session::on_hash(std::string argument) {
+    // draft-bryan-ftpext-hash 3: "213 <algorithm> <start>-<end> <hash> <path>".
+    auto target = resolve(argument);
+    if (!target) co_return;
+    struct ::stat st {};
+    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Not a plain file");
+        co_return;
+    }
+    auto hex = co_await sha256_of(*target);
+    if (!hex) reply(550, "Could not read file");
+    else reply(213, fmt::format("SHA-256 0-{} {} {}", st.st_size, *hex, argument));
+}
+
+asio::awaitable<void> Session::on_xsha256(std::string argument) {
+    auto target = resolve(argument);
+    if (!target) co_return;
+    struct ::stat st {};
+    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Not a plain file");
+        co_return;
+    }
+    auto hex = co_await sha256_of(*target);
+    if (!hex) reply(550, "Could not read file");
+    else reply(250, *hex);
+}
+
+// ---- data connection set-up (RFC 959 4.1.2, RFC 2428, RFC 438) ----------------------------
+
+asio::awaitable<void> Session::on_pasv(std::string) {
+    listening_for_sock_ = false;
+    if (!plain_address(local_.address()).is_v4()) {
+        reply(425, "PASV needs IPv4; use EPSV");
+        co_return;
+    }
+    auto where = data_.listen();
+    if (!where) reply(425, "Can't open passive connection");
+    else reply(227, format_pasv_reply_text(*where));
+}
+
+asio::awaitable<void> Session::on_epsv(std::string argument) {
+    listening_for_sock_ = false;
+    if (equals_nocase(argument, "ALL")) {
+        reply(200, "EPSV ALL ok");
+        co_return;
+    }
+    const char* family = plain_address(local_.address()).is_v4() ? "1" : "2";
+    if (!argument.empty() && argument != family) {
+        // RFC 2428 3: name the protocol the server can use.
+        reply(522, fmt::format("Network protocol not supported, use ({})", family));
+        co_return;
+    }
+    auto where = data_.listen();
+    if (!where) reply(425, "Can't open passive connection");
+    else reply(229, format_epsv_reply_text(where->port()));
+}
+
+asio::awaitable<void> Session::on_port(std::string argument) {
+    listening_for_sock_ = false;
+    auto target = parse_port_argument(argument);
+    if (!target) {
+        reply(501, "Bad PORT argument");
+        co_return;
+    }
+    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
+        refusal != TargetRefusal::none) {
+        context_.log.warning("{} refused PORT {}: {}", tag_, endpoint_text(*target), describe(refusal));
+        reply(504, "PORT refused: " + describe(refusal));
+        co_return;
+    }
+    data_.connect_to(*target);
+    reply(200, "PORT command successful");
+}
+
+asio::awaitable<void> Session::on_eprt(std::string argument) {
+    listening_for_sock_ = false;
+    auto target = parse_eprt_argument(argument);
+    if (!target) {
+        reply(501, "Bad EPRT argument");
+        co_return;
+    }
+    if (plain_address(target->address()).is_v4() != plain_address(local_.address()).is_v4()) {
+        reply(522, fmt::format("Network protocol not supported, use ({})",
+                               plain_address(local_.address()).is_v4() ? "1" : "2"));
+        co_return;
+    }
+    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
+        refusal != TargetRefusal::none) {
+        context_.log.warning("{} refused EPRT {}: {}", tag_, endpoint_text(*target), describe(refusal));
+        reply(504, "EPRT refused: " + describe(refusal));
+        co_return;
+    }
+    data_.connect_to(*target);
+    reply(200, "EPRT command successful");
+}
+
+asio::awaitable<void> Session::on_lstn(std::string argument) {
+    // RFC 438 rule 1: R (this side will receive) or S (send) is advisory.
+    if (!argument.empty() && !equals_nocase(argument, "R") && !equals_nocase(argument, "S")) {
+        reply(501, "LSTN takes R, S or nothing");
+        co_return;
+    }
+    auto where = data_.listen();
+    if (!where) {
+        reply(425, "Can't open listening socket");
+        co_return;
+    }
+    listening_for_sock_ = true;
+    reply(255, "SOCK " + format_sock_argument(*where));
+}
+
+asio::awaitable<void> Session::on_sock(std::string argument) {
+    auto target = parse_sock_argument(argument);
+    if (!target) {
+        reply(501, "Bad SOCK argument");
+        co_return;
+    }
+    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
+        refusal != TargetRefusal::none) {
+        context_.log.warning("{} refused SOCK {}: {}", tag_, endpoint_text(*target), describe(refusal));
+        reply(504, "SOCK refused: " + describe(refusal));
+        co_return;
+    }
+    if (std::exchange(listening_for_sock_, false) && data_.mode() == DataChannel::Mode::passive) {
+        // RFC 438 rule 2: only the named socket may connect to our listening socket.
+        data_.pin(*target);
+        const auto address = plain_address(target->address()).to_string();
+        reply(200, target->port() == 0 ? fmt::format("Only {} (any port) may connect", address)
+                                       : fmt::format("Only {} may connect", endpoint_text(*target)));
+        co_return;
+    }
+    if (target->port() == 0) {
+        reply(501, "SOCK without LSTN needs a port to connect to");
+        co_return;
+    }
+    auto local = data_.bind_and_connect_to(*target);
+    if (!local) {
+        reply(425, "Can't bind data socket");
+        co_return;
+    }
+    // Our own data socket, so the listening server can pin it.
+    reply(255, "SOCK " + format_sock_argument(*local));
+}
+
+// ---- transfers (RFC 959 4.1.3) -------------------------------------------------------------
+
+asio::awaitable<void> Session::on_retr(std::string argument) {
+    const auto offset = std::exchange(restart_offset_, 0);
+    if (!data_ready()) co_return;
+    auto target = resolve(argument);
+    if (!target) co_return;
+    FileDescriptor file(::open(target->real.c_str(), O_RDONLY | O_CLOEXEC));
+    struct ::stat st {};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Failed to open file");
+        co_return;
+    }
+    if (offset > static_cast<std::uint64_t>(st.st_size)) {
+        reply(554, "Restart offset beyond the end of the file");
+        co_return;
+    }
+    start_transfer("RETR", target->path, SendFile{std::move(file), offset});
+}
+
+asio::awaitable<void> Session::store(std::string argument, std::string verb) {
+    const auto offset = std::exchange(restart_offset_, 0);
+    if (!require_write() || !data_ready()) co_return;
+    auto target = resolve(argument);
+    if (!target) co_return;
+    // RFC 959 STOR replaces the file; REST n then STOR keeps the first n bytes (RFC 3659 5.5);
+    // APPE appends.
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+    if (verb == "APPE") flags |= O_APPEND;
+    else if (offset == 0) flags |= O_TRUNC;
+    FileDescriptor file(::open(target->real.c_str(), flags, 0644));
+    struct ::stat st {};
+    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(553, "Could not create file");
+        co_return;
+    }
+    if (verb == "STOR" && offset > 0 &&
+        (::ftruncate(file.get(), static_cast<off_t>(offset)) != 0 ||
+         ::lseek(file.get(), static_cast<off_t>(offset), SEEK_SET) < 0)) {
+        context_.log.warning("{} {}: {}", tag_, verb, errno_error("cannot seek").message);
+        reply(554, "Cannot restart at that offset");
+        co_return;
+    }
+    start_transfer(std::move(verb), target->path, ReceiveFile{std::move(file)});
+}
+
+asio::awaitable<void> Session::on_stor(std::string argument) { co_await store(std::move(argument), "STOR"); }
+
+asio::awaitable<void> Session::on_appe(std::string argument) { co_await store(std::move(argument), "APPE"); }
+
+asio::awaitable<void> Session::list(std::string argument, std::string verb) {
+    if (!data_ready()) co_return;
+    const auto path = verb == "MLSD" ? std::string_view(argument) : without_ls_options(argument);
+    auto target = resolve(path.empty() ? "." : path);
+    if (!target) co_return;
+    std::vector<Entry> entries;
+    std::error_code ec;
+    if (std::filesystem::is_directory(target->real, ec)) {
+        auto read = read_directory(target->real);
+        if (!read) {
+            reply(550, "Failed to list directory");
+            co_return;
+        }
+        entries = std::move(*read);
+    } else if (verb == "MLSD") {
+        reply(501, "MLSD needs a directory");
+        co_return;
+    } else {
+        auto entry = stat_entry(target->real, virtual_name(target->path));
+        if (!entry) {
+            reply(550, "No such file or directory");
+            co_return;
+        }
+        entries.push_back(std::move(*entry));
+    }
+    std::string text;
+    const auto now = now_seconds();
+    const bool writable = access_ == Access::read_write;
+    for (const auto& entry : entries) {
+        if (verb == "LIST") text += format_list_line(entry, now);
+        else if (verb == "MLSD") text += format_facts(entry, writable);
+        else text += entry.name;
+        text += "\r\n";
+    }
+    start_transfer(std::move(verb), target->path, SendText{std::move(text)});
+}
+
+asio::awaitable<void> Session::on_list(std::string argument) { co_await list(std::move(argument), "LIST"); }
+
+asio::awaitable<void> Session::on_nlst(std::string argument) { co_await list(std::move(argument), "NLST"); }
+
+asio::awaitable<void> Session::on_mlsd(std::string argument) { co_await list(std::move(argument), "MLSD"); }
+
+asio::awaitable<void> Session::on_abor(std::string) {
+    if (!transfer_) {
+        reply(225, "No transfer to abort");
+        co_return;
+    }
+    // RFC 959 4.1.3: 426 for the aborted transfer (sent by the transfer itself), then 226.
+    abort_transfer();
+    co_await wait_for_transfer();
+    reply(226, "ABOR successful");
+}
+
+asio::awaitable<void> Session::on_stat(std::string argument) {
+    if (transfer_) {
+        reply_lines(213, "Status follows:", {status_lines_of_transfer()}, "End of status");
+        co_return;
+    }
+    if (argument.empty()) {
+        std::vector<std::string> lines{
+            "Connected to " + endpoint_text(peer_),
+            access_ ? "Logged in as " + user_ + (access_ == Access::read_write ? " (read-write)" : " (read-only)")
+                    : std::string("Not logged in"),
+            std::string("TYPE: ") + (binary_ ? "BINARY" : "ASCII") + ", MODE: Stream, STRU: File",
+            "Directory: " + cwd_,
+        };
+        reply_lines(211, "rsexecd status:", lines, "End of status");
+        co_return;
+    }
+    if (!access_) {
+        reply(530, "Please login with USER and PASS");
+        co_return;
+    }
+    // RFC 959 STAT path: the listing over the control connection.
+    auto target = resolve(without_ls_options(argument));
+    if (!target) co_return;
+    std::vector<std::string> lines;
+    std::error_code ec;
+    const auto now = now_seconds();
+    if (std::filesystem::is_directory(target->real, ec)) {
+        auto read = read_directory(target->real);
+        if (read)
+            for (const auto& entry : *read) lines.push_back(format_list_line(entry, now));
+    } else if (auto entry = stat_entry(target->real, virtual_name(target->path))) {
+        lines.push_back(format_list_line(*entry, now));
+    } else {
+        reply(550, "No such file or directory");
+        co_return;
+    }
+    reply_lines(213, "Status of " + target->path + ":", lines, "End of status");
+}
+
+} // namespace rsexec::server

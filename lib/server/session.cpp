@@ -1,0 +1,299 @@
+#include "server/session.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <fmt/format.h>
+
+#include "rsexec/command.hpp"
+
+namespace rsexec::server {
+namespace {
+
+constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+// A client that sends commands but never reads the replies is cut off here.
+constexpr std::size_t max_outbox_bytes = 1024 * 1024;
+
+std::string upper(std::string_view text) {
+    std::string out(text);
+    for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return out;
+}
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+Endpoint remote_of(const asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    return socket.remote_endpoint(ec);
+}
+
+Endpoint local_of(const asio::ip::tcp::socket& socket) {
+    std::error_code ec;
+    return socket.local_endpoint(ec);
+}
+
+} // namespace
+
+Session::Session(asio::ip::tcp::socket control, ServerContext context, std::uint64_t id)
+    : control_(std::move(control)), context_(context), id_(id), peer_(remote_of(control_)),
+      local_(local_of(control_)), tag_(fmt::format("#{} {}", id_, endpoint_text(peer_))),
+      framer_(context.config.max_line), login_delay_(control_.get_executor()),
+      data_(control_.get_executor(), context.config.data_peers, peer_, local_.address(), context.log, tag_),
+      transfer_done_(control_.get_executor()) {
+    // Clients send ABOR's Telnet Synch as urgent data (RFC 959 4.1.3); keep it in the stream.
+    std::error_code ec;
+    control_.set_option(asio::socket_base::out_of_band_inline(true), ec);
+}
+
+asio::awaitable<void> Session::run() {
+    auto self = shared_from_this();
+    context_.log.info("{} connected", tag_);
+    reply(220, "rsexecd ready");
+    while (!close_when_sent_ && !closed_) {
+        auto line = co_await read_line();
+        if (!line) break;
+        if (line->too_long) {
+            // The line is dropped whole; the session goes on (docs/PROTOCOL.md).
+            context_.log.warning("{} command line longer than {} bytes dropped", tag_, context_.config.max_line);
+            reply(500, fmt::format("Command line too long (limit {} bytes)", context_.config.max_line));
+            continue;
+        }
+        co_await dispatch(std::move(line->text));
+    }
+    abort_transfer();
+    data_.reset();
+    if (!close_when_sent_) close_control();
+    context_.log.info("{} disconnected", tag_);
+}
+
+void Session::stop() {
+    abort_transfer();
+    data_.cancel();
+    login_delay_.cancel();
+    close_control();
+}
+
+asio::awaitable<std::optional<CommandLine>> Session::read_line() {
+    for (;;) {
+        if (auto line = framer_.next()) co_return line;
+        if (closed_) co_return std::nullopt;
+        auto got = co_await within(context_.config.idle_timeout,
+                                   control_.async_read_some(asio::buffer(chunk_), use_tuple));
+        if (!got) {
+            if (transfer_) continue; // a long transfer is not idleness
+            context_.log.info("{} idle timeout", tag_);
+            reply(421, "Idle timeout, closing control connection");
+            close_when_sent_ = true;
+            co_return std::nullopt;
+        }
+        auto [ec, n] = *got;
+        if (ec) co_return std::nullopt;
+        framer_.feed(std::string_view(chunk_.data(), n));
+    }
+}
+
+asio::awaitable<void> Session::dispatch(std::string line) {
+    context_.log.info("{} > {}", tag_, loggable_command(line));
+    const auto space = line.find(' ');
+    const std::string verb = upper(std::string_view(line).substr(0, space));
+    std::string argument = space == std::string::npos ? std::string{} : line.substr(space + 1);
+    if (verb.empty()) {
+        reply(500, "Empty command");
+        co_return;
+    }
+    const CommandSpec* spec = find_command(verb);
+    if (!spec) {
+        reply(502, "Command not implemented");
+        co_return;
+    }
+    if (!access_ && !spec->before_login) {
+        reply(530, "Please login with USER and PASS");
+        co_return;
+    }
+    if ((spec->argument == Argument::required && argument.empty()) ||
+        (spec->argument == Argument::none && !argument.empty())) {
+        reply(501, "Syntax error in parameters or arguments");
+        co_return;
+    }
+    if (transfer_ && !spec->during_transfer) co_await wait_for_transfer();
+    // RFC 959 4.1.3: RNTO must follow RNFR immediately.
+    if (verb != "RNTO") rename_from_.reset();
+    try {
+        co_await (this->*(spec->handler))(std::move(argument));
+    } catch (const std::exception& e) {
+        context_.log.error("{} {} failed: {}", tag_, verb, e.what());
+        reply(451, "Local error in processing");
+    }
+}
+
+void Session::reply(int code, std::string_view text) {
+    context_.log.debug("{} < {} {}", tag_, code, text);
+    send(fmt::format("{} {}\r\n", code, text));
+}
+
+void Session::reply_lines(int code, std::string_view first, const std::vector<std::string>& lines,
+                          std::string_view last) {
+    std::string out = fmt::format("{}-{}\r\n", code, first);
+    for (const auto& line : lines) out += " " + line + "\r\n";
+    out += fmt::format("{} {}\r\n", code, last);
+    context_.log.debug("{} < {} {} ({} lines)", tag_, code, first, lines.size());
+    send(std::move(out));
+}
+
+void Session::send(std::string bytes) {
+    if (closed_) return;
+    outbox_bytes_ += bytes.size();
+    outbox_.push_back(std::move(bytes));
+    if (outbox_bytes_ > max_outbox_bytes) {
+        context_.log.warning("{} does not read its replies; closing", tag_);
+        close_control();
+        return;
+    }
+    if (!writing_) {
+        writing_ = true;
+        asio::co_spawn(control_.get_executor(), write_outbox(shared_from_this()), asio::detached);
+    }
+}
+
+asio::awaitable<void> Session::write_outbox(std::shared_ptr<Session> /*keep_alive*/) {
+    while (!outbox_.empty() && !closed_) {
+        const std::string bytes = std::move(outbox_.front());
+        outbox_.pop_front();
+        outbox_bytes_ -= bytes.size();
+        auto sent = co_await within(context_.config.idle_timeout, asio::async_write(control_, asio::buffer(bytes), use_tuple));
+        if (!sent || std::get<0>(*sent)) {
+            close_control();
+            break;
+        }
+    }
+    writing_ = false;
+    if (close_when_sent_) close_control();
+}
+
+void Session::close_control() {
+    if (closed_) return;
+    closed_ = true;
+    outbox_.clear();
+    outbox_bytes_ = 0;
+    std::error_code ec;
+    control_.shutdown(asio::socket_base::shutdown_both, ec);
+    control_.close(ec);
+}
+
+bool Session::data_ready() {
+    if (data_.mode() != DataChannel::Mode::none) return true;
+    reply(425, "Use PORT, EPRT, PASV, EPSV, LSTN or SOCK first");
+    return false;
+}
+
+void Session::start_transfer(std::string verb, std::string path, TransferPlan plan) {
+    auto transfer = std::make_shared<Transfer>();
+    transfer->verb = std::move(verb);
+    transfer->path = std::move(path);
+    transfer_ = transfer;
+    listening_for_sock_ = false;
+    transfer_done_.expires_at(Clock::time_point::max());
+    asio::co_spawn(control_.get_executor(), run_transfer(shared_from_this(), transfer, std::move(plan)),
+                   asio::detached);
+}
+
+asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_alive*/, std::shared_ptr<Transfer> transfer,
+                                            TransferPlan plan) {
+    const auto& config = context_.config;
+    try {
+        // A passive side answers 150 only once its data connection is there: the other server
+        // of an RFC 438 pair may send its transfer command later, and must not be kept waiting.
+        auto opened = co_await data_.open(config.data_timeout);
+        if (!opened) {
+            if (transfer->aborted) {
+                reply(426, "Connection closed; transfer aborted");
+            } else {
+                context_.log.warning("{} {} {}: {}", tag_, transfer->verb, transfer->path, opened.error().message);
+                reply(425, "Can't open data connection: " + opened.error().message);
+            }
+            finish_transfer(transfer);
+            co_return;
+        }
+        transfer->socket.emplace(std::move(*opened));
+        std::string what = transfer->path;
+        if (const auto* send = std::get_if<SendFile>(&plan); send && send->offset > 0)
+            what += fmt::format(" from offset {}", send->offset);
+        reply(150, fmt::format("Opening {} mode data connection for {}",
+                               std::holds_alternative<SendText>(plan) || !binary_ ? "ASCII" : "BINARY", what));
+        transfer->progress.started = Clock::now();
+        auto& socket = *transfer->socket;
+        Status result = co_await std::visit(
+            [&](const auto& step) -> asio::awaitable<Status> {
+                using Step = std::decay_t<decltype(step)>;
+                if constexpr (std::is_same_v<Step, SendFile>)
+                    return send_file(socket, step, transfer->progress, config.data_timeout);
+                else if constexpr (std::is_same_v<Step, ReceiveFile>)
+                    return receive_file(socket, step, transfer->progress, config.data_timeout);
+                else
+                    return send_text(socket, step, transfer->progress, config.data_timeout);
+            },
+            plan);
+        plan = SendText{}; // close the file before the reply: the client may read it at once
+        std::error_code ec;
+        socket.shutdown(asio::socket_base::shutdown_both, ec);
+        socket.close(ec);
+        const auto seconds = seconds_since(transfer->progress.started);
+        const auto bytes = transfer->progress.bytes;
+        const double rate = seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0;
+        if (transfer->aborted) {
+            context_.log.info("transfer {} {} aborted bytes={} seconds={:.3f}", transfer->verb, transfer->path, bytes,
+                              seconds);
+            reply(426, "Connection closed; transfer aborted");
+        } else if (!result) {
+            context_.log.warning("transfer {} {} failed bytes={} seconds={:.3f}: {}", transfer->verb, transfer->path,
+                                 bytes, seconds, result.error().message);
+            if (result.error().code.category() == std::generic_category())
+                reply(451, "Local error: " + result.error().message);
+            else
+                reply(426, "Connection closed; transfer aborted: " + result.error().message);
+        } else {
+            context_.log.info("transfer {} {} bytes={} seconds={:.3f} MB/s={:.1f} {}", transfer->verb, transfer->path,
+                              bytes, seconds, rate, tag_);
+            reply(226, fmt::format("Transfer complete, {} bytes", bytes));
+        }
+    } catch (const std::exception& e) {
+        context_.log.error("{} transfer {} {} failed: {}", tag_, transfer->verb, transfer->path, e.what());
+        reply(451, "Local error in processing");
+    }
+    finish_transfer(transfer);
+}
+
+void Session::finish_transfer(const std::shared_ptr<Transfer>& transfer) {
+    if (transfer_ == transfer) transfer_.reset();
+    transfer_done_.cancel();
+}
+
+void Session::abort_transfer() {
+    if (!transfer_) return;
+    transfer_->aborted = true;
+    data_.cancel();
+    if (transfer_->socket) {
+        // The transfer coroutine closes the socket itself once its pending wait returns.
+        std::error_code ec;
+        transfer_->socket->shutdown(asio::socket_base::shutdown_both, ec);
+        transfer_->socket->cancel(ec);
+    }
+}
+
+asio::awaitable<void> Session::wait_for_transfer() {
+    while (transfer_) co_await transfer_done_.async_wait(use_tuple);
+}
+
+std::string Session::status_lines_of_transfer() const {
+    if (!transfer_) return {};
+    return fmt::format("{} {}: {} bytes so far", transfer_->verb, transfer_->path, transfer_->progress.bytes);
+}
+
+} // namespace rsexec::server

@@ -1,0 +1,170 @@
+#pragma once
+// One control connection: login state, current directory, transfer parameters, and the
+// command loop. The loop keeps reading while a transfer runs as its own coroutine, so ABOR,
+// STAT and NOOP are answered at once (RFC 959 4.1.3); other commands wait for the transfer.
+// Replies go through one outbox with a single writer, so the command loop and the transfer
+// never interleave bytes on the control connection.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
+
+#include "server/command_line.hpp"
+#include "server/commands.hpp"
+#include "server/config.hpp"
+#include "server/data_channel.hpp"
+#include "server/jail.hpp"
+#include "server/log.hpp"
+#include "server/transfer.hpp"
+
+namespace rsexec::server {
+
+// What every session shares, owned by the Server.
+struct ServerContext {
+    const ServerConfig& config;
+    const Jail& jail;
+    Logger& log;
+    asio::thread_pool& workers; // checksums, off the I/O thread
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+public:
+    Session(asio::ip::tcp::socket control, ServerContext context, std::uint64_t id);
+
+    // The command loop; returns when the client quits or the connection ends.
+    asio::awaitable<void> run();
+    // Server shutdown: close the control and data connections.
+    void stop();
+
+private:
+    friend const CommandSpec* find_command(std::string_view verb);
+
+    enum class Access { read_only, read_write };
+
+    // A transfer command running on its own coroutine.
+    struct Transfer {
+        std::string verb;
+        std::string path; // virtual
+        Progress progress;
+        bool aborted = false;
+        std::optional<asio::ip::tcp::socket> socket;
+    };
+
+    // A path argument resolved inside the jail.
+    struct Target {
+        std::string path; // virtual
+        std::filesystem::path real;
+    };
+
+    // Control connection.
+    asio::awaitable<std::optional<CommandLine>> read_line();
+    asio::awaitable<void> dispatch(std::string line);
+    void reply(int code, std::string_view text);
+    // RFC 959 4.2: "code-first", lines each starting with a space, "code last".
+    void reply_lines(int code, std::string_view first, const std::vector<std::string>& lines, std::string_view last);
+    void send(std::string bytes);
+    asio::awaitable<void> write_outbox(std::shared_ptr<Session> self);
+    void close_control();
+
+    // Transfers.
+    bool data_ready();
+    void start_transfer(std::string verb, std::string path, TransferPlan plan);
+    asio::awaitable<void> run_transfer(std::shared_ptr<Session> self, std::shared_ptr<Transfer> transfer,
+                                       TransferPlan plan);
+    void finish_transfer(const std::shared_ptr<Transfer>& transfer);
+    void abort_transfer();
+    asio::awaitable<void> wait_for_transfer();
+
+    // Helpers of the handlers (commands.cpp).
+    std::optional<Target> resolve(std::string_view argument, bool entry = false);
+    bool require_write();
+    asio::awaitable<void> list(std::string argument, std::string verb);
+    asio::awaitable<void> store(std::string argument, std::string verb);
+    asio::awaitable<std::optional<std::string>> sha256_of(const Target& target);
+    std::string status_lines_of_transfer() const;
+
+    // Command handlers (commands.cpp), one per verb.
+    asio::awaitable<void> on_user(std::string argument);
+    asio::awaitable<void> on_pass(std::string argument);
+    asio::awaitable<void> on_quit(std::string argument);
+    asio::awaitable<void> on_noop(std::string argument);
+    asio::awaitable<void> on_syst(std::string argument);
+    asio::awaitable<void> on_feat(std::string argument);
+    asio::awaitable<void> on_opts(std::string argument);
+    asio::awaitable<void> on_help(std::string argument);
+    asio::awaitable<void> on_type(std::string argument);
+    asio::awaitable<void> on_mode(std::string argument);
+    asio::awaitable<void> on_stru(std::string argument);
+    asio::awaitable<void> on_allo(std::string argument);
+    asio::awaitable<void> on_pwd(std::string argument);
+    asio::awaitable<void> on_cwd(std::string argument);
+    asio::awaitable<void> on_cdup(std::string argument);
+    asio::awaitable<void> on_pasv(std::string argument);
+    asio::awaitable<void> on_epsv(std::string argument);
+    asio::awaitable<void> on_port(std::string argument);
+    asio::awaitable<void> on_eprt(std::string argument);
+    asio::awaitable<void> on_lstn(std::string argument);
+    asio::awaitable<void> on_sock(std::string argument);
+    asio::awaitable<void> on_retr(std::string argument);
+    asio::awaitable<void> on_stor(std::string argument);
+    asio::awaitable<void> on_appe(std::string argument);
+    asio::awaitable<void> on_rest(std::string argument);
+    asio::awaitable<void> on_size(std::string argument);
+    asio::awaitable<void> on_mdtm(std::string argument);
+    asio::awaitable<void> on_list(std::string argument);
+    asio::awaitable<void> on_nlst(std::string argument);
+    asio::awaitable<void> on_mlsd(std::string argument);
+    asio::awaitable<void> on_mlst(std::string argument);
+    asio::awaitable<void> on_dele(std::string argument);
+    asio::awaitable<void> on_mkd(std::string argument);
+    asio::awaitable<void> on_rmd(std::string argument);
+    asio::awaitable<void> on_rnfr(std::string argument);
+    asio::awaitable<void> on_rnto(std::string argument);
+    asio::awaitable<void> on_abor(std::string argument);
+    asio::awaitable<void> on_stat(std::string argument);
+    asio::awaitable<void> on_hash(std::string argument);
+    asio::awaitable<void> on_xsha256(std::string argument);
+
+    asio::ip::tcp::socket control_;
+    ServerContext context_;
+    std::uint64_t id_;
+    Endpoint peer_;
+    Endpoint local_;
+    std::string tag_; // "#id addr:port", at the start of every log line
+    CommandFramer framer_;
+    std::array<char, 4096> chunk_{};
+
+    // Outbox of replies (single writer).
+    std::deque<std::string> outbox_;
+    std::size_t outbox_bytes_ = 0;
+    bool writing_ = false;
+    bool close_when_sent_ = false;
+    bool closed_ = false;
+
+    // RFC 959 login.
+    std::optional<std::string> pending_user_;
+    std::optional<Access> access_;
+    std::string user_;
+    unsigned failed_logins_ = 0;
+    asio::steady_timer login_delay_;
+
+    // Transfer parameters.
+    std::string cwd_ = "/";
+    bool binary_ = true;
+    std::uint64_t restart_offset_ = 0;            // REST (RFC 3659 5)
+    std::optional<std::filesystem::path> rename_from_; // RNFR
+    bool listening_for_sock_ = false;            // LSTN given; SOCK will pin
+    DataChannel data_;
+    std::shared_ptr<Transfer> transfer_;
+    asio::steady_timer transfer_done_; // cancelled when a transfer ends: wakes waiters
+};
+
+} // namespace rsexec::server

@@ -1,0 +1,49 @@
+#pragma once
+// Moving a file's bytes over an open data connection (RFC 959 3.4, stream mode: the data
+// connection's close marks the end of the file). No per-byte work:
+//   send_file    - sendfile(2) from the file to the socket, waking on writability;
+//   receive_file - 256 KiB reads from the socket, write(2) to the file;
+//   send_text    - a listing already formatted in memory.
+// Every wait is bounded by `stall`: a peer that stops reading or sending fails the transfer.
+#include <cstdint>
+#include <string>
+#include <variant>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "rsexec/deadline.hpp"
+#include "rsexec/expected.hpp"
+#include "server/file_descriptor.hpp"
+
+namespace rsexec::server {
+
+// Read by STAT while the transfer runs.
+struct Progress {
+    std::uint64_t bytes = 0;
+    Clock::time_point started = Clock::now();
+};
+
+// What a transfer command asked for, prepared before the data connection opens.
+struct SendFile {
+    FileDescriptor file;
+    std::uint64_t offset = 0; // REST
+};
+struct ReceiveFile {
+    FileDescriptor file; // positioned: truncated, at the REST offset, or in append mode
+};
+struct SendText {
+    std::string text;
+};
+using TransferPlan = std::variant<SendFile, ReceiveFile, SendText>;
+
+// A failure of the local file (as opposed to the network) has std::generic_category: it is
+// answered 451 rather than 426.
+asio::awaitable<Status> send_file(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+                                  Clock::duration stall);
+asio::awaitable<Status> receive_file(asio::ip::tcp::socket& socket, const ReceiveFile& plan, Progress& progress,
+                                     Clock::duration stall);
+asio::awaitable<Status> send_text(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+                                  Clock::duration stall);
+
+} // namespace rsexec::server
