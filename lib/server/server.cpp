@@ -103,6 +103,9 @@ void Server::stop(std::function<void()> drained) {
 
 int serve(ServerConfig config, Logger& log, std::FILE* announce) {
     asio::io_context io;
+    // Signals are caught before the port is announced: a script may stop us right after.
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    asio::steady_timer grace(io);
     auto server = Server::create(io, std::move(config), log);
     if (!server) {
         log.error("{}", server.error().message);
@@ -113,8 +116,6 @@ int serve(ServerConfig config, Logger& log, std::FILE* announce) {
     std::fprintf(announce, "rsexecd listening on %s\n", endpoint_text((*server)->local_endpoint()).c_str());
     std::fflush(announce);
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    asio::steady_timer grace(io);
     signals.async_wait([&](const std::error_code& ec, int signal) {
         if (ec) return;
         log.info("signal {}: stopping", signal);
