@@ -120,6 +120,7 @@ asio::awaitable<Expected<asio::ip::tcp::socket>> DataChannel::connect(Clock::dur
     auto connected = co_await within(timeout, connecting_->async_connect(target, use_tuple));
     if (!connected) co_return timed_out(timeout);
     if (auto [ec] = *connected; ec) co_return Error(ec, "cannot connect to " + endpoint_text(target));
+    if (!connecting_) co_return Error(Errc::interrupted, "data connection cancelled");
     auto socket = std::move(*connecting_);
     connecting_.reset();
     co_return std::move(socket);

@@ -68,8 +68,10 @@ asio::awaitable<void> Session::run() {
         co_await dispatch(std::move(line->text));
     }
     abort_transfer();
-    data_.reset();
-    if (!close_when_sent_) close_control();
+    data_.cancel();
+    // Replies still queued (221, 421) go out first; the writer closes after them.
+    close_when_sent_ = true;
+    if (!writing_) close_control();
     context_.log.info("{} disconnected", tag_);
 }
 
@@ -210,7 +212,9 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
     try {
         // A passive side answers 150 only once its data connection is there: the other server
         // of an RFC 438 pair may send its transfer command later, and must not be kept waiting.
-        auto opened = co_await data_.open(config.data_timeout);
+        // ABOR may arrive in the same read as the transfer command, before this coroutine runs.
+        Expected<asio::ip::tcp::socket> opened = Error(Errc::interrupted, "aborted");
+        if (!transfer->aborted) opened = co_await data_.open(config.data_timeout);
         if (!opened) {
             if (transfer->aborted) {
                 reply(426, "Connection closed; transfer aborted");

@@ -172,6 +172,16 @@ class FtplibClient(unittest.TestCase):
         self.assertEqual(self.ftp.voidcmd("NOOP"), "200 NOOP ok")
         self.assertIn("transfer RETR /huge.bin aborted", self.server.log())
 
+    def test_abor_in_the_same_packet_as_retr_stops_it_before_it_starts(self):
+        self.put("small.txt", b"small\n")
+        with Control(self.server.address, self.server.port) as ctl:
+            ctl.login()
+            self.assertEqual(ctl.cmd("PASV")[0], 227)
+            ctl.send(b"RETR small.txt\r\nABOR\r\n")
+            self.assertEqual(ctl.reply()[0], 426)
+            self.assertEqual(ctl.reply()[0], 226)
+            self.assertEqual(ctl.cmd("NOOP")[0], 200)
+
     def _reply(self):
         try:
             text = self.ftp.getresp()
