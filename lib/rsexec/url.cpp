@@ -84,13 +84,14 @@ Expected<FtpUrl> parse_ftp_url(std::string_view text) {
         const auto userinfo = authority.substr(0, at);
         authority = authority.substr(at + 1);
         const auto colon = userinfo.find(':');
+        // percent_decode's error quotes its input: never let it quote a password.
         auto user = percent_decode(userinfo.substr(0, colon));
-        if (!user) return user.error();
+        if (!user) return bad("bad percent escape, CR, LF or NUL in user name", text);
         if (user->empty()) return bad("empty user name in URL", text);
         url.user = std::move(*user);
         if (colon != std::string_view::npos) {
             auto password = percent_decode(userinfo.substr(colon + 1));
-            if (!password) return password.error();
+            if (!password) return bad("bad percent escape, CR, LF or NUL in password", text);
             url.password = std::move(*password);
         }
     }
@@ -145,7 +146,12 @@ std::string FtpUrl::authority() const {
 
 std::string FtpUrl::display() const {
     std::string out = scheme + "://";
-    if (user) out += percent_encode_path(*user) + '@';
+    // '/' too, or the user name would end the authority when the display is parsed again.
+    if (user) {
+        std::string encoded;
+        for (char c : percent_encode_path(*user)) encoded += c == '/' ? std::string("%2F") : std::string(1, c);
+        out += encoded + '@';
+    }
     out += authority() + '/' + percent_encode_path(path);
     return out;
 }
