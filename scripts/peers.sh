@@ -325,7 +325,7 @@ start() {
   echo "$root" >"$dir/root"
   echo "$fxp" >"$dir/fxp"
 
-  # setsid: the server leads its own process group, so stop also ends its session children.
+  # setsid: the server is detached from the caller's terminal and process group.
   setsid "${cmd[@]}" >>"$dir/output.log" 2>&1 </dev/null &
   local pid=$!
   local started=""
@@ -353,7 +353,12 @@ start() {
   done
   if [ $ok != yes ]; then
     {
-      echo "peers: $kind on $addr:$port did not greet within ${ready_timeout}s; command: $(cat "$dir/command")"
+      if alive "$pid" "$started"; then
+        echo "peers: $kind on $addr:$port did not greet with 220 within ${ready_timeout}s"
+      else
+        echo "peers: $kind on $addr:$port exited before it served"
+      fi
+      echo "peers: command: $(cat "$dir/command")"
       for f in output.log server.log; do
         [ -s "$dir/$f" ] && { echo "--- $dir/$f"; tail -n 50 "$dir/$f"; }
       done
@@ -371,24 +376,51 @@ start() {
   echo "$addr:$port"
 }
 
+# "PID STARTTIME" of every descendant of a process. vsftpd's session processes call setsid(),
+# so neither the process group nor the session of the master reaches them.
+descendants() {
+  local root=$1
+  ps -e -o pid=,ppid= | awk -v root="$root" '
+    { parent[$1] = $2; pids[NR] = $1 }
+    END {
+      for (i = 1; i <= NR; i++) {
+        p = pids[i]; q = parent[p]
+        while (q != "" && q != 0 && q != 1) {
+          if (q == root) { print p; break }
+          q = parent[q]
+        }
+      }
+    }' | while read -r p; do
+    local t
+    t=$(start_time "$p")
+    [ -n "$t" ] && echo "$p $t"
+  done
+}
+
 stop_dir() {
   local dir=$1 pid started
   [ -e "$dir/pid" ] || { rm -rf "$dir"; return 0; }
   pid=$(cat "$dir/pid")
   started=$(cat "$dir/started" 2>/dev/null || true)
   if [ -n "$started" ] && alive "$pid" "$started"; then
-    # The whole group: a forking server's session processes die with it.
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    local tree p t
+    tree=$(descendants "$pid")
+    # The master first (it would otherwise fork new sessions), then the sessions it had.
+    kill -TERM "$pid" 2>/dev/null || true
+    while read -r p t; do
+      [ -n "$p" ] && alive "$p" "$t" && kill -TERM "$p" 2>/dev/null
+    done <<<"$tree"
     local deadline=$((SECONDS + stop_timeout))
     while alive "$pid" "$started" && [ $SECONDS -lt $deadline ]; do sleep 0.05; done
     if alive "$pid" "$started"; then
       echo "peers: pid $pid ignored SIGTERM for ${stop_timeout}s; SIGKILL" >&2
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+      kill -KILL "$pid" 2>/dev/null || true
       while alive "$pid" "$started"; do sleep 0.05; done
     fi
+    while read -r p t; do
+      [ -n "$p" ] && alive "$p" "$t" && kill -KILL "$p" 2>/dev/null
+    done <<<"$tree"
   fi
-  # Session children left in the group after the leader exited.
-  kill -KILL -- "-$pid" 2>/dev/null || true
   rm -rf "$dir"
 }
 
