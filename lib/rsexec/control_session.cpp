@@ -140,7 +140,10 @@ asio::awaitable<Expected<Reply>> ControlSession::read_reply(std::optional<Clock:
     for (;;) {
         if (auto reply = buffered_reply()) co_return std::move(*reply);
         const auto left = deadline - Clock::now();
-        auto got = left > Clock::duration::zero() ? co_await within(left, receive()) : std::nullopt;
+        // Not `cond ? co_await ... : nullopt`: GCC 12 destroys the result of a co_await inside
+        // ?: twice, which freed the error of a connection closed mid-reply twice.
+        std::optional<Status> got;
+        if (left > Clock::duration::zero()) got = co_await within(left, receive());
         if (!got) co_return Error(Errc::timeout, "no reply from server within the timeout", side_);
         if (!*got) co_return got->error();
     }

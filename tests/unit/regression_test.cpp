@@ -2,8 +2,18 @@
 // (tests/faults): each input once broke a property those tools check.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <string>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "rsexec/control_session.hpp"
+#include "rsexec/run.hpp"
 #include "rsexec/url.hpp"
 
 using namespace rsexec;
@@ -33,4 +43,34 @@ TEST_CASE("a bad percent escape in the user or password is refused without quoti
         CHECK(url.error().is(Errc::bad_url));
         CHECK(url.error().message.find("s3cret") == std::string::npos);
     }
+}
+
+namespace {
+
+// A server that sends half of a multi-line greeting and hangs up (tests/faults close-mid-reply).
+asio::awaitable<void> greet_halfway_and_close(asio::ip::tcp::acceptor& acceptor) {
+    auto peer = co_await acceptor.async_accept(asio::use_awaitable);
+    const std::string partial = "220-Welcome\r\n220-and the rest of this rep";
+    co_await asio::async_write(peer, asio::buffer(partial), asio::use_awaitable);
+    peer.close();
+}
+
+} // namespace
+
+TEST_CASE("a control connection closed in the middle of a reply is reported intact") {
+    // test_hostile.py close-mid-reply: the error of a read that failed inside read_reply was
+    // destroyed twice (garbage message, then "double free detected").
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = acceptor.local_endpoint().port();
+    asio::co_spawn(io, greet_halfway_and_close(acceptor), asio::detached);
+
+    SessionOptions options;
+    options.timeout = std::chrono::seconds(5);
+    ControlSession session(io.get_executor(), Side::source, options);
+    const Status connected = run_to_completion(io, session.connect("127.0.0.1", port));
+    REQUIRE_FALSE(connected);
+    CHECK(connected.error().is(Errc::connection_closed));
+    CHECK(connected.error().side == Side::source);
+    CHECK(connected.error().message == "server closed the control connection");
 }
