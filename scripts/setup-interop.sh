@@ -8,6 +8,7 @@
 # Usage: scripts/setup-interop.sh [CACHE_DIR]
 #   CACHE_DIR defaults to $RSEXEC_PEERS_DIR, else build/peers (relative to the repository).
 #   Result: CACHE_DIR/proftpd/usr/sbin/proftpd, CACHE_DIR/pure-ftpd/usr/sbin/pure-ftpd, ...
+# Also creates the test user the peers log in with (see docs/INTEROP.md, "The login").
 # Does nothing when everything is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,17 @@ for name in "${!unpack[@]}"; do
   [ -x "$cache/$name/${proof[$name]}" ] || todo+=("$name")
 done
 
+# The login every peer takes (scripts/peers.sh creds): a system user and a PAM service.
+setup_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    scripts/peers.sh setup-user
+  else
+    echo "setup-interop: not root; scripts/peers.sh creates the test user at its first start" >&2
+  fi
+}
+
 if [ ${#missing[@]} -eq 0 ] && [ ${#todo[@]} -eq 0 ]; then
+  setup_user
   exit 0
 fi
 
@@ -103,3 +114,5 @@ for name in "${!unpack[@]}"; do
     exit 1
   fi
 done
+
+setup_user

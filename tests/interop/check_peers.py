@@ -6,7 +6,7 @@ Command line, as root, after scripts/setup-interop.sh:
     /usr/bin/python3 tests/interop/check_peers.py [--kinds vsftpd,proftpd,pure-ftpd,pyftpdlib]
                                                   [--net 127.0.3] [--quick]
 
-Exits 0 when every check passes, 1 otherwise; prints one line per check and a table of the
+Takes about 90 s. Exits 0 when every check passes, 1 otherwise; prints one line per check and a table of the
 servers' data-connection behaviour (docs/INTEROP.md, "Peers"). Every lftp run and every probe
 is bounded in time; every server is stopped by pid when the check ends, pass or fail.
 
@@ -27,6 +27,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -344,6 +345,8 @@ def main():
                     help="first three octets of the loopback addresses to use")
     ap.add_argument("--quick", action="store_true", help="one FXP orientation per pair")
     args = ap.parse_args()
+    # A runner's SIGTERM (ctest --timeout) must still reach the finally blocks that stop servers.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     kinds = [k for k in args.kinds.split(",") if k]
     net = args.net
     client, foreign = net + ".200", net + ".250"
