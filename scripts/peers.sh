@@ -2,7 +2,7 @@
 # Starts and stops real FTP servers on loopback for the interop tests (docs/INTEROP.md, "Peers").
 #
 #   scripts/peers.sh start KIND ADDR PORT ROOT [--no-fxp]   prints ADDR:PORT once it serves
-#   scripts/peers.sh stop [ADDR:PORT|all]                     default: all
+#   scripts/peers.sh stop [ADDR:PORT|ADDR|all]                default: all
 #   scripts/peers.sh list                                     running peers: KIND ADDR:PORT PID
 #   scripts/peers.sh log ADDR:PORT                            the server's log
 #   scripts/peers.sh creds                                    user and password every peer takes
@@ -430,6 +430,12 @@ stop() {
   if [ "$which" = all ]; then
     local d
     for d in "$state_root"/127.*; do
+      [ -d "$d" ] && stop_dir "$d"
+    done
+  elif [[ $which != *:* ]]; then
+    # ADDR alone: every peer on that address, including one whose start was interrupted.
+    local d
+    for d in "$state_root/${which}"_*; do
       [ -d "$d" ] && stop_dir "$d"
     done
   else

@@ -62,9 +62,12 @@ class Peer:
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=_START_TIMEOUT)
         except subprocess.TimeoutExpired as e:
-            # The script may have left a server behind before it was killed.
             self._stop_quietly()
             raise PeerError("%s: peers.sh start timed out" % self.kind) from e
+        except BaseException:
+            # Interrupted (SIGTERM, Ctrl-C): the script may have launched the server already.
+            self._stop_quietly()
+            raise
         if done.returncode != 0:
             raise PeerError("%s on %s: peers.sh start failed:\n%s"
                             % (self.kind, self.addr, done.stderr))
@@ -83,9 +86,8 @@ class Peer:
             raise PeerError("%s: peers.sh stop failed:\n%s" % (self, done.stderr))
 
     def _stop_quietly(self):
-        if self.port:
-            subprocess.run([PEERS_SH, "stop", self.hostport], capture_output=True,
-                           timeout=_STOP_TIMEOUT)
+        # By address: the port may be unknown yet, and each peer has an address of its own.
+        subprocess.run([PEERS_SH, "stop", self.addr], capture_output=True, timeout=_STOP_TIMEOUT)
 
     def __enter__(self):
         return self.start()
