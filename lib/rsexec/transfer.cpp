@@ -104,6 +104,9 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination) {
         }
         if (!waited) {
             Leg& late = !source.started || (source.started && !source.done && destination.done) ? source : destination;
+            // The late side is still busy (a passive one may wait for its data connection long
+            // after this timeout): ABOR it too, or it answers the next command with its 425/226.
+            co_await abort_leg(late);
             co_return co_await fail(late, Error(Errc::timeout, late.command + ": no reply within the timeout", late.session.side()));
         }
         if (!received) {

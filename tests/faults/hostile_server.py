@@ -1,0 +1,431 @@
+#!/usr/bin/python3
+"""A scripted FTP server that misbehaves on purpose, for rsexec's fault tests (issue 7).
+
+    hostile_server.py --host 127.0.0.3 --script NAME [--root DIR] [--log FILE]
+
+Listens on HOST with a port the kernel chooses and prints that port on stdout. Standard library
+only. Every script starts from a small, well-behaved FTP server (RFC 959: USER, PASS, FEAT, TYPE,
+SIZE, PASV, EPSV, PORT, EPRT, RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT) that serves the
+files under --root and accepts data connections to and from any address (FXP allowed); the
+scripts change one thing:
+
+    well-behaved        nothing: the normal server on the other side of a test
+    endless-multiline   the greeting is a multi-line reply that never ends (RFC 959 4.2)
+    slow-multiline      the same, one continuation line every 0.2 s
+    huge-line           the greeting is one 100 MiB line
+    garbage-code        the greeting is "abc hello"
+    close-mid-reply     the reply to USER stops in the middle and the connection closes
+    no-greeting         accepts the connection and never says anything
+    pasv-third-party    227 names another host (--announce-host): the FTP bounce attack
+    epsv-third-party    229 also names another host, in the form EPRT uses
+    hang-after-150      RETR/STOR answer 150 and then nothing, ever (ABOR ignored)
+    refuse-port         PORT, EPRT, LSTN and SOCK answer 500
+
+--log appends every command line the server receives ("PORT 127,0,0,3,195,80"), so that a test
+can check what rsexec told this server.
+"""
+
+import argparse
+import os
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+SCRIPTS = (
+    "well-behaved", "endless-multiline", "slow-multiline", "huge-line", "garbage-code",
+    "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "hang-after-150",
+    "refuse-port",
+)
+
+
+class Session:
+    """One control connection of the well-behaved server; scripts override single steps."""
+
+    def __init__(self, server, sock):
+        self.server = server
+        self.options = server.options
+        self.sock = sock
+        self.host = sock.getsockname()[0]
+        self.reader = sock.makefile("rb")
+        self.write_lock = threading.Lock()
+        self.passive = None        # listening data socket after PASV/EPSV
+        self.active = None         # (host, port) after PORT/EPRT
+        self.transfer = None       # the thread moving data, while one runs
+        self.data = None           # its data connection
+        self.aborted = threading.Event()
+        self.rename_from = None
+
+    # --- plumbing ---------------------------------------------------------------------------
+    def reply(self, text):
+        with self.write_lock:
+            self.sock.sendall(text.encode("latin-1") + b"\r\n")
+
+    def log(self, line):
+        if self.options.log:
+            with self.server.log_lock, open(self.options.log, "a", encoding="latin-1") as out:
+                out.write(line + "\n")
+
+    def path(self, name):
+        parts = [p for p in name.split("/") if p not in ("", ".")]
+        if ".." in parts:
+            return None
+        return os.path.join(self.options.root, *parts)
+
+    def run(self):
+        if not self.greet():
+            return
+        for raw in self.reader:
+            line = raw.decode("latin-1").rstrip("\r\n")
+            self.log(line)
+            verb, _, argument = line.partition(" ")
+            verb = verb.upper()
+            if verb == "ABOR":
+                self.abort()
+                continue
+            self.finish_transfer()
+            handler = getattr(self, "cmd_" + verb, None)
+            if handler is None:
+                self.reply("502 Command not implemented")
+            elif handler(argument) == "quit":
+                return
+
+    def greet(self):
+        self.reply("220 hostile_server ready")
+        return True
+
+    # --- commands ---------------------------------------------------------------------------
+    def cmd_USER(self, argument):
+        self.reply("331 Password required")
+
+    def cmd_PASS(self, argument):
+        self.reply("230 Logged in")
+
+    def cmd_ACCT(self, argument):
+        self.reply("230 Logged in")
+
+    def cmd_FEAT(self, argument):
+        self.reply("211-Features:\r\n SIZE\r\n EPSV\r\n EPRT\r\n211 End")
+
+    def cmd_TYPE(self, argument):
+        self.reply("200 Type set")
+
+    def cmd_NOOP(self, argument):
+        self.reply("200 OK")
+
+    def cmd_SYST(self, argument):
+        self.reply("215 UNIX Type: L8")
+
+    def cmd_QUIT(self, argument):
+        self.reply("221 Bye")
+        return "quit"
+
+    def cmd_SIZE(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+        else:
+            self.reply("213 %d" % os.path.getsize(path))
+
+    def cmd_DELE(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+        else:
+            os.unlink(path)
+            self.reply("250 Deleted")
+
+    def cmd_RNFR(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.exists(path):
+            self.reply("550 No such file")
+        else:
+            self.rename_from = path
+            self.reply("350 Ready for RNTO")
+
+    def cmd_RNTO(self, argument):
+        path = self.path(argument)
+        if path is None or self.rename_from is None:
+            self.reply("503 RNFR first")
+        else:
+            os.replace(self.rename_from, path)
+            self.rename_from = None
+            self.reply("250 Renamed")
+
+    def listen(self):
+        self.close_passive()
+        self.active = None
+        self.passive = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.passive.bind((self.host, 0))
+        self.passive.listen(1)
+        return self.passive.getsockname()[1]
+
+    def cmd_PASV(self, argument):
+        port = self.listen()
+        self.reply("227 Entering Passive Mode (%s)" % pasv_text(self.host, port))
+
+    def cmd_EPSV(self, argument):
+        port = self.listen()
+        self.reply("229 Entering Extended Passive Mode (|||%d|)" % port)
+
+    def cmd_PORT(self, argument):
+        numbers = argument.split(",")
+        if len(numbers) != 6 or not all(n.isdigit() for n in numbers):
+            self.reply("501 Bad PORT argument")
+            return
+        self.close_passive()
+        self.active = (".".join(numbers[:4]), int(numbers[4]) * 256 + int(numbers[5]))
+        self.reply("200 PORT OK")
+
+    def cmd_EPRT(self, argument):
+        fields = argument[1:-1].split(argument[:1]) if argument else []
+        if len(fields) != 3 or fields[0] not in ("1", "2") or not fields[2].isdigit():
+            self.reply("501 Bad EPRT argument")
+            return
+        self.close_passive()
+        self.active = (fields[1], int(fields[2]))
+        self.reply("200 EPRT OK")
+
+    def cmd_RETR(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+            return
+        self.start_transfer(lambda data: self.send_file(data, path))
+
+    def cmd_STOR(self, argument):
+        self.store(argument, "wb")
+
+    def cmd_APPE(self, argument):
+        self.store(argument, "ab")
+
+    def store(self, argument, mode):
+        path = self.path(argument)
+        if path is None:
+            self.reply("553 Bad file name")
+            return
+        self.start_transfer(lambda data: self.receive_file(data, path, mode))
+
+    # --- data transfers ---------------------------------------------------------------------
+    def start_transfer(self, move):
+        if self.passive is None and self.active is None:
+            self.reply("425 Use PORT or PASV first")
+            return
+        self.aborted.clear()
+        self.transfer = threading.Thread(target=self.run_transfer, args=(move,), daemon=True)
+        self.transfer.start()
+
+    def run_transfer(self, move):
+        # 150 only once the data connection is open, as vsftpd does in passive mode.
+        try:
+            self.data = self.open_data()
+        except OSError as error:
+            self.close_passive()
+            self.reply("426 Aborted" if self.aborted.is_set() else "425 Cannot open data connection: %s" % error)
+            return
+        self.reply("150 Opening BINARY mode data connection")
+        try:
+            self.data.settimeout(self.options.data_timeout)
+            move(self.data)
+            ok = not self.aborted.is_set()
+        except OSError:
+            ok = False
+        finally:
+            self.data.close()
+            self.data = None
+        self.reply("226 Transfer complete" if ok else "426 Connection closed; transfer aborted")
+
+    def open_data(self):
+        if self.passive is not None:
+            # The listener stays in self.passive while it waits, so that ABOR can shut it.
+            self.passive.settimeout(self.options.data_timeout)
+            try:
+                connection, _ = self.passive.accept()
+            finally:
+                self.close_passive()
+            return connection
+        target, self.active = self.active, None
+        return socket.create_connection(target, timeout=self.options.data_timeout)
+
+    def send_file(self, data, path):
+        with open(path, "rb") as source:
+            while chunk := source.read(65536):
+                data.sendall(chunk)
+
+    def receive_file(self, data, path, mode):
+        with open(path, mode) as target:
+            while chunk := data.recv(65536):
+                target.write(chunk)
+
+    def finish_transfer(self):
+        # RFC 959: commands other than ABOR wait until the transfer has ended.
+        if self.transfer is not None:
+            self.transfer.join()
+            self.transfer = None
+
+    def abort(self):
+        # RFC 959 4.1.3: 426 for the aborted transfer (sent by its thread), then 226.
+        if self.transfer is not None:
+            self.aborted.set()
+            self.close_passive()
+            if self.data is not None:
+                try:
+                    self.data.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.finish_transfer()
+        self.reply("226 ABOR command successful")
+
+    def close_passive(self):
+        if self.passive is not None:
+            listener, self.passive = self.passive, None
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
+
+
+def pasv_text(host, port):
+    return "%s,%d,%d" % (host.replace(".", ","), port >> 8, port & 255)
+
+
+def wait_until_closed(session):
+    """Reads (and logs) whatever the client sends until it hangs up."""
+    for raw in session.reader:
+        session.log(raw.decode("latin-1").rstrip("\r\n"))
+
+
+class EndlessMultiline(Session):
+    def greet(self):
+        self.reply("220-Welcome; this reply goes on and on")
+        number = 0
+        slow = self.options.script == "slow-multiline"
+        while True:
+            lines = []
+            for _ in range(1 if slow else 100):
+                number += 1
+                # Lines that look like an end but are not (RFC 959 4.2): "220-", "221 ", " 220 ".
+                lines.append(("220-line %d", " 220 line %d", "221 line %d", "continuation %d")[number % 4] % number)
+            self.reply("\r\n".join(lines))
+            if slow:
+                time.sleep(0.2)
+
+
+class HugeLine(Session):
+    def greet(self):
+        chunk = b"A" * 65536
+        self.sock.sendall(b"220 ")
+        for _ in range(100 * 16):  # 100 MiB in 64 KiB pieces: the server itself stays small
+            self.sock.sendall(chunk)
+        self.sock.sendall(b"\r\n")
+        wait_until_closed(self)
+        return False
+
+
+class GarbageCode(Session):
+    def greet(self):
+        self.reply("abc hello")
+        wait_until_closed(self)
+        return False
+
+
+class CloseMidReply(Session):
+    def cmd_USER(self, argument):
+        with self.write_lock:
+            self.sock.sendall(b"331-Password required for this\r\n331-user, and the rest of this rep")
+        self.sock.shutdown(socket.SHUT_RDWR)
+        return "quit"
+
+
+class NoGreeting(Session):
+    def greet(self):
+        wait_until_closed(self)
+        return False
+
+
+class PasvThirdParty(Session):
+    def cmd_PASV(self, argument):
+        # Listens on its own address but names another host: a client that forwards this lets
+        # the other server connect wherever this one wants (the FTP bounce attack).
+        port = self.listen()
+        self.reply("227 Entering Passive Mode (%s)" % pasv_text(self.options.announce_host, port))
+
+
+class EpsvThirdParty(Session):
+    def cmd_EPSV(self, argument):
+        port = self.listen()
+        self.reply("229 Entering Extended Passive Mode (|1|%s|%d|) (|||%d|)"
+                   % (self.options.announce_host, port, port))
+
+
+class HangAfter150(Session):
+    def start_transfer(self, move):
+        self.reply("150 Opening BINARY mode data connection")
+        wait_until_closed(self)
+        raise ConnectionAbortedError
+
+
+class RefusePort(Session):
+    def refuse(self, argument):
+        self.reply("500 Active mode and server-to-server transfers are refused here")
+
+    cmd_PORT = cmd_EPRT = cmd_LSTN = cmd_SOCK = refuse
+
+
+SESSIONS = {
+    "endless-multiline": EndlessMultiline,
+    "slow-multiline": EndlessMultiline,
+    "huge-line": HugeLine,
+    "garbage-code": GarbageCode,
+    "close-mid-reply": CloseMidReply,
+    "no-greeting": NoGreeting,
+    "pasv-third-party": PasvThirdParty,
+    "epsv-third-party": EpsvThirdParty,
+    "hang-after-150": HangAfter150,
+    "refuse-port": RefusePort,
+}
+
+
+class Handler(socketserver.BaseRequestHandler):
+    def handle(self):
+        session = SESSIONS.get(self.server.options.script, Session)(self.server, self.request)
+        try:
+            session.run()
+        except OSError:
+            pass  # the client hung up: that is how most scripts end
+        finally:
+            session.close_passive()
+
+
+class Server(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, options):
+        self.options = options
+        self.log_lock = threading.Lock()
+        super().__init__((options.host, 0), Handler)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--script", choices=SCRIPTS, default="well-behaved")
+    parser.add_argument("--root", default=".")
+    parser.add_argument("--log")
+    parser.add_argument("--announce-host", default="127.0.0.99")
+    parser.add_argument("--data-timeout", type=float, default=30.0)
+    options = parser.parse_args()
+    server = Server(options)
+    print(server.server_address[1], flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
