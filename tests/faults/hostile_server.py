@@ -5,7 +5,8 @@
 
 Listens on HOST with a port the kernel chooses and prints that port on stdout. Standard library
 only. Every script starts from a small, well-behaved FTP server (RFC 959: USER, PASS, FEAT, TYPE,
-SIZE, PASV, EPSV, PORT, EPRT, RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT) that serves the
+SIZE, PASV, EPSV, PORT, EPRT, RFC 438's LSTN and SOCK as docs/PROTOCOL.md maps them to TCP,
+RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT) that serves the
 files under --root and accepts data connections to and from any address (FXP allowed); the
 scripts change one thing:
 
@@ -18,6 +19,7 @@ scripts change one thing:
     no-greeting         accepts the connection and never says anything
     pasv-third-party    227 names another host (--announce-host): the FTP bounce attack
     epsv-third-party    229 also names another host, in the form EPRT uses
+    sock-third-party    LSTN's 255 SOCK names another host
     hang-after-150      RETR/STOR answer 150 and then nothing, ever (ABOR ignored)
     refuse-port         PORT, EPRT, LSTN and SOCK answer 500
 
@@ -35,7 +37,8 @@ import time
 
 SCRIPTS = (
     "well-behaved", "endless-multiline", "slow-multiline", "huge-line", "garbage-code",
-    "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "hang-after-150",
+    "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "sock-third-party",
+    "hang-after-150",
     "refuse-port",
 )
 
@@ -51,7 +54,8 @@ class Session:
         self.reader = sock.makefile("rb")
         self.write_lock = threading.Lock()
         self.passive = None        # listening data socket after PASV/EPSV
-        self.active = None         # (host, port) after PORT/EPRT
+        self.active = None         # (host, port) after PORT/EPRT/SOCK
+        self.bound = None          # the socket SOCK (without LSTN) will connect from
         self.transfer = None       # the thread moving data, while one runs
         self.data = None           # its data connection
         self.aborted = threading.Event()
@@ -187,6 +191,33 @@ class Session:
         self.active = (fields[1], int(fields[2]))
         self.reply("200 EPRT OK")
 
+    def cmd_LSTN(self, argument):
+        port = self.listen()
+        self.reply("255 SOCK %s" % pasv_text(self.announced_host(), port))
+
+    def announced_host(self):
+        return self.host
+
+    def cmd_SOCK(self, argument):
+        fields = argument[1:-1].split(argument[:1]) if argument[:1] == "|" else []
+        numbers = argument.split(",")
+        if len(fields) == 3 and fields[2].isdigit():
+            target = (fields[1], int(fields[2]))
+        elif len(numbers) == 6 and all(n.isdigit() for n in numbers):
+            target = (".".join(numbers[:4]), int(numbers[4]) * 256 + int(numbers[5]))
+        else:
+            self.reply("501 Bad SOCK argument")
+            return
+        if self.passive is not None:
+            # After LSTN (RFC 438 rule 2): the peer that will connect; not enforced here.
+            self.reply("200 Only %s:%d may connect" % target)
+            return
+        # Without LSTN: connect to target later, from a socket bound now and announced.
+        self.bound = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.bound.bind((self.host, 0))
+        self.active = target
+        self.reply("255 SOCK %s" % pasv_text(self.host, self.bound.getsockname()[1]))
+
     def cmd_RETR(self, argument):
         path = self.path(argument)
         if path is None or not os.path.isfile(path):
@@ -246,6 +277,11 @@ class Session:
                 self.close_passive()
             return connection
         target, self.active = self.active, None
+        if self.bound is not None:
+            connection, self.bound = self.bound, None
+            connection.settimeout(self.options.data_timeout)
+            connection.connect(target)
+            return connection
         return socket.create_connection(target, timeout=self.options.data_timeout)
 
     def send_file(self, data, path):
@@ -360,6 +396,11 @@ class EpsvThirdParty(Session):
                    % (self.options.announce_host, port, port))
 
 
+class SockThirdParty(Session):
+    def announced_host(self):
+        return self.options.announce_host
+
+
 class HangAfter150(Session):
     def start_transfer(self, move):
         self.reply("150 Opening BINARY mode data connection")
@@ -383,6 +424,7 @@ SESSIONS = {
     "no-greeting": NoGreeting,
     "pasv-third-party": PasvThirdParty,
     "epsv-third-party": EpsvThirdParty,
+    "sock-third-party": SockThirdParty,
     "hang-after-150": HangAfter150,
     "refuse-port": RefusePort,
 }

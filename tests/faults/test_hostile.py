@@ -155,9 +155,9 @@ def bounce(rsexec, workdir, script, dialect, trust):
     case = Case(workdir, script, hostile_side="dst")
     options = ["--dialect", dialect] + (["--trust-announced-address"] if trust else [])
     run = case.copy(rsexec, *options)
-    told = [c for c in case.good.commands() if c.startswith(("PORT ", "EPRT "))]
+    told = [c for c in case.good.commands() if c.startswith(("PORT ", "EPRT ", "SOCK "))]
     print("  the well-behaved source was told: %s" % told)
-    assert told, "no PORT/EPRT reached the well-behaved server"
+    assert told, "no PORT/EPRT/SOCK reached the well-behaved server"
     return case, run, told
 
 
@@ -187,6 +187,15 @@ def case_epsv_bounce(rsexec, workdir):
         assert not any("127.0.0.99" in c for c in told), "bounce address forwarded: %s" % told
         run.check(0)
         assert case.copied(), "the file did not arrive"
+
+
+def case_sock_bounce(rsexec, workdir):
+    """LSTN's 255 SOCK names 127.0.0.99: the connector's SOCK names the control address instead."""
+    case, run, told = bounce(rsexec, workdir, "sock-third-party", "rfc438", trust=False)
+    assert told[0].startswith("SOCK 127,0,0,3,"), told
+    assert not any("127,0,0,99" in c for c in told), "bounce address forwarded: %s" % told
+    run.check(0)
+    assert case.copied(), "the file did not arrive"
 
 
 def case_hang_after_150(rsexec, workdir):
