@@ -3,5 +3,6 @@
 namespace rsexec::cli {
 
 int copy_command(int argc, char** argv);
+int batch_command(int argc, char** argv);
 
 } // namespace rsexec::cli

@@ -12,7 +12,8 @@ void usage(std::ostream& out) {
     out << "rsexec - copy files between two FTP servers, directly from one to the other\n\n"
            "Usage: rsexec COMMAND [OPTIONS] ...\n\n"
            "Commands:\n"
-           "  copy SRC_URL DST_URL   copy one file from one server to another\n\n"
+           "  copy SRC_URL DST_URL   copy one file from one server to another\n"
+           "  batch JOBFILE|-        run the transfers a job file lists, with a journal and retries\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
         << rsexec::cli::exit_codes_help;
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (command == "copy") return rsexec::cli::copy_command(argc - 1, argv + 1);
+    if (command == "batch") return rsexec::cli::batch_command(argc - 1, argv + 1);
     std::cerr << "rsexec: unknown command '" << command << "' (try rsexec --help)\n";
     return 2;
 }

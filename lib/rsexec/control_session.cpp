@@ -99,7 +99,7 @@ asio::awaitable<Status> ControlSession::send(std::string_view verb, std::string_
         error.side = side_;
         co_return error;
     }
-    if (options_.trace) options_.trace(side_, Direction::sent, loggable_command(*line));
+    if (options_.trace) options_.trace(label(), Direction::sent, loggable_command(*line));
     auto writing = [&]() -> asio::awaitable<Status> {
         auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(*line), as_value);
         if (ec) co_return Error(Errc::connection_closed, "control connection lost sending " + std::string(verb) + ": " + ec.message(), side_);
@@ -131,7 +131,7 @@ std::optional<Expected<Reply>> ControlSession::buffered_reply() {
     if (!parser_.ready()) return std::nullopt;
     Reply reply = parser_.take();
     if (options_.trace)
-        for (const auto& line : reply.lines) options_.trace(side_, Direction::received, line);
+        for (const auto& line : reply.lines) options_.trace(label(), Direction::received, line);
     return reply;
 }
 
@@ -171,6 +171,10 @@ Error ControlSession::refused(std::string_view command, const Reply& reply) cons
     std::string text = reply.lines.empty() ? std::to_string(reply.code) : reply.lines.back();
     if (text.size() > 300) text.resize(300);
     return Error(code, std::string(command) + ": " + text, side_, reply.code);
+}
+
+std::string_view ControlSession::label() const noexcept {
+    return options_.label.empty() ? std::string_view(side_name(side_)) : std::string_view(options_.label);
 }
 
 void ControlSession::close() {

@@ -22,8 +22,9 @@ namespace rsexec {
 
 enum class Direction { sent, received };
 
-// Sees every control line both ways; sent passwords arrive already masked.
-using TraceHook = std::function<void(Side, Direction, std::string_view line)>;
+// Sees every control line both ways; sent passwords arrive already masked. `who` is the
+// session's label: "src", "dst", or "src#2" for a batch worker's session.
+using TraceHook = std::function<void(std::string_view who, Direction, std::string_view line)>;
 
 struct Credentials {
     std::string user = "anonymous";
@@ -35,6 +36,7 @@ struct SessionOptions {
     Clock::duration timeout = std::chrono::seconds(30);
     ReplyLimits limits;
     TraceHook trace;
+    std::string label;  // for the trace; the side's name when empty
 };
 
 class ControlSession {
@@ -68,6 +70,7 @@ public:
 
     const Features& features() const noexcept { return features_; }
     Side side() const noexcept { return side_; }
+    std::string_view label() const noexcept;
     bool is_open() const noexcept { return socket_.is_open(); }
     // The server's address as this connection reached it: the only address a listener's
     // announcement is trusted to name by default.

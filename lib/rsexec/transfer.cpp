@@ -195,9 +195,11 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
 
         Leg retrieve{source, "RETR " + request.source_path};
         Leg store{destination, store_verb + " " + target};
-        if (auto sent = co_await source.send("RETR", request.source_path); !sent) co_return sent.error();
-        if (auto sent = co_await destination.send(store_verb, target); !sent) {
-            co_await abort_leg(retrieve);
+        // The receiver first: a sender that finished before the receiver heard its STOR would
+        // leave some servers (pyftpdlib) with a closed data connection they never read.
+        if (auto sent = co_await destination.send(store_verb, target); !sent) co_return sent.error();
+        if (auto sent = co_await source.send("RETR", request.source_path); !sent) {
+            co_await abort_leg(store);
             co_return sent.error();
         }
         auto outcome = co_await run_legs(retrieve, store);

@@ -1,0 +1,286 @@
+// rsexec batch JOBFILE|-: many paired transfers from a job file, with a journal.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cxxopts.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "commands.hpp"
+#include "exit_codes_help.hpp"
+#include "rsexec/batch.hpp"
+#include "rsexec/exit_code.hpp"
+#include "rsexec/run.hpp"
+#include "rsexec/url_copy.hpp"
+#include "transfer_options.hpp"
+
+namespace rsexec::cli {
+namespace {
+
+double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// One JSON object per line (documented in README.md): what scripts read.
+void print_json_event(const BatchEvent& event) {
+    nlohmann::json out{{"event", event_kind_name(event.kind)}, {"item", event.index}};
+    if (event.item) {
+        out["line"] = event.item->line;
+        out["src"] = event.item->source.display();
+        out["dst"] = event.item->destination.display();
+    }
+    if (event.attempt) out["attempt"] = event.attempt;
+    if (event.result) {
+        out["bytes"] = event.result->bytes.value_or(0);
+        out["seconds"] = seconds_of(event.result->elapsed);
+        out["dialect"] = dialect_name(event.result->dialect);
+        out["listener"] = side_name(event.result->listener);
+    }
+    if (event.error) {
+        out["error"] = event.error->describe();
+        out["exit_code"] = static_cast<int>(exit_code_for(*event.error));
+    }
+    if (event.kind == BatchEvent::Kind::retry) out["delay"] = seconds_of(event.delay);
+    std::cout << out.dump() << '\n' << std::flush;
+}
+
+// For people at a terminal: one line per finished item, and a status line kept at the bottom.
+class TerminalReport {
+public:
+    explicit TerminalReport(std::size_t total) : total_(total), started_(Clock::now()) {}
+
+    void on_event(const BatchEvent& event) {
+        clear_status();
+        switch (event.kind) {
+        case BatchEvent::Kind::done:
+            ++finished_;
+            bytes_ += event.result->bytes.value_or(0);
+            std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
+                                     event.item->destination.display(), event.result->bytes.value_or(0),
+                                     dialect_name(event.result->dialect));
+            break;
+        case BatchEvent::Kind::skipped:
+            ++finished_;
+            std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::failed:
+            ++finished_;
+            std::cout << fmt::format("FAILED  {}: {}\n", event.item->source.display(), event.error->describe());
+            break;
+        case BatchEvent::Kind::retry:
+            std::cout << fmt::format("retry   {} in {:.1f} s: {}\n", event.item->source.display(),
+                                     seconds_of(event.delay), event.error->describe());
+            break;
+        case BatchEvent::Kind::interrupted:
+            std::cout << fmt::format("stopped {}\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::start: break;
+        }
+        draw_status();
+    }
+
+    void finish() { clear_status(); }
+
+private:
+    void draw_status() {
+        const double elapsed = seconds_of(Clock::now() - started_);
+        const double rate = elapsed > 0 ? static_cast<double>(finished_) / elapsed : 0;
+        const double eta = rate > 0 ? static_cast<double>(total_ - finished_) / rate : 0;
+        std::cerr << fmt::format("[{}/{} files, {:.1f} MB, {:.1f} files/s, ETA {:.0f} s]", finished_, total_,
+                                 static_cast<double>(bytes_) / 1e6, rate, eta)
+                  << std::flush;
+        status_shown_ = true;
+    }
+    void clear_status() {
+        if (status_shown_) std::cerr << "\r\033[K" << std::flush;
+        status_shown_ = false;
+    }
+
+    std::size_t total_;
+    std::size_t finished_ = 0;
+    std::uint64_t bytes_ = 0;
+    Clock::time_point started_;
+    bool status_shown_ = false;
+};
+
+Expected<std::string> read_job_text(const std::string& path) {
+    std::stringstream text;
+    if (path == "-") {
+        text << std::cin.rdbuf();
+        return text.str();
+    }
+    std::ifstream in(path);
+    if (!in) return Error(Errc::bad_job, "cannot read job file " + path);
+    text << in.rdbuf();
+    return text.str();
+}
+
+// --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT).
+asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const TransferSettings& settings) {
+    std::map<std::string, std::string> dialect_of_pair;
+    bool reachable = true;
+    auto executor = co_await asio::this_coro::executor;
+    const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
+    for (const auto& item : items) {
+        const auto pair_key = item.source.authority() + " " + item.destination.authority();
+        if (!dialect_of_pair.count(pair_key)) {
+            ControlSession src(executor, Side::source, settings.session);
+            ControlSession dst(executor, Side::destination, settings.session);
+            auto a = co_await src.open(item.source.host, item.source.port, credentials_for(item.source, netrc));
+            // Not `a ? co_await ... : ...`: GCC 12 destroys a co_await result inside ?: twice.
+            Status b = success();
+            if (a) b = co_await dst.open(item.destination.host, item.destination.port,
+                                         credentials_for(item.destination, netrc));
+            if (!a || !b) {
+                dialect_of_pair[pair_key] = "unreachable: " + (!a ? a.error() : b.error()).describe();
+                reachable = false;
+            } else {
+                const bool ipv6 = src.peer_address().is_v6() || dst.peer_address().is_v6();
+                const auto plan = pairing_plan(src.features(), dst.features(), settings.copy.passive,
+                                               settings.copy.dialect, ipv6);
+                dialect_of_pair[pair_key] = plan.empty() ? "none" : fmt::format("{} with {} listening",
+                    dialect_name(plan[0].dialect), side_name(plan[0].listener));
+            }
+            for (ControlSession* s : {&src, &dst}) {
+                if (s->is_open()) co_await s->command("QUIT");
+                s->close();
+            }
+        }
+        std::cout << fmt::format("line {}: {} -> {}{} ({})\n", item.line, item.source.display(),
+                                 item.destination.display(), item.append ? " (append)" : "",
+                                 dialect_of_pair[pair_key]);
+    }
+    co_return reachable;
+}
+
+} // namespace
+
+int batch_command(int argc, char** argv) {
+    cxxopts::Options options("rsexec batch", "Run the transfers listed in a job file, server to server.");
+    options.custom_help("[OPTIONS]");
+    options.positional_help("JOBFILE|-");
+    options.add_options()
+        ("j,jobs", "concurrent server pairs (each keeps its two control connections)",
+         cxxopts::value<unsigned>()->default_value("4"))
+        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
+         cxxopts::value<unsigned>()->default_value("0"))
+        ("retries", "further attempts for transient failures (4xx, lost connections, timeouts)",
+         cxxopts::value<unsigned>()->default_value("3"))
+        ("journal", "SQLite journal of item states (default: JOBFILE.journal)", cxxopts::value<std::string>())
+        ("no-journal", "keep no journal")
+        ("check", "only validate the job file")
+        ("dry-run", "print the plan and the dialect each pair of servers would use; transfer nothing")
+        ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)")
+        ("h,help", "show this help")
+        ("jobfile", "", cxxopts::value<std::string>());
+    add_transfer_options(options);
+    options.parse_positional({"jobfile"});
+
+    cxxopts::ParseResult args;
+    try {
+        args = options.parse(argc, argv);
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::cerr << "rsexec batch: " << e.what() << " (try rsexec batch --help)\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    if (args.count("help")) {
+        std::cout << options.help({"", "Transfer"})
+                  << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
+                  << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
+                  << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"
+                  << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n\n"
+                  << "Running the same job again with its journal skips what is done and retries the rest.\n"
+                  << "SIGINT stops starting new items; a second SIGINT aborts the running ones.\n\n"
+                  << exit_codes_help
+                  << "  11  partial: some items failed (the others were done)\n"
+                  << "  12  interrupted by a signal\n";
+        return 0;
+    }
+    if (!args.count("jobfile")) {
+        std::cerr << "rsexec batch: need a JOBFILE (or - for stdin); try rsexec batch --help\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    const auto job_path = args["jobfile"].as<std::string>();
+    auto text = read_job_text(job_path);
+    if (!text) return report_failure(text.error());
+    auto items = parse_job_file(*text);
+    if (!items) {
+        std::cerr << "rsexec: " << (job_path == "-" ? "stdin" : job_path) << ": " << items.error().message << '\n';
+        return static_cast<int>(ExitCode::usage);
+    }
+    if (args.count("check")) {
+        std::cout << fmt::format("{}: {} transfers, all lines valid\n", job_path, items->size());
+        return 0;
+    }
+    TransferSettings settings;
+    if (!read_transfer_options("rsexec batch", args, settings)) return static_cast<int>(ExitCode::usage);
+
+    asio::io_context io;
+    if (args.count("dry-run")) {
+        const bool reachable = run_to_completion(io, print_plan(*items, settings));
+        return reachable ? 0 : static_cast<int>(ExitCode::connect);
+    }
+
+    std::optional<Journal> journal;
+    if (!args.count("no-journal") && (args.count("journal") || job_path != "-")) {
+        const auto path = args.count("journal") ? args["journal"].as<std::string>() : job_path + ".journal";
+        auto opened = Journal::open(path);
+        if (!opened) return report_failure(opened.error());
+        journal = std::move(*opened);
+    }
+
+    BatchOptions batch;
+    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
+    batch.max_per_host = args["max-per-host"].as<unsigned>();
+    batch.retries = args["retries"].as<unsigned>();
+    batch.copy = settings.copy;
+    batch.session = settings.session;
+    batch.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    batch.journal = journal ? &*journal : nullptr;
+
+    const bool json = args.count("json") || !::isatty(STDOUT_FILENO);
+    TerminalReport terminal(items->size());
+    batch.on_event = [&](const BatchEvent& event) {
+        if (json) print_json_event(event);
+        else terminal.on_event(event);
+    };
+
+    BatchRun run(io.get_executor(), std::move(*items), std::move(batch));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    int signals_seen = 0;
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](std::error_code ec, int) {
+            if (ec) return;
+            if (++signals_seen == 1) run.stop_starting();
+            else run.abort_running();
+            wait_signal();
+        });
+    };
+    wait_signal();
+    auto finish = [&]() -> asio::awaitable<BatchSummary> {
+        auto summary = co_await run.run();
+        signals.cancel();
+        co_return summary;
+    };
+    const auto summary = run_to_completion(io, finish());
+    if (!json) terminal.finish();
+
+    nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
+                       {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
+                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins}};
+    if (json) std::cout << out.dump() << '\n';
+    else
+        std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,
+                                 summary.skipped, summary.failed,
+                                 summary.interrupted ? fmt::format(", {} interrupted", summary.interrupted) : "",
+                                 summary.bytes, seconds_of(summary.elapsed), summary.logins);
+    if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
+    if (summary.failed > 0) return static_cast<int>(ExitCode::partial);
+    return 0;
+}
+
+} // namespace rsexec::cli

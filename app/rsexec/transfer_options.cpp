@@ -1,0 +1,78 @@
+#include "transfer_options.hpp"
+
+#include <cstdlib>
+#include <iostream>
+
+#include <unistd.h>
+
+#include "rsexec/exit_code.hpp"
+
+namespace rsexec::cli {
+
+void add_transfer_options(cxxopts::Options& options) {
+    options.add_options("Transfer")
+        ("dialect", "how to pair the servers: auto (from FEAT), rfc438 (LSTN/SOCK), pasv (PASV/PORT), "
+                    "epsv (EPSV/EPRT)", cxxopts::value<std::string>()->default_value("auto"))
+        ("passive", "which server listens first: src or dst", cxxopts::value<std::string>()->default_value("dst"))
+        ("trust-announced-address", "connect to the address a listening server announces, even when it is not "
+                                    "the address rsexec reached it at (NAT; allows the FTP bounce attack)")
+        ("no-verify", "do not compare the sizes of source and copy")
+        ("timeout", "seconds to wait for any server reply", cxxopts::value<double>()->default_value("30"))
+        ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
+         cxxopts::value<std::string>())
+        ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
+}
+
+bool read_transfer_options(const char* command, const cxxopts::ParseResult& args, TransferSettings& settings) {
+    const auto dialect = args["dialect"].as<std::string>();
+    if (dialect != "auto") {
+        settings.copy.dialect = parse_dialect(dialect);
+        if (!settings.copy.dialect) {
+            std::cerr << command << ": --dialect must be auto, rfc438, pasv or epsv\n";
+            return false;
+        }
+    }
+    const auto passive = args["passive"].as<std::string>();
+    if (passive != "src" && passive != "dst") {
+        std::cerr << command << ": --passive must be src or dst\n";
+        return false;
+    }
+    settings.copy.passive = passive == "src" ? Side::source : Side::destination;
+    settings.copy.pairing.trust_announced_address = args.count("trust-announced-address") > 0;
+    settings.copy.verify_size = args.count("no-verify") == 0;
+    const double timeout = args["timeout"].as<double>();
+    if (!(timeout > 0)) {
+        std::cerr << command << ": --timeout must be a positive number of seconds\n";
+        return false;
+    }
+    settings.session.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+
+    settings.verbose = args.count("verbose") > 0;
+    if (settings.verbose) {
+        settings.session.trace = [](std::string_view who, Direction direction, std::string_view line) {
+            std::cerr << who << (direction == Direction::sent ? "> " : "< ") << line << '\n';
+        };
+        settings.copy.notice = [](const std::string& text) { std::cerr << "rsexec: " << text << '\n'; };
+    }
+
+    std::string netrc_path;
+    if (args.count("netrc")) {
+        netrc_path = args["netrc"].as<std::string>();
+    } else if (const char* home = std::getenv("HOME")) {
+        netrc_path = std::string(home) + "/.netrc";
+        if (::access(netrc_path.c_str(), F_OK) != 0) netrc_path.clear();
+    }
+    if (!netrc_path.empty()) {
+        auto loaded = Netrc::load(netrc_path);
+        if (loaded) settings.netrc = std::move(*loaded);
+        else std::cerr << "rsexec: warning: " << loaded.error().message << '\n';
+    }
+    return true;
+}
+
+int report_failure(const Error& error) {
+    std::cerr << "rsexec: " << error.describe() << '\n';
+    return static_cast<int>(exit_code_for(error));
+}
+
+} // namespace rsexec::cli

@@ -1,0 +1,28 @@
+#pragma once
+// The options every transferring command shares (copy, batch): dialect, roles, timeouts,
+// credentials and tracing, parsed once into the library's option structs.
+#include <optional>
+#include <string>
+
+#include <cxxopts.hpp>
+
+#include "rsexec/netrc.hpp"
+#include "rsexec/transfer.hpp"
+
+namespace rsexec::cli {
+
+struct TransferSettings {
+    CopyOptions copy;
+    SessionOptions session;
+    std::optional<Netrc> netrc;
+    bool verbose = false;
+};
+
+void add_transfer_options(cxxopts::Options& options);
+// Fills `settings` from the parsed arguments; on bad values prints why and returns false.
+bool read_transfer_options(const char* command, const cxxopts::ParseResult& args, TransferSettings& settings);
+
+// Prints "rsexec: <error>" and returns its exit code.
+int report_failure(const Error& error);
+
+} // namespace rsexec::cli

@@ -1,0 +1,215 @@
+#include "rsexec/batch.hpp"
+
+#include <random>
+#include <set>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "rsexec/connection_limiter.hpp"
+#include "rsexec/url_copy.hpp"
+
+namespace rsexec {
+
+const char* event_kind_name(BatchEvent::Kind kind) noexcept {
+    switch (kind) {
+    case BatchEvent::Kind::start: return "start";
+    case BatchEvent::Kind::done: return "done";
+    case BatchEvent::Kind::retry: return "retry";
+    case BatchEvent::Kind::failed: return "error";
+    case BatchEvent::Kind::skipped: return "skipped";
+    case BatchEvent::Kind::interrupted: return "interrupted";
+    }
+    return "?";
+}
+
+bool is_transient(const Error& error) {
+    if (error.reply_code >= 400 && error.reply_code < 500) return true;
+    if (error.code.category() != error_category()) return true;
+    switch (static_cast<Errc>(error.code.value())) {
+    case Errc::transient_reply:
+    case Errc::resolve_failed:
+    case Errc::connect_failed:
+    case Errc::connection_closed:
+    case Errc::timeout:
+    case Errc::transfer_failed:
+    case Errc::verification_failed: return true;
+    default: return false;
+    }
+}
+
+std::string journal_key(const JobItem& item) {
+    return item.source.display() + " -> " + item.destination.display() + (item.append ? " append" : "");
+}
+
+namespace {
+
+std::string server_of(const FtpUrl& url) { return url.authority(); }
+
+// The login a session stands for: reusable only for the same server and the same user.
+std::string login_of(const FtpUrl& url, const Credentials& credentials) {
+    return credentials.user + "@" + url.authority();
+}
+
+} // namespace
+
+struct BatchRun::State {
+    asio::any_io_executor executor;
+    std::vector<JobItem> items;
+    BatchOptions options;
+    ConnectionLimiter limiter;
+    std::size_t next = 0;
+    bool stopping = false;
+    bool aborting = false;
+    BatchSummary summary;
+    std::set<ControlSession*> open_sessions;  // for abort_running
+    std::mt19937 random{std::random_device{}()};
+
+    State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
+        : executor(ex), items(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host) {}
+
+    void emit(BatchEvent event) {
+        if (options.on_event) options.on_event(event);
+    }
+
+    // One side's session, reused while the next item names the same login.
+    struct Site {
+        std::unique_ptr<ControlSession> session;
+        std::string login;
+        std::string server;
+    };
+
+    void drop(Site& site) {
+        if (!site.session) return;
+        open_sessions.erase(site.session.get());
+        site.session->close();
+        site.session.reset();
+        limiter.release(site.server);
+        site.login.clear();
+    }
+
+    asio::awaitable<Status> ensure(Site& site, Side side, const FtpUrl& url, unsigned worker) {
+        const auto credentials = credentials_for(url, options.netrc);
+        const auto login = login_of(url, credentials);
+        if (site.session && site.session->is_open() && site.login == login) co_return success();
+        drop(site);
+        site.server = server_of(url);
+        co_await limiter.acquire(site.server);
+        SessionOptions session_options = options.session;
+        session_options.label = std::string(side_name(side)) + "#" + std::to_string(worker);
+        site.session = std::make_unique<ControlSession>(executor, side, std::move(session_options));
+        open_sessions.insert(site.session.get());
+        site.login = login;
+        ++summary.logins;
+        summary.peak_per_host = limiter.peak();
+        auto opened = co_await site.session->open(url.host, url.port, credentials);
+        if (!opened) drop(site);
+        co_return opened;
+    }
+
+    Clock::duration backoff_for(int attempt) {
+        std::uniform_real_distribution<double> jitter(0.5, 1.5);
+        const double factor = static_cast<double>(1u << std::min(attempt - 1, 10)) * jitter(random);
+        return std::chrono::duration_cast<Clock::duration>(options.backoff * factor);
+    }
+
+    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, const JobItem& item, unsigned worker) {
+        // Open the two sessions one after the other: connection slots are taken in a fixed
+        // order (source, then destination) so that two workers never wait on each other.
+        if (auto opened = co_await ensure(src, Side::source, item.source, worker); !opened) co_return opened.error();
+        if (auto opened = co_await ensure(dst, Side::destination, item.destination, worker); !opened) co_return opened.error();
+        auto target = destination_path(item.source, item.destination);
+        if (!target) co_return target.error();
+        CopyRequest request{item.source.path, *target,
+                            item.append ? WriteMode::append : WriteMode::temporary_then_rename};
+        co_return co_await copy_file(*src.session, *dst.session, request, options.copy);
+    }
+
+    asio::awaitable<void> worker(unsigned worker_number) {
+        Site src, dst;
+        while (!stopping && next < items.size()) {
+            const std::size_t index = next++;
+            const JobItem& item = items[index];
+            const std::string key = journal_key(item);
+            if (options.journal) {
+                auto state = options.journal->enroll(key);
+                if (state && *state == ItemState::done) {
+                    ++summary.skipped;
+                    emit({BatchEvent::Kind::skipped, index, &item, 0, std::nullopt, std::nullopt, {}});
+                    continue;
+                }
+            }
+            for (int attempt = 1;; ++attempt) {
+                if (options.journal) (void)options.journal->mark_running(key);
+                emit({BatchEvent::Kind::start, index, &item, attempt, std::nullopt, std::nullopt, {}});
+                auto result = co_await this->attempt(src, dst, item, worker_number);
+                if (result) {
+                    ++summary.done;
+                    summary.bytes += result->bytes.value_or(0);
+                    if (options.journal) (void)options.journal->mark_done(key, result->bytes.value_or(0));
+                    emit({BatchEvent::Kind::done, index, &item, attempt, *result, std::nullopt, {}});
+                    break;
+                }
+                const Error& error = result.error();
+                // A failed item leaves its sessions in an unknown state: start the next clean.
+                drop(src);
+                drop(dst);
+                if (aborting) {
+                    ++summary.interrupted;
+                    if (options.journal) (void)options.journal->mark_pending(key, "interrupted");
+                    emit({BatchEvent::Kind::interrupted, index, &item, attempt, std::nullopt, error, {}});
+                    break;
+                }
+                if (is_transient(error) && attempt <= static_cast<int>(options.retries) && !stopping) {
+                    const auto delay = backoff_for(attempt);
+                    emit({BatchEvent::Kind::retry, index, &item, attempt, std::nullopt, error, delay});
+                    asio::steady_timer timer(executor, delay);
+                    co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+                    continue;
+                }
+                ++summary.failed;
+                if (options.journal) (void)options.journal->mark_failed(key, error.describe());
+                emit({BatchEvent::Kind::failed, index, &item, attempt, std::nullopt, error, {}});
+                break;
+            }
+        }
+        for (Site* site : {&src, &dst}) {
+            if (site->session && site->session->is_open()) co_await site->session->command("QUIT");
+            drop(*site);
+        }
+    }
+};
+
+BatchRun::BatchRun(asio::any_io_executor executor, std::vector<JobItem> items, BatchOptions options)
+    : state_(std::make_unique<State>(executor, std::move(items), std::move(options))) {}
+
+BatchRun::~BatchRun() = default;
+
+void BatchRun::stop_starting() noexcept { state_->stopping = true; }
+
+void BatchRun::abort_running() {
+    state_->stopping = true;
+    state_->aborting = true;
+    for (ControlSession* session : state_->open_sessions) session->close();
+}
+
+asio::awaitable<BatchSummary> BatchRun::run() {
+    const auto started = Clock::now();
+    const unsigned workers = std::max(1u, std::min<unsigned>(state_->options.jobs, static_cast<unsigned>(state_->items.size())));
+    // Workers run on one thread; each suspends only at its own network waits.
+    asio::steady_timer all_done(state_->executor, asio::steady_timer::time_point::max());
+    unsigned remaining = workers;
+    for (unsigned i = 0; i < workers; ++i) {
+        asio::co_spawn(state_->executor, state_->worker(i + 1), [&](std::exception_ptr failure) {
+            if (--remaining == 0) all_done.cancel();
+            if (failure) std::rethrow_exception(failure);
+        });
+    }
+    if (remaining > 0 && !state_->items.empty())
+        co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    state_->summary.elapsed = Clock::now() - started;
+    co_return state_->summary;
+}
+
+} // namespace rsexec

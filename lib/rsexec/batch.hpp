@@ -1,0 +1,75 @@
+#pragma once
+// The batch engine: many paired transfers through N workers. Each worker keeps its two logged-in
+// control sessions and reuses them for the next item between the same two servers, so a batch
+// of a thousand files between two sites costs a handful of logins. Transient failures are
+// retried with exponential backoff and jitter; one item's failure never stops the others.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "rsexec/job_file.hpp"
+#include "rsexec/journal.hpp"
+#include "rsexec/netrc.hpp"
+#include "rsexec/transfer.hpp"
+
+namespace rsexec {
+
+struct BatchEvent {
+    enum class Kind { start, done, retry, failed, skipped, interrupted };
+    Kind kind;
+    std::size_t index = 0;             // position in the item list
+    const JobItem* item = nullptr;
+    int attempt = 0;                   // 1 for the first try
+    std::optional<CopyResult> result;  // done
+    std::optional<Error> error;        // retry, failed, interrupted
+    Clock::duration delay{};           // retry: the wait before the next attempt
+};
+const char* event_kind_name(BatchEvent::Kind kind) noexcept;
+
+struct BatchOptions {
+    unsigned jobs = 4;
+    unsigned max_per_host = 0;         // 0: no cap
+    unsigned retries = 3;              // further attempts after the first, for transient failures
+    Clock::duration backoff = std::chrono::seconds(1);
+    CopyOptions copy;
+    SessionOptions session;
+    const Netrc* netrc = nullptr;
+    Journal* journal = nullptr;        // skip what it records as done; record every change
+    std::function<void(const BatchEvent&)> on_event;
+};
+
+struct BatchSummary {
+    std::size_t done = 0, skipped = 0, failed = 0, interrupted = 0;
+    std::uint64_t bytes = 0;
+    Clock::duration elapsed{};
+    unsigned logins = 0;               // control sessions opened
+    unsigned peak_per_host = 0;        // most sessions open to one server at once
+};
+
+// Whether a failure may go away by itself (4yz, lost connections, timeouts) or will not (5yz).
+bool is_transient(const Error& error);
+
+// The key an item has in the journal: its URLs as shown (never a password) and its mode.
+std::string journal_key(const JobItem& item);
+
+class BatchRun {
+public:
+    BatchRun(asio::any_io_executor executor, std::vector<JobItem> items, BatchOptions options);
+    ~BatchRun();
+
+    asio::awaitable<BatchSummary> run();
+    // A first SIGINT: start no new item, let the running ones finish.
+    void stop_starting() noexcept;
+    // A second one: abort the running transfers too (their items stay pending in the journal).
+    void abort_running();
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
+
+} // namespace rsexec
