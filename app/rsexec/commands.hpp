@@ -4,5 +4,6 @@ namespace rsexec::cli {
 
 int copy_command(int argc, char** argv);
 int batch_command(int argc, char** argv);
+int mirror_command(int argc, char** argv);
 
 } // namespace rsexec::cli

@@ -13,7 +13,8 @@ void usage(std::ostream& out) {
            "Usage: rsexec COMMAND [OPTIONS] ...\n\n"
            "Commands:\n"
            "  copy SRC_URL DST_URL   copy one file from one server to another\n"
-           "  batch JOBFILE|-        run the transfers a job file lists, with a journal and retries\n\n"
+           "  batch JOBFILE|-        run the transfers a job file lists, with a journal and retries\n"
+           "  mirror SRC_DIR DST_DIR make a directory tree on one server match a tree on another\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
         << rsexec::cli::exit_codes_help;
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     }
     if (command == "copy") return rsexec::cli::copy_command(argc - 1, argv + 1);
     if (command == "batch") return rsexec::cli::batch_command(argc - 1, argv + 1);
+    if (command == "mirror") return rsexec::cli::mirror_command(argc - 1, argv + 1);
     std::cerr << "rsexec: unknown command '" << command << "' (try rsexec --help)\n";
     return 2;
 }

@@ -76,6 +76,7 @@ public:
     // announcement is trusted to name by default.
     asio::ip::address peer_address() const { return peer_.address(); }
     Clock::duration timeout() const noexcept { return options_.timeout; }
+    asio::any_io_executor executor() { return socket_.get_executor(); }
     void close();
 
 private:

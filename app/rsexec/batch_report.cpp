@@ -1,0 +1,145 @@
+// JSON events (one object per line, documented in README.md) or a terminal report for people.
+#include "batch_report.hpp"
+
+#include <csignal>
+#include <functional>
+#include <iostream>
+
+#include <asio/signal_set.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "rsexec/exit_code.hpp"
+#include "rsexec/run.hpp"
+
+namespace rsexec::cli {
+namespace {
+
+double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// One JSON object per line (documented in README.md): what scripts read.
+void print_json_event(const BatchEvent& event) {
+    nlohmann::json out{{"event", event_kind_name(event.kind)}, {"item", event.index}};
+    if (event.item) {
+        out["line"] = event.item->line;
+        out["src"] = event.item->source.display();
+        out["dst"] = event.item->destination.display();
+    }
+    if (event.attempt) out["attempt"] = event.attempt;
+    if (event.result) {
+        out["bytes"] = event.result->bytes.value_or(0);
+        out["seconds"] = seconds_of(event.result->elapsed);
+        out["dialect"] = dialect_name(event.result->dialect);
+        out["listener"] = side_name(event.result->listener);
+    }
+    if (event.error) {
+        out["error"] = event.error->describe();
+        out["exit_code"] = static_cast<int>(exit_code_for(*event.error));
+    }
+    if (event.kind == BatchEvent::Kind::retry) out["delay"] = seconds_of(event.delay);
+    std::cout << out.dump() << '\n' << std::flush;
+}
+
+// For people at a terminal: one line per finished item, and a status line kept at the bottom.
+class TerminalReport {
+public:
+    explicit TerminalReport(std::size_t total) : total_(total), started_(Clock::now()) {}
+
+    void on_event(const BatchEvent& event) {
+        clear_status();
+        switch (event.kind) {
+        case BatchEvent::Kind::done:
+            ++finished_;
+            bytes_ += event.result->bytes.value_or(0);
+            std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
+                                     event.item->destination.display(), event.result->bytes.value_or(0),
+                                     dialect_name(event.result->dialect));
+            break;
+        case BatchEvent::Kind::skipped:
+            ++finished_;
+            std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::failed:
+            ++finished_;
+            std::cout << fmt::format("FAILED  {}: {}\n", event.item->source.display(), event.error->describe());
+            break;
+        case BatchEvent::Kind::retry:
+            std::cout << fmt::format("retry   {} in {:.1f} s: {}\n", event.item->source.display(),
+                                     seconds_of(event.delay), event.error->describe());
+            break;
+        case BatchEvent::Kind::interrupted:
+            std::cout << fmt::format("stopped {}\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::start: break;
+        }
+        draw_status();
+    }
+
+    void finish() { clear_status(); }
+
+private:
+    void draw_status() {
+        const double elapsed = seconds_of(Clock::now() - started_);
+        const double rate = elapsed > 0 ? static_cast<double>(finished_) / elapsed : 0;
+        const double eta = rate > 0 ? static_cast<double>(total_ - finished_) / rate : 0;
+        std::cerr << fmt::format("[{}/{} files, {:.1f} MB, {:.1f} files/s, ETA {:.0f} s]", finished_, total_,
+                                 static_cast<double>(bytes_) / 1e6, rate, eta)
+                  << std::flush;
+        status_shown_ = true;
+    }
+    void clear_status() {
+        if (status_shown_) std::cerr << "\r\033[K" << std::flush;
+        status_shown_ = false;
+    }
+
+    std::size_t total_;
+    std::size_t finished_ = 0;
+    std::uint64_t bytes_ = 0;
+    Clock::time_point started_;
+    bool status_shown_ = false;
+};
+
+} // namespace
+
+int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json) {
+    TerminalReport terminal(items.size());
+    batch.on_event = [&](const BatchEvent& event) {
+        if (json) print_json_event(event);
+        else terminal.on_event(event);
+    };
+
+    BatchRun run(io.get_executor(), std::move(items), std::move(batch));
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    int signals_seen = 0;
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](std::error_code ec, int) {
+            if (ec) return;
+            if (++signals_seen == 1) run.stop_starting();
+            else run.abort_running();
+            wait_signal();
+        });
+    };
+    wait_signal();
+    auto finish = [&]() -> asio::awaitable<BatchSummary> {
+        auto summary = co_await run.run();
+        signals.cancel();
+        co_return summary;
+    };
+    const auto summary = run_to_completion(io, finish());
+    if (!json) terminal.finish();
+
+    nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
+                       {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
+                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins}};
+    if (json) std::cout << out.dump() << '\n';
+    else
+        std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,
+                                 summary.skipped, summary.failed,
+                                 summary.interrupted ? fmt::format(", {} interrupted", summary.interrupted) : "",
+                                 summary.bytes, seconds_of(summary.elapsed), summary.logins);
+    if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
+    if (summary.failed > 0) return static_cast<int>(ExitCode::partial);
+    return 0;
+}
+
+} // namespace rsexec::cli

@@ -1,0 +1,193 @@
+// rsexec mirror SRC_DIR_URL DST_DIR_URL: make the destination tree match the source, server to
+// server, through the batch engine.
+#include <iostream>
+
+#include <asio/io_context.hpp>
+#include <cxxopts.hpp>
+#include <fmt/core.h>
+#include <unistd.h>
+
+#include "batch_report.hpp"
+#include "commands.hpp"
+#include "exit_codes_help.hpp"
+#include "rsexec/exit_code.hpp"
+#include "rsexec/mirror.hpp"
+#include "rsexec/run.hpp"
+#include "transfer_options.hpp"
+
+namespace rsexec::cli {
+namespace {
+
+struct Trees {
+    std::vector<TreeEntry> source, destination;
+};
+
+// Walks both trees on one pair of sessions, then makes the missing directories.
+asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl& destination,
+                                              const TransferSettings& settings, const MirrorPolicy& policy,
+                                              bool dry_run) {
+    auto executor = co_await asio::this_coro::executor;
+    const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
+    ControlSession src(executor, Side::source, settings.session);
+    ControlSession dst(executor, Side::destination, settings.session);
+    if (auto opened = co_await src.open(source.host, source.port, credentials_for(source, netrc)); !opened)
+        co_return opened.error();
+    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc));
+        !opened)
+        co_return opened.error();
+    auto source_tree = co_await walk_tree(src, source.path, policy.excludes, false);
+    if (!source_tree) co_return source_tree.error();
+    auto destination_tree = co_await walk_tree(dst, destination.path, policy.excludes, true);
+    if (!destination_tree) co_return destination_tree.error();
+    auto plan = plan_mirror(*source_tree, *destination_tree, policy);
+
+    if (!dry_run) {
+        // The destination root itself may be missing: MKD answers 550 when it exists, harmlessly.
+        if (!destination.path.empty()) co_await dst.command("MKD", destination.path);
+        for (const auto& dir : plan.directories_to_make) {
+            auto made = co_await dst.expect(2, "MKD", join_path(destination.path, dir));
+            if (!made) co_return made.error();
+        }
+    }
+    for (ControlSession* session : {&src, &dst}) {
+        if (session->is_open()) co_await session->command("QUIT");
+        session->close();
+    }
+    co_return plan;
+}
+
+asio::awaitable<Status> delete_extra(const FtpUrl& destination, const std::vector<std::string>& files,
+                                     const TransferSettings& settings) {
+    auto executor = co_await asio::this_coro::executor;
+    const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
+    ControlSession dst(executor, Side::destination, settings.session);
+    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc));
+        !opened)
+        co_return opened;
+    for (const auto& file : files) {
+        auto deleted = co_await dst.expect(2, "DELE", join_path(destination.path, file));
+        if (!deleted) co_return deleted.error();
+        std::cerr << "deleted " << join_path(destination.path, file) << '\n';
+    }
+    co_await dst.command("QUIT");
+    co_return success();
+}
+
+FtpUrl with_path(FtpUrl url, std::string path) {
+    url.path = std::move(path);
+    return url;
+}
+
+} // namespace
+
+int mirror_command(int argc, char** argv) {
+    cxxopts::Options options("rsexec mirror", "Make a directory tree on one FTP server match a tree on another; "
+                                              "files go directly between the servers.");
+    options.custom_help("[OPTIONS]");
+    options.positional_help("SRC_DIR_URL DST_DIR_URL");
+    options.add_options()
+        ("only-newer", "copy only files missing at the destination or newer at the source")
+        ("size-only", "copy only files missing at the destination or of another size")
+        ("delete", "delete destination files the source does not have (never without this flag)")
+        ("exclude", "skip paths or names matching this glob (repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("dry-run", "print what would be made, copied and deleted; change nothing")
+        ("j,jobs", "concurrent server pairs", cxxopts::value<unsigned>()->default_value("4"))
+        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
+         cxxopts::value<unsigned>()->default_value("0"))
+        ("retries", "further attempts for transient failures", cxxopts::value<unsigned>()->default_value("3"))
+        ("journal", "SQLite journal of item states, to resume an interrupted mirror", cxxopts::value<std::string>())
+        ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)")
+        ("h,help", "show this help")
+        ("urls", "", cxxopts::value<std::vector<std::string>>());
+    add_transfer_options(options);
+    options.parse_positional({"urls"});
+
+    cxxopts::ParseResult args;
+    try {
+        args = options.parse(argc, argv);
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::cerr << "rsexec mirror: " << e.what() << " (try rsexec mirror --help)\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    if (args.count("help")) {
+        std::cout << options.help({"", "Transfer"}) << "\nExample:\n"
+                  << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
+                  << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
+                  << "destination, has another size there, or is newer at the source; a second run copies nothing.\n\n"
+                  << exit_codes_help << "  11  partial: some files failed (the others were done)\n"
+                  << "  12  interrupted by a signal\n";
+        return 0;
+    }
+    const auto urls = args.count("urls") ? args["urls"].as<std::vector<std::string>>() : std::vector<std::string>{};
+    if (urls.size() != 2) {
+        std::cerr << "rsexec mirror: need SRC_DIR_URL and DST_DIR_URL (try rsexec mirror --help)\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    auto source = parse_ftp_url(urls[0]);
+    if (!source) return report_failure(source.error());
+    auto destination = parse_ftp_url(urls[1]);
+    if (!destination) return report_failure(destination.error());
+    if (args.count("only-newer") && args.count("size-only")) {
+        std::cerr << "rsexec mirror: --only-newer and --size-only exclude each other\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    TransferSettings settings;
+    if (!read_transfer_options("rsexec mirror", args, settings)) return static_cast<int>(ExitCode::usage);
+
+    MirrorPolicy policy;
+    policy.compare = args.count("only-newer") ? MirrorCompare::only_newer
+        : args.count("size-only")             ? MirrorCompare::size_only
+                                              : MirrorCompare::size_and_time;
+    policy.delete_extra = args.count("delete") > 0;
+    if (args.count("exclude")) policy.excludes = args["exclude"].as<std::vector<std::string>>();
+    const bool dry_run = args.count("dry-run") > 0;
+
+    asio::io_context io;
+    auto plan = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run));
+    if (!plan) return report_failure(plan.error());
+    io.restart();
+
+    if (dry_run) {
+        for (const auto& dir : plan->directories_to_make) std::cout << "make   " << join_path(destination->path, dir) << "/\n";
+        for (const auto& file : plan->files_to_copy)
+            std::cout << "copy   " << join_path(source->path, file) << " -> " << join_path(destination->path, file) << '\n';
+        for (const auto& file : plan->files_to_delete) std::cout << "delete " << join_path(destination->path, file) << '\n';
+        std::cout << fmt::format("{} to copy, {} up to date, {} to delete\n", plan->files_to_copy.size(),
+                                 plan->up_to_date, plan->files_to_delete.size());
+        return 0;
+    }
+
+    std::vector<JobItem> items;
+    for (const auto& file : plan->files_to_copy)
+        items.push_back({0, with_path(*source, join_path(source->path, file)),
+                         with_path(*destination, join_path(destination->path, file)), false});
+
+    std::optional<Journal> journal;
+    if (args.count("journal")) {
+        auto opened = Journal::open(args["journal"].as<std::string>());
+        if (!opened) return report_failure(opened.error());
+        journal = std::move(*opened);
+    }
+    BatchOptions batch;
+    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
+    batch.max_per_host = args["max-per-host"].as<unsigned>();
+    batch.retries = args["retries"].as<unsigned>();
+    batch.copy = settings.copy;
+    batch.session = settings.session;
+    batch.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    batch.journal = journal ? &*journal : nullptr;
+    const bool json = args.count("json") || !::isatty(STDOUT_FILENO);
+    int code = 0;
+    if (!items.empty()) code = run_items(io, std::move(items), std::move(batch), json);
+    else if (json) std::cout << R"({"event":"summary","done":0,"skipped":0,"failed":0,"interrupted":0,"bytes":0})" << '\n';
+    else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan->up_to_date);
+    io.restart();
+
+    if (policy.delete_extra && !plan->files_to_delete.empty() && code == 0) {
+        auto deleted = run_to_completion(io, delete_extra(*destination, plan->files_to_delete, settings));
+        if (!deleted) return report_failure(deleted.error());
+    }
+    return code;
+}
+
+} // namespace rsexec::cli

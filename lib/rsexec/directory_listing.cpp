@@ -1,0 +1,81 @@
+#include "rsexec/directory_listing.hpp"
+
+#include <array>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+
+namespace rsexec {
+namespace {
+
+constexpr auto as_value = asio::experimental::as_tuple(asio::use_awaitable);
+
+// The port the server listens on for this listing; the address is always the control
+// connection's, whatever a 227 names (address hygiene, as in pairing).
+asio::awaitable<Expected<Endpoint>> passive_endpoint(ControlSession& session) {
+    if (session.features().has("EPSV") || session.peer_address().is_v6()) {
+        auto reply = co_await session.command("EPSV");
+        if (!reply) co_return reply.error();
+        if (reply->code == 229) {
+            auto port = parse_epsv_reply(reply->text());
+            if (!port) co_return port.error();
+            co_return Endpoint(session.peer_address(), *port);
+        }
+    }
+    auto reply = co_await session.expect(2, "PASV");
+    if (!reply) co_return reply.error();
+    auto announced = parse_pasv_reply(reply->text());
+    if (!announced) co_return announced.error();
+    co_return Endpoint(session.peer_address(), announced->port());
+}
+
+asio::awaitable<Expected<std::string>> read_all(asio::ip::tcp::socket& socket, Clock::duration timeout, Side side) {
+    std::string data;
+    std::array<char, 64 * 1024> buffer;
+    for (;;) {
+        auto reading = [&]() -> asio::awaitable<Expected<std::size_t>> {
+            auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), as_value);
+            if (ec == asio::error::eof) co_return std::size_t{0};
+            if (ec) co_return Error(Errc::transfer_failed, "listing data connection: " + ec.message(), side);
+            co_return n;
+        };
+        auto got = co_await within(timeout, reading());
+        if (!got) co_return Error(Errc::timeout, "listing data connection stalled", side);
+        if (!*got) co_return got->error();
+        if (**got == 0) co_return data;
+        if (data.size() + **got > max_listing_bytes) co_return Error(Errc::reply_too_large, "directory listing over 64 MiB", side);
+        data.append(buffer.data(), **got);
+    }
+}
+
+} // namespace
+
+asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession& session, const std::string& path) {
+    auto endpoint = co_await passive_endpoint(session);
+    if (!endpoint) co_return endpoint.error();
+
+    asio::ip::tcp::socket data(session.executor());
+    auto connecting = [&]() -> asio::awaitable<Status> {
+        auto [ec] = co_await data.async_connect(*endpoint, as_value);
+        if (ec) co_return Error(Errc::connect_failed, "cannot open the listing data connection: " + ec.message(), session.side());
+        co_return success();
+    };
+    auto connected = co_await within(session.timeout(), connecting());
+    if (!connected) co_return Error(Errc::timeout, "timed out opening the listing data connection", session.side());
+    if (!*connected) co_return connected->error();
+
+    const bool mlsd = session.features().has("MLST");
+    const std::string verb = mlsd ? "MLSD" : "LIST";
+    auto started = co_await session.command(verb, path);
+    if (!started) co_return started.error();
+    if (!started->preliminary()) co_return session.refused(verb + " " + path, *started);
+    auto text = co_await read_all(data, session.timeout(), session.side());
+    data.close();
+    if (!text) co_return text.error();
+    auto finished = co_await session.read_reply();
+    if (!finished) co_return finished.error();
+    if (!finished->completion()) co_return session.refused(verb + " " + path, *finished);
+    co_return mlsd ? parse_mlsd(*text) : parse_unix_list(*text);
+}
+
+} // namespace rsexec

@@ -1,0 +1,20 @@
+#pragma once
+// Listing a directory: the one time rsexec opens a data connection itself. It asks the server to
+// listen (EPSV, else PASV), connects to the port on the address its control connection reached,
+// and reads MLSD (RFC 3659), else LIST.
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "rsexec/control_session.hpp"
+#include "rsexec/listing.hpp"
+
+namespace rsexec {
+
+// A listing larger than this is refused rather than held in memory.
+inline constexpr std::size_t max_listing_bytes = 64 * 1024 * 1024;
+
+asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession& session, const std::string& path);
+
+} // namespace rsexec
