@@ -1,0 +1,211 @@
+"""rsexec batch and rsexec mirror between two real rsexecd servers.
+
+    /usr/bin/python3 test_batch.py RSEXEC RSEXECD [GROUP]
+
+GROUP is one of: jobs, journal, mirror (all when omitted). The servers listen on 127.0.0.21 and
+127.0.0.22; rsexec connects from 127.0.0.1, so every data connection is a foreign one.
+"""
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+
+RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
+FXP = ["--fxp-peers", "127.0.0.0/8"]
+PARTIAL, INTERRUPTED, USAGE = 11, 12, 2
+
+
+def url(server, path=""):
+    return "ftp://%s:%s@%s:%d/%s" % (USER, PASSWORD, server.address, server.port, path)
+
+
+def digest(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_random(path, size):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))
+
+
+def run(args, timeout=120, stdin=None):
+    result = subprocess.run([RSEXEC] + args, capture_output=True, text=True, timeout=timeout, input=stdin)
+    assert PASSWORD not in result.stdout + result.stderr, "password leaked into the output"
+    return result
+
+
+def events(stdout):
+    """Every stdout line must be one JSON object."""
+    parsed = [json.loads(line) for line in stdout.splitlines()]
+    assert parsed and parsed[-1]["event"] == "summary", stdout[-500:]
+    return parsed
+
+
+def check(condition, message):
+    if not condition:
+        raise AssertionError(message)
+
+
+def test_jobs(tmp):
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        names = ["f%03d.bin" % i for i in range(200)]
+        for name in names:
+            write_random(src.path(name), 4096)
+        lines = ["%s %s" % (url(src, n), url(dst, "in/")) for n in names]
+        os.makedirs(dst.path("in"))
+        job = os.path.join(tmp, "job.txt")
+
+        for jobs in ("1", "8"):
+            for name in names:
+                if os.path.exists(dst.path("in", name)):
+                    os.remove(dst.path("in", name))
+            with open(job, "w") as f:
+                f.write("# 200 small files\n" + "\n".join(lines) + "\n")
+            result = run(["batch", "-j", jobs, "--no-journal", "--json", job])
+            check(result.returncode == 0, "batch -j %s failed: %s" % (jobs, result.stderr))
+            summary = events(result.stdout)[-1]
+            check(summary["done"] == 200 and summary["failed"] == 0, summary)
+            # Sessions are reused: a handful of logins, not one per file.
+            check(summary["logins"] <= 2 * int(jobs), "too many logins: %s" % summary)
+            for name in names:
+                check(digest(src.path(name)) == digest(dst.path("in", name)), "content differs: " + name)
+            print("ok: 200 files with -j %s, %d logins" % (jobs, summary["logins"]))
+
+        # Missing sources fail alone, the rest succeed, the exit code says partial.
+        mixed = lines[:5] + ["%s %s" % (url(src, "missing-%d" % i), url(dst, "in/")) for i in range(3)]
+        with open(job, "w") as f:
+            f.write("\n".join(mixed) + "\n")
+        result = run(["batch", "-j", "4", "--no-journal", "--json", job])
+        check(result.returncode == PARTIAL, "want exit %d, got %d" % (PARTIAL, result.returncode))
+        parsed = events(result.stdout)
+        errors = [e for e in parsed if e["event"] == "error"]
+        check(len(errors) == 3 and all("550" in e["error"] and e["exit_code"] == 5 for e in errors), errors)
+        check(not any(e["event"] == "retry" for e in parsed), "a permanent 550 must not be retried")
+        check(parsed[-1]["done"] == 5 and parsed[-1]["failed"] == 3, parsed[-1])
+        print("ok: missing sources fail alone (exit 11)")
+
+        # A bad line is rejected, with its number, before anything moves.
+        os.remove(dst.path("in", names[0]))
+        with open(job, "w") as f:
+            f.write(lines[0] + "\n# fine so far\n" + "ftp://only-one-url/x\n")
+        result = run(["batch", "--no-journal", job])
+        check(result.returncode == USAGE, "bad line: exit %d" % result.returncode)
+        check("line 3" in result.stderr, result.stderr)
+        check(not os.path.exists(dst.path("in", names[0])), "a transfer happened before validation")
+        check(run(["batch", "--check", job]).returncode == USAGE, "--check accepts a bad job")
+        print("ok: bad line rejected before any transfer")
+
+        # Per-line append (text and JSON Lines), read from stdin.
+        write_random(src.path("part1"), 1000)
+        write_random(src.path("part2"), 2000)
+        stdin = "%s %s\n%s %s append\n{\"src\": \"%s\", \"dst\": \"%s\", \"append\": true}\n" % (
+            url(src, "part1"), url(dst, "joined"), url(src, "part2"), url(dst, "joined"),
+            url(src, "part1"), url(dst, "joined"))
+        result = run(["batch", "-j", "1", "--json", "-"], stdin=stdin)
+        check(result.returncode == 0, result.stderr)
+        with open(src.path("part1"), "rb") as a, open(src.path("part2"), "rb") as b, open(dst.path("joined"), "rb") as j:
+            one, two = a.read(), b.read()
+            check(j.read() == one + two + one, "append did not concatenate")
+        print("ok: per-line append")
+
+
+def test_journal(tmp):
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        names = ["big%02d.bin" % i for i in range(12)]
+        for name in names:
+            write_random(src.path(name), 16 * 1024 * 1024)
+        job = os.path.join(tmp, "big.job")
+        with open(job, "w") as f:
+            for name in names:
+                f.write("%s %s\n" % (url(src, name), url(dst, "")))
+        journal = job + ".journal"
+
+        # SIGKILL rsexec once a few files are complete.
+        process = subprocess.Popen([RSEXEC, "batch", "-j", "2", "--json", job], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        done_seen = 0
+        deadline = time.monotonic() + 60
+        while done_seen < 3 and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            if json.loads(line)["event"] == "done":
+                done_seen += 1
+        process.kill()
+        process.wait()
+        process.stdout.close()
+        process.stderr.close()
+        check(done_seen >= 3, "rsexec finished or stalled before it could be killed")
+        stores_before = len(dst.transfers("STOR"))
+        for name in names:
+            # No partial file under a final name, ever.
+            final = dst.path(name)
+            check(not os.path.exists(final) or digest(final) == digest(src.path(name)), "half file under " + name)
+
+        result = run(["batch", "-j", "2", "--json", job])
+        check(result.returncode == 0, result.stderr)
+        parsed = events(result.stdout)
+        summary = parsed[-1]
+        check(summary["skipped"] >= 3, "done items were not skipped: %s" % summary)
+        check(summary["skipped"] + summary["done"] == len(names), summary)
+        for name in names:
+            check(digest(dst.path(name)) == digest(src.path(name)), "content differs: " + name)
+        # Files done in the first run were not sent again.
+        skipped = {e["src"].rsplit("/", 1)[1] for e in parsed if e["event"] == "skipped"}
+        stored_again = [l for l in dst.transfers("STOR")[stores_before:] if any(n in l for n in skipped)]
+        check(not stored_again, "completed files transferred twice: %s" % stored_again)
+        check(os.path.exists(journal), "no journal beside the job file")
+        print("ok: killed batch resumed from its journal; %d skipped, %d done" % (summary["skipped"], summary["done"]))
+
+
+def test_mirror(tmp):
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        tree = ["top.txt", "a/one.bin", "a/b/two.bin", "a/b/c/three.bin", "with space/é.txt", "skip/x.tmp"]
+        for i, name in enumerate(tree):
+            write_random(src.path(name), 1000 * (i + 1))
+        os.makedirs(src.path("empty"))
+
+        result = run(["mirror", "--json", "--exclude", "*.tmp", url(src, ""), url(dst, "copy/")])
+        check(result.returncode == 0, result.stderr)
+        check(events(result.stdout)[-1]["done"] == len(tree) - 1, result.stdout[-300:])
+        for name in tree[:-1]:
+            check(digest(src.path(name)) == digest(dst.path("copy", name)), "mirror differs: " + name)
+        check(os.path.isdir(dst.path("copy", "empty")), "empty directory not made")
+        check(not os.path.exists(dst.path("copy", "skip", "x.tmp")), "excluded file copied")
+        print("ok: mirror of a nested tree")
+
+        stores = len(dst.transfers("STOR"))
+        result = run(["mirror", "--json", url(src, ""), url(dst, "copy/"), "--exclude", "*.tmp"])
+        check(result.returncode == 0 and events(result.stdout)[-1]["done"] == 0, result.stdout)
+        check(len(dst.transfers("STOR")) == stores, "second mirror transferred something")
+        print("ok: second mirror transfers nothing")
+
+        os.remove(src.path("a/b/two.bin"))
+        result = run(["mirror", "--json", "--exclude", "*.tmp", url(src, ""), url(dst, "copy/")])
+        check(os.path.exists(dst.path("copy", "a/b/two.bin")), "deleted without --delete")
+        result = run(["mirror", "--json", "--delete", "--exclude", "*.tmp", url(src, ""), url(dst, "copy/")])
+        check(result.returncode == 0, result.stderr)
+        check(not os.path.exists(dst.path("copy", "a/b/two.bin")), "--delete kept a file the source lost")
+        check(os.path.exists(dst.path("copy", "a/one.bin")), "--delete removed too much")
+        print("ok: mirror --delete")
+
+
+GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror}
+
+if __name__ == "__main__":
+    chosen = sys.argv[3:] or list(GROUPS)
+    for group in chosen:
+        with tempfile.TemporaryDirectory(prefix="rsexec-batch-test-") as tmp:
+            GROUPS[group](tmp)
