@@ -487,6 +487,21 @@ class Fallback(PairTestCase):
             self.assertLess(run.seconds, 20, run.describe())
         self.assertServersAlive()
 
+    def test_the_swapped_rfc438_attempt_starts_from_a_clean_slate(self):
+        # The first attempt (dst listening) sends LSTN to dst and fails at src's SOCK (504). In the
+        # swapped attempt dst is the connector: its SOCK comes without a LSTN of this attempt and,
+        # per docs/PROTOCOL.md, must be answered with 255 SOCK, not pin a peer of a stale LSTN.
+        with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as lone:
+            write(lone.path("clean.bin"), os.urandom(1000))
+            run = self.copy("-v", "--dialect", "rfc438", url(lone, "clean.bin"), url(self.dst, "clean.bin"))
+            self.assertExit(run, PAIRING)
+            self.assertRegex(run.err, r"(?m)^rsexec: trying rfc438 with src listening$")
+            swapped = run.err[run.err.index("rsexec: trying rfc438 with src listening"):]
+            self.assertRegex(swapped, r"(?m)^dst> SOCK [\d,]+\ndst< 255 SOCK ", run.describe())
+            self.assertNotIn("reply has no SOCK", run.err, run.describe())
+            self.assertFalse(os.path.exists(self.dst.path("clean.bin")))
+            self.assertEqual(leftover_parts(self.dst.root), [])
+
     def test_two_servers_without_fxp_are_exit_7_saying_fxp_must_be_enabled(self):
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as a, \
                 RsexecdServer(RSEXECD, LONE_ADDRESS_2, extra_args=NO_FXP, user=(USER, PASSWORD)) as b:
