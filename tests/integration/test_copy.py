@@ -6,7 +6,7 @@ Run: /usr/bin/python3 test_copy.py path/to/rsexec path/to/rsexecd [GROUP ...]
 GROUP is one of dialects, files, failures, fallback, trace (default: all); CTest runs one
 process per group so that they run in parallel. The servers listen on 127.0.0.41 (source),
 127.0.0.42 (destination), 127.0.0.43 and 127.0.0.45 (servers without --fxp-peers) and 127.0.0.44
-(a silent server, a closed port, the refuse-port peer), addresses no other test file uses.
+(a silent server, a closed port, tests/faults/hostile_server.py), addresses no other test file uses.
 """
 import hashlib
 import os
@@ -148,6 +148,39 @@ def part_name(path):
 
 def leftover_parts(root):
     return [os.path.join(d, n) for d, _, names in os.walk(root) for n in names if n.endswith(".rsexec-part")]
+
+
+class HostileServer:
+    """tests/faults/hostile_server.py running SCRIPT on SPARE_ADDRESS, stopped by pid."""
+
+    def __init__(self, script, root):
+        self.process = subprocess.Popen(["/usr/bin/python3", HOSTILE_SERVER, "--host", SPARE_ADDRESS, "--script", script,
+                                         "--root", root, "--data-timeout", "5"],
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            self.port = int(self.process.stdout.readline())
+        except ValueError:
+            self.stop()
+            raise
+
+    def url(self, path):
+        return "ftp://%s:%s@%s:%d/%s" % (USER, PASSWORD, SPARE_ADDRESS, self.port, urllib.parse.quote(path))
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
 
 
 class PairTestCase(unittest.TestCase):
@@ -419,6 +452,23 @@ class Failures(PairTestCase):
         self.assertLess(run.seconds, 8, run.describe())
         self.assertTrue(accepted, "rsexec never connected to the silent server")
 
+    def test_a_source_stalling_after_150_is_exit_10_and_the_temporary_file_is_removed(self):
+        with tempfile.TemporaryDirectory(prefix="rsexec-copy-") as root:
+            write(os.path.join(root, "stall.bin"), os.urandom(1024 * 1024))
+            write(self.dst.path("stall.bin"), b"old content stays")
+            with HostileServer("hang-after-150", root) as server:
+                run = self.copy("-v", "--timeout", "1", server.url("stall.bin"), url(self.dst, "stall.bin"), limit=20)
+        self.assertExit(run, TIMEOUT)
+        self.assertRegex(run.message(), r"^rsexec: (src|dst): .*timeout")
+        self.assertLess(run.seconds, 10, run.describe())
+        # The temporary file was created by STOR, then deleted; the final name was never touched.
+        trace = run.err.splitlines()
+        self.assertIn("dst> STOR .stall.bin.rsexec-part", trace, run.describe())
+        self.assertIn("dst> DELE .stall.bin.rsexec-part", trace, run.describe())
+        self.assertEqual(read(self.dst.path("stall.bin")), b"old content stays")
+        self.assertEqual(leftover_parts(self.dst.root), [])
+        self.assertServersAlive()
+
 
 # --- fallback: servers that refuse to connect to or accept another server ---------------------
 
@@ -429,23 +479,10 @@ class Fallback(PairTestCase):
         # tests/faults/hostile_server.py's refuse-port script: a plain FTP server that answers
         # PORT, EPRT, LSTN and SOCK with 500 but accepts any peer on its passive socket.
         with tempfile.TemporaryDirectory(prefix="rsexec-copy-") as root:
-            server = subprocess.Popen(["/usr/bin/python3", HOSTILE_SERVER, "--host", SPARE_ADDRESS, "--script",
-                                       "refuse-port", "--root", root, "--data-timeout", "5"],
-                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-            try:
-                port = int(server.stdout.readline())
+            with HostileServer("refuse-port", root) as server:
                 data = os.urandom(200 * 1000)
                 write(self.src.path("swap.bin"), data)
-                destination = "ftp://%s:%s@%s:%d/swap.bin" % (USER, PASSWORD, SPARE_ADDRESS, port)
-                run = self.copy("-v", "--passive", "src", url(self.src, "swap.bin"), destination)
-            finally:
-                server.terminate()
-                try:
-                    server.wait(5)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
-                server.stdout.close()
+                run = self.copy("-v", "--passive", "src", url(self.src, "swap.bin"), server.url("swap.bin"))
             self.assertExit(run, OK)
             self.assertEqual(read(os.path.join(root, "swap.bin")), data)
             _, dialect, listener = run.result()
