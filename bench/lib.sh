@@ -1,0 +1,41 @@
+# Shared by the benchmarks: start rsexecd instances by pid, stop them on exit.
+# Source it; then `start_rsexecd ADDR ROOT` sets $port.
+bench_pids=()
+bench_work=$(mktemp -d /tmp/rsexec-bench.XXXXXX)
+bench_cleanup() {
+  for pid in "${bench_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  rm -rf "$bench_work"
+}
+trap bench_cleanup EXIT
+
+RSEXEC=${RSEXEC:-build/bin/rsexec}
+RSEXECD=${RSEXECD:-build/bin/rsexecd}
+BENCH_USER=bench
+BENCH_PASS=bench
+
+start_rsexecd() {
+  local addr=$1 root=$2 out
+  out=$bench_work/$addr.$RANDOM.out
+  mkdir -p "$root"
+  "$RSEXECD" --root "$root" --bind "$addr" --port 0 --user "$BENCH_USER:$BENCH_PASS" \
+    --fxp-peers 127.0.0.0/8 --log-level warning >"$out" 2>"$out.log" &
+  bench_pids+=($!)
+  port=
+  for _ in $(seq 200); do
+    port=$(sed -n 's/^rsexecd listening on .*:\([0-9]*\)$/\1/p' "$out")
+    [ -n "$port" ] && return 0
+    sleep 0.05
+  done
+  echo "rsexecd on $addr did not start" >&2
+  cat "$out.log" >&2
+  exit 1
+}
+
+# Wall seconds of a command, to stdout with 3 decimals.
+seconds_of() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>&1 || { echo "failed: $*" >&2; return 1; }
+  end=$(date +%s.%N)
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
+}
