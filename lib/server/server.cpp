@@ -67,6 +67,9 @@ asio::awaitable<void> Server::accept_loop() {
             continue;
         }
         ++count;
+        // Replies are small and come in pairs (150, then 226): without TCP_NODELAY, Nagle holds
+        // the second until the client's delayed ACK, 40 ms per transfer.
+        socket.set_option(asio::ip::tcp::no_delay(true), peer_ec);
         const auto id = next_id_++;
         auto session = std::make_shared<Session>(std::move(socket), context, id);
         sessions_[id] = session;
