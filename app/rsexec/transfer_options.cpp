@@ -16,8 +16,17 @@ void add_transfer_options(cxxopts::Options& options) {
         ("passive", "which server listens first: src or dst", cxxopts::value<std::string>()->default_value("dst"))
         ("trust-announced-address", "connect to the address a listening server announces, even when it is not "
                                     "the address rsexec reached it at (NAT; allows the FTP bounce attack)")
-        ("no-verify", "do not compare the sizes of source and copy")
-        ("timeout", "seconds to wait for any server reply", cxxopts::value<double>()->default_value("30"))
+        ("verify", "how to check a copy before it gets its final name: size (SIZE on both), checksum (the "
+                   "strongest of HASH/XSHA256/XSHA1/XMD5/XCRC both servers offer; fails when they share none), "
+                   "checksum-if-available (the same, a warning when they share none), none",
+         cxxopts::value<std::string>()->default_value("size"))
+        ("no-verify", "the same as --verify none")
+        ("resume", "continue a partial .NAME.rsexec-part left by an earlier attempt (REST on the source, APPE "
+                   "on the destination), and keep it when this attempt fails; trusts that it is a prefix of the "
+                   "source (--verify checksum checks). Batch retries always resume")
+        ("timeout", "seconds to wait for any server reply, and for a transfer's data to move: the destination's "
+                    "copy is polled with SIZE and a transfer whose copy stops growing this long is aborted",
+         cxxopts::value<double>()->default_value("30"))
         ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
          cxxopts::value<std::string>())
         ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
@@ -39,7 +48,14 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     }
     settings.copy.passive = passive == "src" ? Side::source : Side::destination;
     settings.copy.pairing.trust_announced_address = args.count("trust-announced-address") > 0;
-    settings.copy.verify_size = args.count("no-verify") == 0;
+    const auto verify = parse_verify(args["verify"].as<std::string>());
+    if (!verify) {
+        std::cerr << command << ": --verify must be size, checksum, checksum-if-available or none\n";
+        return false;
+    }
+    settings.copy.verify = args.count("no-verify") ? Verify::none : *verify;
+    settings.copy.resume = args.count("resume") > 0;
+    settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
     const double timeout = args["timeout"].as<double>();
     if (!(timeout > 0)) {
         std::cerr << command << ": --timeout must be a positive number of seconds\n";

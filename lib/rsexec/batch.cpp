@@ -123,7 +123,9 @@ struct BatchRun::State {
         if (!target) co_return target.error();
         CopyRequest request{item.source.path, *target,
                             item.append ? WriteMode::append : WriteMode::temporary_then_rename};
-        co_return co_await copy_file(*src.session, *dst.session, request, options.copy);
+        CopyOptions copy = options.copy;
+        copy.resume = copy.resume || options.resume_retries;
+        co_return co_await copy_file(*src.session, *dst.session, request, copy);
     }
 
     asio::awaitable<void> worker(unsigned worker_number) {

@@ -36,6 +36,9 @@ struct BatchOptions {
     unsigned retries = 3;              // further attempts after the first, for transient failures
     Clock::duration backoff = std::chrono::seconds(1);
     CopyOptions copy;
+    // Retries continue the temporary file a failed attempt kept (CopyOptions::resume) rather than
+    // moving its bytes again.
+    bool resume_retries = true;
     SessionOptions session;
     const Netrc* netrc = nullptr;
     Journal* journal = nullptr;        // skip what it records as done; record every change

@@ -84,6 +84,7 @@ asio::awaitable<Status> ControlSession::load_features() {
 }
 
 asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t port, const Credentials& credentials) {
+    login_used_ = Login{host, port, credentials};
     if (auto connected = co_await connect(std::move(host), port); !connected) co_return connected;
     if (auto logged_in = co_await login(credentials); !logged_in) co_return logged_in;
     if (auto feat = co_await load_features(); !feat) co_return feat;

@@ -32,6 +32,14 @@ struct Credentials {
     std::string account;
 };
 
+// Where and as whom a session logged in: enough to open another session to the same server as
+// the same user (the stall watch polls SIZE on one while this one is busy with a transfer).
+struct Login {
+    std::string host;
+    std::uint16_t port = 0;
+    Credentials credentials;
+};
+
 struct SessionOptions {
     Clock::duration timeout = std::chrono::seconds(30);
     ReplyLimits limits;
@@ -76,6 +84,9 @@ public:
     // announcement is trusted to name by default.
     asio::ip::address peer_address() const { return peer_.address(); }
     Clock::duration timeout() const noexcept { return options_.timeout; }
+    const SessionOptions& options() const noexcept { return options_; }
+    // Set by open(); nullopt for a session opened step by step.
+    const std::optional<Login>& login_used() const noexcept { return login_used_; }
     asio::any_io_executor executor() { return socket_.get_executor(); }
     void close();
 
@@ -87,6 +98,7 @@ private:
     ReplyParser parser_;
     std::string pending_;  // received bytes the parser has not consumed yet
     Features features_;
+    std::optional<Login> login_used_;
 };
 
 } // namespace rsexec

@@ -1,10 +1,12 @@
 #include "rsexec/transfer.hpp"
 
-#include <charconv>
-
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+
+#include "rsexec/checksum.hpp"
+#include "rsexec/file_size.hpp"
+#include "rsexec/stall_watch.hpp"
 
 namespace rsexec {
 namespace {
@@ -29,11 +31,11 @@ struct LegsOutcome {
 
 // RFC 959 4.1.3: ABOR makes a busy server answer 426 and then 226, an idle one 226 (or 225).
 // Whatever it says, drain it so the session can be reused; if it says nothing, close it.
-asio::awaitable<void> abort_leg(Leg& leg) {
+asio::awaitable<void> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
     ControlSession& session = leg.session;
     if (!session.is_open() || leg.done) co_return;
     if (!co_await session.send("ABOR")) co_return;
-    const auto limit = std::min<Clock::duration>(session.timeout(), std::chrono::seconds(10));
+    const auto limit = patience.value_or(std::min<Clock::duration>(session.timeout(), std::chrono::seconds(10)));
     for (int replies = 0; replies < 3; ++replies) {
         auto reply = co_await session.read_reply(limit);
         if (!reply) break;
@@ -59,8 +61,9 @@ std::optional<Error> apply(Leg& leg, const Reply& reply) {
 }
 
 // Awaits both legs' replies together: a passive server may hold its 1yz until the data
-// connection arrives, so neither side is awaited alone while the other has not started.
-asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination) {
+// connection arrives, so neither side is awaited alone while the other has not started. While
+// both move data, the stall watch takes the place of a reply timeout.
+asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch& stall_watch) {
     auto executor = co_await asio::this_coro::executor;
     const auto timeout = std::max(source.session.timeout(), destination.session.timeout());
     Leg* legs[] = {&source, &destination};
@@ -87,12 +90,24 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination) {
         if (source.done && destination.done) co_return LegsOutcome{};
 
         // Until both have started, and once one has finished, the other must answer within the
-        // timeout; while both move data there is no limit on the total time.
-        const bool bounded = !source.started || !destination.started || source.done || destination.done;
-        asio::steady_timer timer(executor, bounded ? timeout : std::chrono::hours(24 * 365));
+        // timeout; while both move data the replies may take as long as the data keeps moving.
+        const bool data_phase = source.started && destination.started && !source.done && !destination.done;
+        asio::steady_timer timer(executor, timeout);
         Leg* waited = nullptr;
         Status received = success();
-        if (!source.done && !destination.done) {
+        if (data_phase) {
+            auto first = co_await (source.session.receive() || destination.session.receive() || stall_watch.watch());
+            if (first.index() == 0) waited = &source, received = std::get<0>(std::move(first));
+            if (first.index() == 1) waited = &destination, received = std::get<1>(std::move(first));
+            if (first.index() == 2) {
+                Error stall = std::get<2>(std::move(first));
+                Leg& stalled = stall.side == Side::source ? source : destination;
+                // The stalled side has been silent for the whole timeout already: a short wait for
+                // its ABOR reply, then its connection is closed.
+                co_await abort_leg(stalled, std::chrono::seconds(1));
+                co_return co_await fail(stalled, std::move(stall));
+            }
+        } else if (!source.done && !destination.done) {
             auto first = co_await (source.session.receive() || destination.session.receive() ||
                                    timer.async_wait(asio::use_awaitable));
             if (first.index() == 0) waited = &source, received = std::get<0>(std::move(first));
@@ -120,22 +135,6 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination) {
     }
 }
 
-// SIZE (RFC 3659 4): the size, nullopt when the server does not say, or the refusal.
-asio::awaitable<Expected<std::optional<std::uint64_t>>> size_of(ControlSession& session, const std::string& path) {
-    auto reply = co_await session.command("SIZE", path);
-    if (!reply) co_return reply.error();
-    if (reply->code == 213) {
-        const auto text = reply->message();
-        std::uint64_t size = 0;
-        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), size);
-        if (ec == std::errc{} && (end == text.data() + text.size() || *end == ' ' || *end == '\r'))
-            co_return std::optional<std::uint64_t>(size);
-        co_return std::optional<std::uint64_t>();
-    }
-    if (reply->code == 500 || reply->code == 502 || reply->code == 504) co_return std::optional<std::uint64_t>();
-    co_return session.refused("SIZE " + path, *reply);
-}
-
 std::string describe(const PairingAttempt& attempt) {
     return std::string(dialect_name(attempt.dialect)) + " with " + side_name(attempt.listener) + " listening";
 }
@@ -145,7 +144,62 @@ bool is_refusal(const Error& error) {
         error.is(Errc::unexpected_reply);
 }
 
+// One server's digest of one of its files. Hashing reads the whole file before the reply, so
+// the wait allows for a slow disk (20 MB/s) on top of the usual timeout.
+asio::awaitable<Expected<std::string>> digest_of(ControlSession& session, const ChecksumCommand& command,
+                                                 HashAlgorithm algorithm, const std::string& path,
+                                                 std::uint64_t size) {
+    if (command.select) {
+        // draft-bryan-ftpext-hash 3.2: OPTS HASH <algorithm> selects it for later HASH commands.
+        auto selected = co_await session.expect(2, "OPTS", "HASH " + *command.select);
+        if (!selected) co_return selected.error();
+    }
+    if (auto sent = co_await session.send(command.verb, path); !sent) co_return sent.error();
+    const auto limit = session.timeout() + std::chrono::seconds(size / (20u << 20));
+    auto reply = co_await session.read_reply(limit);
+    if (!reply) co_return reply.error();
+    if (!reply->completion()) co_return session.refused(command.verb + " " + path, *reply);
+    auto digest = parse_checksum_reply(*reply, command, algorithm);
+    if (!digest) {
+        Error error = digest.error();
+        error.side = session.side();
+        co_return error;
+    }
+    co_return digest;
+}
+
+// The partial temporary file an earlier attempt left, when it can be continued: 0 < size < source.
+asio::awaitable<std::uint64_t> resumable_offset(ControlSession& destination, const std::string& target,
+                                                std::uint64_t source_size,
+                                                const std::function<void(const std::string&)>& notice) {
+    auto partial = co_await size_of(destination, target);
+    if (!partial || !*partial || **partial == 0) co_return 0;
+    if (**partial >= source_size) {
+        notice("not resuming " + target + ": it holds " + std::to_string(**partial) + " bytes and the source " +
+               std::to_string(source_size) + "; starting over");
+        co_return 0;
+    }
+    notice("resuming " + target + " at byte " + std::to_string(**partial) + " of " + std::to_string(source_size));
+    co_return **partial;
+}
+
 } // namespace
+
+const char* verify_name(Verify verify) noexcept {
+    switch (verify) {
+    case Verify::none: return "none";
+    case Verify::size: return "size";
+    case Verify::checksum: return "checksum";
+    case Verify::checksum_if_available: return "checksum-if-available";
+    }
+    return "?";
+}
+
+std::optional<Verify> parse_verify(std::string_view name) {
+    for (auto verify : {Verify::none, Verify::size, Verify::checksum, Verify::checksum_if_available})
+        if (name == verify_name(verify)) return verify;
+    return std::nullopt;
+}
 
 std::string temporary_path(const std::string& final_path) {
     const auto slash = final_path.rfind('/');
@@ -156,22 +210,46 @@ std::string temporary_path(const std::string& final_path) {
 
 asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlSession& destination,
                                                 const CopyRequest& request, const CopyOptions& options) {
+    using namespace asio::experimental::awaitable_operators;
     const auto notice = [&](const std::string& text) {
         if (options.notice) options.notice(text);
     };
+    const auto warning = [&](const std::string& text) {
+        if (options.warning) options.warning(text);
+        else notice(text);
+    };
+    const bool temporary = request.mode == WriteMode::temporary_then_rename;
 
     // A missing source is found before anything is created at the destination.
     auto source_size = co_await size_of(source, request.source_path);
     if (!source_size) co_return source_size.error();
 
-    const std::string target = request.mode == WriteMode::temporary_then_rename
-        ? temporary_path(request.destination_path) : request.destination_path;
-    const std::string store_verb = request.mode == WriteMode::append ? "APPE" : "STOR";
+    // Which digest both servers can compute is known from FEAT: a copy that cannot be verified
+    // as asked fails before any byte moves.
+    std::optional<ChecksumPlan> checksum;
+    if (options.verify == Verify::checksum || options.verify == Verify::checksum_if_available) {
+        checksum = choose_checksum(source.features(), destination.features());
+        if (!checksum) {
+            const std::string why = "no checksum algorithm both servers offer (src: " +
+                offered_checksums(source.features()) + "; dst: " + offered_checksums(destination.features()) + ")";
+            if (options.verify == Verify::checksum) co_return Error(Errc::verification_failed, why);
+            warning(why + "; verifying the size only");
+        } else if (request.mode == WriteMode::append) {
+            // The destination file holds more than the source: whole-file digests cannot agree.
+            warning("checksum not verified when appending; verifying the size only");
+            checksum.reset();
+        }
+    }
+
+    const std::string target = temporary ? temporary_path(request.destination_path) : request.destination_path;
     std::optional<std::uint64_t> size_before;
     if (request.mode == WriteMode::append && *source_size) {
         auto existing = co_await size_of(destination, target);
         size_before = existing ? existing->value_or(0) : 0;
     }
+    std::uint64_t offset = 0;
+    if (options.resume && temporary && source_size->value_or(0) > 0)
+        offset = co_await resumable_offset(destination, target, **source_size, notice);
 
     const bool ipv6 = source.peer_address().is_v6() || destination.peer_address().is_v6();
     const auto plan = pairing_plan(source.features(), destination.features(), options.passive, options.dialect, ipv6);
@@ -192,9 +270,20 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             notice(refusals.back());
             continue;
         }
+        if (offset > 0) {
+            // RFC 3659 5.3: REST goes right before the transfer command it applies to.
+            auto restarted = co_await source.command("REST", std::to_string(offset));
+            if (!restarted) co_return restarted.error();
+            if (restarted->code != 350) {
+                notice("src refuses REST (" + restarted->message() + "): starting over");
+                offset = 0;
+            }
+        }
+        const std::string store_verb = request.mode == WriteMode::append || offset > 0 ? "APPE" : "STOR";
 
         Leg retrieve{source, "RETR " + request.source_path};
         Leg store{destination, store_verb + " " + target};
+        StallWatch stall_watch(destination, target, std::max(source.timeout(), destination.timeout()), options.notice);
         // The receiver first: a sender that finished before the receiver heard its STOR would
         // leave some servers (pyftpdlib) with a closed data connection they never read.
         if (auto sent = co_await destination.send(store_verb, target); !sent) co_return sent.error();
@@ -202,7 +291,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             co_await abort_leg(store);
             co_return sent.error();
         }
-        auto outcome = co_await run_legs(retrieve, store);
+        auto outcome = co_await run_legs(retrieve, store, stall_watch);
         if (!outcome.status) {
             const Error& error = outcome.status.error();
             const bool reusable = source.is_open() && destination.is_open();
@@ -211,10 +300,13 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
                 notice(refusals.back());
                 continue;
             }
-            if (request.mode == WriteMode::temporary_then_rename && destination.is_open())
-                co_await destination.command("DELE", target);
+            if (temporary && destination.is_open()) {
+                if (options.resume) notice("kept " + target + " to resume from");
+                else co_await destination.command("DELE", target);
+            }
             co_return error;
         }
+        co_await stall_watch.close();
         result.dialect = attempt.dialect;
         result.listener = attempt.listener;
         transferred = true;
@@ -228,24 +320,57 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         co_return Error(Errc::pairing_refused, message);
     }
     result.elapsed = Clock::now() - started_at;
+    result.resumed_from = offset;
+
+    // Nothing that fails verification keeps its temporary file: its bytes are not to be trusted,
+    // not even as a start to resume from.
+    const auto reject = [&](Error error) -> asio::awaitable<Expected<CopyResult>> {
+        if (temporary && destination.is_open()) co_await destination.command("DELE", target);
+        co_return error;
+    };
 
     auto written = co_await size_of(destination, target);
     if (!written && !written.error().is(Errc::permanent_reply)) co_return written.error();
     if (written && *written) {
-        result.bytes = **written - size_before.value_or(0);
-        if (options.verify_size && *source_size && *result.bytes != **source_size) {
-            if (request.mode == WriteMode::temporary_then_rename) co_await destination.command("DELE", target);
-            co_return Error(Errc::verification_failed,
-                            "size mismatch: source has " + std::to_string(**source_size) + " bytes, destination got " +
-                                std::to_string(*result.bytes),
-                            Side::destination);
+        const std::uint64_t before = size_before.value_or(offset);
+        result.bytes = **written >= before ? **written - before : 0;
+        const std::uint64_t expected = size_before.value_or(0) + source_size->value_or(0);
+        if (options.verify != Verify::none && *source_size && **written != expected) {
+            co_return co_await reject(Error(Errc::verification_failed,
+                                            "size mismatch: the copy should have " + std::to_string(expected) +
+                                                " bytes and has " + std::to_string(**written),
+                                            Side::destination));
         }
     } else {
-        result.bytes = *source_size;
-        if (options.verify_size) notice("size not verified: a server does not answer SIZE");
+        result.bytes = source_size->value_or(offset) - offset;
+        if (options.verify != Verify::none) warning("size not verified: a server does not answer SIZE");
     }
 
-    if (request.mode == WriteMode::temporary_then_rename) {
+    if (checksum) {
+        const std::uint64_t size = source_size->value_or(0);
+        auto [on_source, on_destination] =
+            co_await (digest_of(source, checksum->source, checksum->algorithm, request.source_path, size) &&
+                      digest_of(destination, checksum->destination, checksum->algorithm, target, size));
+        const std::string algorithm = hash_name(checksum->algorithm);
+        if (!on_source || !on_destination) {
+            const Error& error = !on_source ? on_source.error() : on_destination.error();
+            if (options.verify == Verify::checksum)
+                co_return co_await reject(Error(Errc::verification_failed,
+                                                "cannot verify the " + algorithm + " checksum: " + error.message,
+                                                error.side));
+            warning("checksum not verified: " + error.describe());
+        } else if (*on_source != *on_destination) {
+            co_return co_await reject(Error(Errc::verification_failed,
+                                            algorithm + " mismatch: source " + *on_source + ", copy " +
+                                                *on_destination + "; the copy was deleted",
+                                            Side::destination));
+        } else {
+            result.checksum = algorithm + " " + *on_source;
+            notice(algorithm + " of both copies: " + *on_source);
+        }
+    }
+
+    if (temporary) {
         auto from = co_await destination.expect(3, "RNFR", target);
         if (!from) co_return from.error();
         auto to = co_await destination.expect(2, "RNTO", request.destination_path);

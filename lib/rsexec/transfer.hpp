@@ -1,12 +1,15 @@
 #pragma once
 // The paired transfer: RETR on the source and STOR/APPE on the destination run together while
 // the data flows server to server. By default the destination writes under a temporary name
-// and renames only when both servers report success and the sizes agree, so a final name never
-// holds half a file.
+// and renames only when both servers report success and the copy is verified (sizes, or the
+// servers' own checksums), so a final name never holds half a file or a wrong one. With resume,
+// a temporary file an earlier attempt left is continued (REST on the source, APPE on the
+// destination) and a failed attempt leaves its temporary file for the next one.
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <asio/awaitable.hpp>
 
@@ -27,17 +30,35 @@ struct CopyRequest {
     WriteMode mode = WriteMode::temporary_then_rename;
 };
 
+// How a finished copy is checked before it gets its final name.
+enum class Verify {
+    none,
+    size,                  // SIZE on both servers (the default)
+    checksum,              // and the servers' own digests (checksum.hpp); fails when they share none
+    checksum_if_available, // the same, but only a warning when they share none
+};
+const char* verify_name(Verify verify) noexcept;
+std::optional<Verify> parse_verify(std::string_view name);
+
 struct CopyOptions {
     std::optional<Dialect> dialect;          // nullopt: choose from FEAT ("auto")
     Side passive = Side::destination;        // the side asked to listen first
     PairingOptions pairing;
-    bool verify_size = true;
+    Verify verify = Verify::size;
+    // Continue a partial temporary file (0 < its size < the source's) instead of starting over,
+    // and keep the temporary file when this attempt fails. Only for temporary_then_rename.
+    bool resume = false;
     // Told about every fallback (a refused pairing, swapped roles), for -v and JSON events.
     std::function<void(const std::string&)> notice;
+    // Told what must be said even without -v: a copy that could not be verified as asked.
+    std::function<void(const std::string&)> warning;
 };
 
 struct CopyResult {
-    std::optional<std::uint64_t> bytes;      // the destination's SIZE afterwards, when known
+    std::optional<std::uint64_t> bytes;      // bytes this transfer moved (the destination's SIZE
+                                             // afterwards, less what was there before)
+    std::uint64_t resumed_from = 0;          // the offset a resumed transfer started at
+    std::optional<std::string> checksum;     // "SHA-256 <hex>" when both servers' digests agreed
     Clock::duration elapsed{};
     Dialect dialect = Dialect::pasv;
     Side listener = Side::destination;
