@@ -1,5 +1,6 @@
 // rsexecd: parses the command line into a ServerConfig and serves. Everything else is in
 // lib/server.
+#include <csignal>
 #include <cxxopts.hpp>
 #include <iostream>
 
@@ -31,6 +32,9 @@ std::chrono::milliseconds seconds_option(double seconds) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // sendfile(2) to a data peer that has hung up raises SIGPIPE; the transfer must fail with
+    // 426, not the whole server with it.
+    std::signal(SIGPIPE, SIG_IGN);
     cxxopts::Options options("rsexecd",
                              "rsexecd - a small FTP server (RFC 959, 2428, 3659) that also speaks RFC 438's LSTN and "
                              "SOCK for server-to-server transfer.");

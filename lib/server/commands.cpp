@@ -665,6 +665,9 @@ asio::awaitable<void> Session::on_mlsd(std::string argument) { co_await list(std
 
 asio::awaitable<void> Session::on_abor(std::string) {
     if (!transfer_) {
+        // "Abort the previous FTP service command": a pending PASV, PORT, LSTN or SOCK too, so a
+        // client can start a new pairing without a stale LSTN taking its SOCK as a pin.
+        data_.reset();
         reply(225, "No transfer to abort");
         co_return;
     }
