@@ -31,17 +31,26 @@ struct LegsOutcome {
 
 // RFC 959 4.1.3: ABOR makes a busy server answer 426 and then 226, an idle one 226 (or 225).
 // Whatever it says, drain it so the session can be reused; if it says nothing, close it.
-asio::awaitable<void> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
+// Returns the error when the control connection turns out to be gone: that server died.
+asio::awaitable<std::optional<Error>> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
     ControlSession& session = leg.session;
-    if (!session.is_open() || leg.done) co_return;
-    if (!co_await session.send("ABOR")) co_return;
+    if (!session.is_open() || leg.done) co_return std::nullopt;
+    if (auto sent = co_await session.send("ABOR"); !sent) {
+        session.close();
+        co_return sent.error();
+    }
     const auto limit = patience.value_or(std::min<Clock::duration>(session.timeout(), std::chrono::seconds(10)));
     for (int replies = 0; replies < 3; ++replies) {
         auto reply = co_await session.read_reply(limit);
-        if (!reply) break;
-        if (reply->completion()) co_return;
+        if (!reply) {
+            session.close();
+            if (reply.error().is(Errc::connection_closed)) co_return reply.error();
+            co_return std::nullopt;
+        }
+        if (reply->completion()) co_return std::nullopt;
     }
     session.close();
+    co_return std::nullopt;
 }
 
 // Applies one reply to its leg; returns the error when the reply ends the leg badly.
@@ -70,9 +79,22 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
 
     const auto fail = [&](Leg& failed, Error error) -> asio::awaitable<LegsOutcome> {
         LegsOutcome outcome;
-        outcome.data_connection_refused = !failed.started && (error.reply_code == 425 || error.reply_code == 426);
-        for (Leg* leg : legs)
-            if (leg != &failed) co_await abort_leg(*leg);
+        // The data never flowed end to end (one side never said 1yz): the servers would not
+        // connect to each other, which another pairing may mend.
+        const bool both_started = source.started && destination.started;
+        outcome.data_connection_refused = !both_started && (error.reply_code == 425 || error.reply_code == 426);
+        for (Leg* leg : legs) {
+            if (leg == &failed) continue;
+            auto lost = co_await abort_leg(*leg);
+            // When a server dies mid-transfer, the other one's 426 (its data connection closed)
+            // may arrive before the dead one's control connection is seen closing: the death is
+            // the cause worth naming.
+            if (lost && failed.started && leg->started) {
+                error = Error(Errc::transfer_failed,
+                              leg->command + ": " + lost->message + " (" + error.describe() + ")",
+                              leg->session.side());
+            }
+        }
         outcome.status = std::move(error);
         co_return outcome;
     };
@@ -133,6 +155,12 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
             co_return co_await fail(*waited, std::move(error));
         }
     }
+}
+
+asio::awaitable<void> forget_pairing(ControlSession& session) {
+    if (!co_await session.send("ABOR")) co_return;
+    auto reply = co_await session.read_reply();
+    if (!reply) session.close();
 }
 
 std::string describe(const PairingAttempt& attempt) {
@@ -268,6 +296,9 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             if (!is_refusal(paired.error())) co_return paired.error();
             refusals.push_back(describe(attempt) + ": " + paired.error().describe());
             notice(refusals.back());
+            // A listener left with a pending LSTN would take the next attempt's SOCK as a pin:
+            // ABOR drops it (RFC 959: ABOR aborts the previous service command).
+            if (attempt.dialect == Dialect::rfc438) co_await forget_pairing(listener);
             continue;
         }
         if (offset > 0) {
@@ -298,6 +329,8 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             if (outcome.data_connection_refused && reusable) {
                 refusals.push_back(describe(attempt) + ": " + error.describe());
                 notice(refusals.back());
+                // The receiver may have created the temporary file before the pairing failed.
+                if (temporary && offset == 0) co_await destination.command("DELE", target);
                 continue;
             }
             if (temporary && destination.is_open()) {
