@@ -130,7 +130,8 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
 
     nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
                        {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
-                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins}};
+                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins},
+                       {"peak_per_host", summary.peak_per_host}};
     if (json) std::cout << out.dump() << '\n';
     else
         std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,

@@ -81,6 +81,15 @@ def test_jobs(tmp):
                 check(digest(src.path(name)) == digest(dst.path("in", name)), "content differs: " + name)
             print("ok: 200 files with -j %s, %d logins" % (jobs, summary["logins"]))
 
+        # --max-per-host caps the sessions to each server across all workers.
+        for name in names:
+            os.remove(dst.path("in", name))
+        result = run(["batch", "-j", "8", "--max-per-host", "2", "--no-journal", "--json", job])
+        check(result.returncode == 0, result.stderr)
+        summary = events(result.stdout)[-1]
+        check(summary["done"] == 200 and 1 <= summary["peak_per_host"] <= 2, summary)
+        print("ok: -j 8 --max-per-host 2 never opened more than %d sessions to a server" % summary["peak_per_host"])
+
         # Missing sources fail alone, the rest succeed, the exit code says partial.
         mixed = lines[:5] + ["%s %s" % (url(src, "missing-%d" % i), url(dst, "in/")) for i in range(3)]
         with open(job, "w") as f:
@@ -166,6 +175,25 @@ def test_journal(tmp):
         stored_again = [l for l in dst.transfers("STOR")[stores_before:] if any(n in l for n in skipped)]
         check(not stored_again, "completed files transferred twice: %s" % stored_again)
         check(os.path.exists(journal), "no journal beside the job file")
+
+        # SIGINT: no new item starts, the running one finishes, exit 12; the rest stays pending.
+        for name in names:
+            os.remove(dst.path(name))
+        os.remove(journal)
+        process = subprocess.Popen([RSEXEC, "batch", "-j", "1", "--json", job], stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, text=True)
+        first = json.loads(process.stdout.readline())
+        check(first["event"] == "start", first)
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        check(process.returncode == INTERRUPTED, "SIGINT: exit %d (%s)" % (process.returncode, err))
+        stopped = json.loads(out.splitlines()[-1])
+        check(stopped["done"] <= 2 and stopped["failed"] == 0, stopped)
+        copied = [n for n in names if os.path.exists(dst.path(n))]
+        check(len(copied) == stopped["done"], "files copied %s vs summary %s" % (copied, stopped))
+        for name in copied:
+            check(digest(dst.path(name)) == digest(src.path(name)), "interrupted copy differs: " + name)
+        print("ok: SIGINT lets the running item finish and stops (exit 12)")
         print("ok: killed batch resumed from its journal; %d skipped, %d done" % (summary["skipped"], summary["done"]))
 
 
