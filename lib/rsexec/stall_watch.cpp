@@ -104,12 +104,12 @@ asio::awaitable<Error> StallWatch::watch() {
         const double quiet = seconds_of(now - *last_progress_);
         if (outcome == Poll::unanswered)
             co_return Error(Errc::timeout,
-                            fmt::format("stalled: no answer for {:.1f} s while the data should be moving "
-                                        "(the server stopped); aborted the transfer", quiet),
+                            fmt::format("stall timeout: no answer for {:.1f} s while the data should be moving "
+                                        "(the server stopped); transfer aborted", quiet),
                             destination_.side());
         co_return Error(Errc::timeout,
-                        fmt::format("stalled: the copy at {} stayed at {} bytes for {:.1f} s (the source stopped "
-                                    "sending); aborted the transfer", side_name(destination_.side()), last_size_, quiet),
+                        fmt::format("stall timeout: the copy at {} stayed at {} bytes for {:.1f} s (the source stopped "
+                                    "sending); transfer aborted", side_name(destination_.side()), last_size_, quiet),
                         destination_.side() == Side::destination ? Side::source : Side::destination);
     }
 }

@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""Fault tests: a real rsexecd pair on 127.0.0.2/127.0.0.3 loses a server in the middle of a
+transfer (SIGKILL), or one stops without dying (SIGSTOP), and a partial copy is resumed.
+
+    test_kill.py RSEXEC RSEXECD CASE
+
+  kill-src, kill-dst  SIGKILL one server mid-way through 512 MiB: rsexec exits 8 (transfer
+                      failed) naming that side, and the final name keeps its old content.
+  stop-src, stop-dst  SIGSTOP one server mid-way: rsexec gives up after --timeout 3 with exit 10,
+                      naming the stopped side, and the other side is sent ABOR.
+  resume              SIGKILL the source at about half of 256 MiB with --resume; a second run
+                      moves only the rest (REST n, and rsexecd's transfer log) and the copy is
+                      byte-identical.
+
+"Mid-way" is a signal, not a sleep: the test polls the size of the destination's temporary file
+until it passes a threshold (a bounded busy loop, since loopback moves about 1 GB/s). Should the
+transfer still win the race, the case is tried again, at most three times.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from rsexecd_fixture import RsexecdServer  # noqa: E402
+
+MiB = 1 << 20
+TRANSFER, TIMEOUT = 8, 10  # app/rsexec/exit_codes_help.hpp
+OLD_CONTENT = b"the old content of big.bin\n"
+SERVER_ARGS = ["--fxp-peers", "127.0.0.0/8"]
+
+
+class RaceLost(Exception):
+    """The transfer ended before the threshold was seen: nothing to interrupt."""
+
+
+def url(server, path):
+    user, password = server.credentials
+    return "ftp://%s:%s@%s:%d/%s" % (user, password, server.address, server.port, path)
+
+
+def make_sparse(path, size):
+    with open(path, "wb") as f:
+        f.truncate(size)
+
+
+def make_random(path, size):
+    with open(path, "wb") as f:
+        for _ in range(size // (8 * MiB)):
+            f.write(os.urandom(8 * MiB))
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(8 * MiB), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Rsexec:
+    """rsexec in the background, its output in files (a -v dialogue could fill a pipe)."""
+
+    def __init__(self, rsexec, workdir, args):
+        self.out_path = os.path.join(workdir, "rsexec.out")
+        self.err_path = os.path.join(workdir, "rsexec.err")
+        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+            self.process = subprocess.Popen([rsexec] + args, stdout=out, stderr=err)
+        self.started = time.monotonic()
+
+    def wait(self, limit):
+        try:
+            return self.process.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("rsexec still running after %.0f s:\n%s" % (limit, self.stderr()[-2000:]))
+
+    def stderr(self):
+        with open(self.err_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def message(self):
+        lines = [l for l in self.stderr().splitlines() if l.startswith("rsexec: ") and "warning" not in l]
+        return lines[-1] if lines else ""
+
+
+def wait_for_bytes(path, threshold, rsexec, limit=30.0):
+    """Busy-polls `path` until it holds `threshold` bytes; RaceLost when rsexec ends first."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            if os.stat(path).st_size >= threshold:
+                return
+        except FileNotFoundError:
+            pass
+        if rsexec.process.poll() is not None:
+            raise RaceLost()
+    raise AssertionError("%s did not reach %d bytes within %.0f s" % (path, threshold, limit))
+
+
+def servers(rsexecd, workdir):
+    src = RsexecdServer(rsexecd, "127.0.0.2", root=os.path.join(workdir, "src"), extra_args=SERVER_ARGS)
+    dst = RsexecdServer(rsexecd, "127.0.0.3", root=os.path.join(workdir, "dst"), extra_args=SERVER_ARGS)
+    os.makedirs(src.root, exist_ok=True)
+    os.makedirs(dst.root, exist_ok=True)
+    return src.start(), dst.start()
+
+
+def stop(*servers_):
+    for server in servers_:
+        if server.process.poll() is None:
+            server.process.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+        server.__exit__()  # stops it and removes its log directory
+
+
+def interrupt(rsexec_binary, rsexecd, workdir, side, how):
+    """A 512 MiB copy; `how` (SIGKILL or SIGSTOP) reaches the `side` server past 64 MiB."""
+    src, dst = servers(rsexecd, workdir)
+    try:
+        make_sparse(src.path("big.bin"), 512 * MiB)
+        with open(dst.path("big.bin"), "wb") as f:
+            f.write(OLD_CONTENT)
+        run = Rsexec(rsexec_binary, workdir, ["copy", "--timeout", "3", "-v", url(src, "big.bin"), url(dst, "big.bin")])
+        wait_for_bytes(dst.path(".big.bin.rsexec-part"), 64 * MiB, run)
+        victim = src if side == "src" else dst
+        victim.process.send_signal(how)
+        signalled = time.monotonic()
+        code = run.wait(30)
+        elapsed = time.monotonic() - signalled
+        return src, dst, run, code, elapsed
+    except BaseException:
+        stop(src, dst)
+        raise
+
+
+def check_old_content(dst):
+    with open(dst.path("big.bin"), "rb") as f:
+        assert f.read() == OLD_CONTENT, "the final name no longer holds its old content"
+
+
+def kill(rsexec, rsexecd, workdir, side):
+    src, dst, run, code, elapsed = interrupt(rsexec, rsexecd, workdir, side, signal.SIGKILL)
+    stop(src, dst)
+    context = "exit %d after %.1f s: %s\n%s" % (code, elapsed, run.message(), run.stderr()[-1500:])
+    assert code == TRANSFER, "expected exit %d (transfer failed): %s" % (TRANSFER, context)
+    assert run.message().startswith("rsexec: %s: " % side), "the message does not name %s: %s" % (side, context)
+    assert elapsed < 3 + 5, "rsexec took %.1f s to notice" % elapsed
+    check_old_content(dst)
+    if side == "src":
+        # The destination is alive: the temporary file was deleted (no --resume).
+        assert not os.path.exists(dst.path(".big.bin.rsexec-part")), "the temporary file was left behind"
+    print("  exit %d %.2f s after SIGKILL: %s" % (code, elapsed, run.message()))
+
+
+def stopped(rsexec, rsexecd, workdir, side):
+    src, dst, run, code, elapsed = interrupt(rsexec, rsexecd, workdir, side, signal.SIGSTOP)
+    other = dst if side == "src" else src
+    other_log = other.log()
+    stop(src, dst)
+    context = "exit %d after %.1f s: %s\n%s" % (code, elapsed, run.message(), run.stderr()[-1500:])
+    assert code == TIMEOUT, "expected exit %d (timeout): %s" % (TIMEOUT, context)
+    assert run.message().startswith("rsexec: %s: stall timeout" % side), "the message does not name %s: %s" % (side, context)
+    # Not before --timeout, and not much after: polls every second, a stopped server's ABOR
+    # waited for 1 s, the other side's ABOR answered at once.
+    assert 3 <= elapsed < 3 + 6, "gave up %.1f s after SIGSTOP (--timeout 3)" % elapsed
+    assert re.search(r"> ABOR", other_log), "the %s server was not sent ABOR" % ("dst" if side == "src" else "src")
+    check_old_content(dst)
+    print("  exit %d %.2f s after SIGSTOP: %s" % (code, elapsed, run.message()))
+
+
+def case_kill_src(rsexec, rsexecd, workdir):
+    kill(rsexec, rsexecd, workdir, "src")
+
+
+def case_kill_dst(rsexec, rsexecd, workdir):
+    kill(rsexec, rsexecd, workdir, "dst")
+
+
+def case_stop_src(rsexec, rsexecd, workdir):
+    stopped(rsexec, rsexecd, workdir, "src")
+
+
+def case_stop_dst(rsexec, rsexecd, workdir):
+    stopped(rsexec, rsexecd, workdir, "dst")
+
+
+def case_resume(rsexec, rsexecd, workdir):
+    size = 256 * MiB
+    src, dst = servers(rsexecd, workdir)
+    try:
+        make_random(src.path("big.bin"), size)
+        first = Rsexec(rsexec, workdir, ["copy", "--resume", "--timeout", "3",
+                                         url(src, "big.bin"), url(dst, "big.bin")])
+        partial = dst.path(".big.bin.rsexec-part")
+        wait_for_bytes(partial, size // 2, first)
+        src.process.send_signal(signal.SIGKILL)
+        code = first.wait(30)
+        assert code == TRANSFER, "first run: exit %d: %s" % (code, first.stderr()[-1500:])
+        kept = os.path.getsize(partial)
+        assert 0 < kept < size, "kept %d bytes of %d" % (kept, size)
+        stop(src)
+
+        # The source comes back (another port, the same files); the copy goes on from `kept`.
+        src = RsexecdServer(rsexecd, "127.0.0.2", root=src.root, extra_args=SERVER_ARGS).start()
+        os.makedirs(os.path.join(workdir, "second"))
+        second = Rsexec(rsexec, os.path.join(workdir, "second"),
+                        ["copy", "--resume", "-v", "--timeout", "3", url(src, "big.bin"), url(dst, "big.bin")])
+        code = second.wait(60)
+        trace = second.stderr()
+        assert code == 0, "second run: exit %d: %s" % (code, trace[-1500:])
+        assert re.search(r"^src> REST %d$" % kept, trace, re.M), "no REST %d in the trace:\n%s" % (kept, trace[-1500:])
+        assert re.search(r"^dst> APPE \.big\.bin\.rsexec-part$", trace, re.M), "no APPE in the trace"
+        sent = [int(m.group(1)) for m in (re.search(r"bytes=(\d+)", l) for l in src.transfers("RETR")) if m]
+        assert sent == [size - kept], "the source sent %s bytes, the rest was %d" % (sent, size - kept)
+        assert not os.path.exists(partial), "the temporary file is still there"
+        assert sha256(dst.path("big.bin")) == sha256(src.path("big.bin")), "the copy differs from the source"
+        print("  first run kept %d bytes; the second moved %d of %d bytes" % (kept, sent[0], size))
+    finally:
+        stop(src, dst)
+
+
+CASES = {name[len("case_"):].replace("_", "-"): function
+         for name, function in sorted(globals().items()) if name.startswith("case_")}
+
+
+def main(argv):
+    if len(argv) != 4 or argv[3] not in CASES:
+        print(__doc__)
+        return 2
+    rsexec, rsexecd, name = argv[1:]
+    print("%s:" % name)
+    for attempt in range(1, 4):
+        workdir = tempfile.mkdtemp(prefix="rsexec-kill-")
+        try:
+            CASES[name](rsexec, rsexecd, workdir)
+            print("%s: ok" % name)
+            return 0
+        except RaceLost:
+            print("  attempt %d: the transfer ended before the signal; again" % attempt)
+        except AssertionError as failure:
+            print("%s: FAILED: %s" % (name, failure))
+            return 1
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print("%s: FAILED: the transfer outran the signal three times" % name)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
