@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""--verify checksum between real servers: a copy whose bytes differ from the source's is never
+renamed to its final name, and a server pair without a common digest is said so.
+
+    test_verify.py RSEXEC RSEXECD
+
+  - Two rsexecd (HASH SHA-256): a clean copy is verified (the -v trace shows HASH on both sides).
+  - A planted partial .NAME.rsexec-part that is no prefix of the source, continued with --resume:
+    the size agrees, the SHA-256 does not: exit 9, the temporary file is deleted, the final name
+    keeps its old content.
+  - rsexecd against hostile_server.py's well-behaved script (FEAT without HASH or X commands):
+    --verify checksum is exit 9 before any byte moves; checksum-if-available warns and copies.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+
+VERIFICATION = 9
+FXP = ["--fxp-peers", "127.0.0.0/8"]
+
+
+def url(host, port, path, user=USER, password=PASSWORD):
+    return "ftp://%s:%s@%s:%d/%s" % (user, password, host, port, path)
+
+
+def copy(rsexec, *args):
+    return subprocess.run([rsexec, "copy", "-v", "--timeout", "5"] + list(args), capture_output=True, text=True,
+                          errors="replace", timeout=60)
+
+
+def last_message(run):
+    lines = [l for l in run.stderr.splitlines() if l.startswith("rsexec: ")]
+    return lines[-1] if lines else ""
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__)
+        return 2
+    rsexec, rsexecd = argv[1:]
+    work = tempfile.mkdtemp(prefix="rsexec-verify-")
+    src = RsexecdServer(rsexecd, "127.0.0.8", extra_args=FXP).start()
+    dst = RsexecdServer(rsexecd, "127.0.0.9", extra_args=FXP).start()
+    plain = None
+    try:
+        payload = os.urandom(3 * 1024 * 1024)
+        with open(src.path("f.bin"), "wb") as f:
+            f.write(payload)
+
+        run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), url(dst.address, dst.port, "ok.bin"))
+        assert run.returncode == 0, run.stderr[-1500:]
+        assert re.search(r"^src> HASH f\.bin$", run.stderr, re.M) and \
+            re.search(r"^dst> HASH \.ok\.bin\.rsexec-part$", run.stderr, re.M), run.stderr[-1500:]
+        with open(dst.path("ok.bin"), "rb") as f:
+            assert f.read() == payload
+
+        # A partial file from "an earlier attempt" that is not the source's first bytes.
+        with open(dst.path(".bad.bin.rsexec-part"), "wb") as f:
+            f.write(os.urandom(1024 * 1024))
+        with open(dst.path("bad.bin"), "wb") as f:
+            f.write(b"old content\n")
+        run = copy(rsexec, "--resume", "--verify", "checksum", url(src.address, src.port, "f.bin"),
+                   url(dst.address, dst.port, "bad.bin"))
+        assert run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:])
+        assert re.match(r"rsexec: dst: SHA-256 mismatch", last_message(run)), last_message(run)
+        assert re.search(r"^src> REST 1048576$", run.stderr, re.M), "the planted partial file was not resumed"
+        assert not os.path.exists(dst.path(".bad.bin.rsexec-part")), "the unverified temporary file was kept"
+        with open(dst.path("bad.bin"), "rb") as f:
+            assert f.read() == b"old content\n", "the final name was replaced by an unverified copy"
+
+        # A destination without any digest command.
+        os.makedirs(os.path.join(work, "plain"))
+        plain = subprocess.Popen([sys.executable, os.path.join(HERE, "hostile_server.py"), "--host", "127.0.0.10",
+                                  "--script", "well-behaved", "--root", os.path.join(work, "plain"),
+                                  "--log", os.path.join(work, "plain.log")], stdout=subprocess.PIPE, text=True)
+        port = int(plain.stdout.readline())
+        target = url("127.0.0.10", port, "p.bin", "any", "any")
+        run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
+        assert run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:])
+        assert "no checksum algorithm both servers offer (src: HASH SHA-256; XSHA256; dst: none)" in last_message(run), \
+            last_message(run)
+        assert not re.search(r"^(src|dst)> (RETR|STOR)", run.stderr, re.M), "bytes moved before the refusal"
+        run = copy(rsexec, "--verify", "checksum-if-available", url(src.address, src.port, "f.bin"), target)
+        assert run.returncode == 0, run.stderr[-1500:]
+        assert "rsexec: warning: no checksum algorithm both servers offer" in run.stderr, run.stderr[-1500:]
+        print("ok: verified copy, SHA-256 mismatch refused (exit 9, nothing renamed), no common digest said")
+        return 0
+    except AssertionError as failure:
+        print("FAILED: %s" % failure)
+        return 1
+    finally:
+        if plain:
+            plain.terminate()
+            plain.wait(timeout=5)
+        src.__exit__()
+        dst.__exit__()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
