@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what rsexec needs to build and test, from Debian's archive. Idempotent and
 # non-interactive: does nothing when every package is already there.
+# Then scripts/setup-interop.sh for the interop tests' FTP servers.
 set -euo pipefail
 
 packages=(
@@ -16,13 +17,15 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q </dev/null
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -q </dev/null
-"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+# The interop peers (proftpd and pure-ftpd unpacked into build/peers, the test login); also
+# idempotent, and quick when all is there.
+"$(dirname "$0")/setup-interop.sh" "$(cd "$(dirname "$0")/.." && pwd)/build/peers"

@@ -90,5 +90,34 @@ class Clients(unittest.TestCase):
             self.assertEqual(f.read(), self.data)
 
 
+class LftpFxp(unittest.TestCase):
+    """lftp's own server-to-server copy (FXP: PASV on one rsexecd, PORT on the other)."""
+
+    @unittest.skipUnless(shutil.which("lftp"), "lftp not installed")
+    def test_lftp_fxp_between_two_rsexecd_in_both_orientations(self):
+        fxp = ["--fxp-peers", "127.0.0.0/8"]
+        with RsexecdServer(BINARY, "127.0.0.31", extra_args=fxp) as a, \
+                RsexecdServer(BINARY, "127.0.0.32", extra_args=fxp) as b:
+            data = os.urandom(3 * 1024 * 1024 + 7)
+            with open(a.path("src.bin"), "wb") as f:
+                f.write(data)
+            creds = "%s:%s" % (USER, PASSWORD)
+            for passive_source in ("yes", "no"):
+                with self.subTest(passive_source=passive_source):
+                    name = "fxp-%s.bin" % passive_source
+                    # fxp-force: fail rather than relay the bytes through lftp.
+                    run(["lftp", "-c",
+                         "set ftp:ssl-allow no; set net:max-retries 1; set net:timeout 10; "
+                         "set ftp:use-fxp yes; set ftp:fxp-force yes; "
+                         "set ftp:fxp-passive-source %s; "
+                         "get ftp://%s@127.0.0.31:%d/src.bin -o ftp://%s@127.0.0.32:%d/%s"
+                         % (passive_source, creds, a.port, creds, b.port, name)])
+                    with open(b.path(name), "rb") as f:
+                        self.assertEqual(f.read(), data)
+                    # Both servers saw a data connection from the other one, not from lftp.
+                    self.assertTrue(a.transfers("RETR"), a.log())
+                    self.assertTrue(b.transfers("STOR"), b.log())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
