@@ -8,8 +8,8 @@
 # CPU seconds (user + system of rsexec or lftp, from /usr/bin/time). Each copy is compared
 # byte for byte with the source.
 #
-# lftp FXP runs with -d: once in a few runs it has ended with "Fatal error: 500 Unknown command."
-# on this pair, and its dialogue is then printed.
+# lftp FXP runs with -d: now and then it has ended with "Fatal error: 500 Unknown command." on
+# this pair, and its dialogue is then printed.
 #
 # Usage (as root, after scripts/setup-interop.sh): bench/interop.sh [MIB [RUNS]]
 #   default 1024 MiB, 3 runs; needs 2 x MIB of disk in $TMPDIR.
