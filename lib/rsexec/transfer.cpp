@@ -29,28 +29,36 @@ struct LegsOutcome {
     bool data_connection_refused = false;
 };
 
-// RFC 959 4.1.3: ABOR makes a busy server answer 426 and then 226, an idle one 226 (or 225).
-// Whatever it says, drain it so the session can be reused; if it says nothing, close it.
+// RFC 959 4.1.3: ABOR makes a busy server answer 426 and then 226, an idle one 226 (or 225);
+// a transfer that ended just before the ABOR arrived adds its own 226 first. How many replies
+// come is not known, so a NOOP follows the ABOR and its 200 marks the end of them all: the
+// session is then in step for the next command. If that never comes, the session is closed.
 // Returns the error when the control connection turns out to be gone: that server died.
-asio::awaitable<std::optional<Error>> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
-    ControlSession& session = leg.session;
-    if (!session.is_open() || leg.done) co_return std::nullopt;
-    if (auto sent = co_await session.send("ABOR"); !sent) {
-        session.close();
-        co_return sent.error();
+asio::awaitable<std::optional<Error>> abort_and_resync(ControlSession& session, Clock::duration limit) {
+    if (!session.is_open()) co_return std::nullopt;
+    for (const char* verb : {"ABOR", "NOOP"}) {
+        if (auto sent = co_await session.send(verb); !sent) {
+            session.close();
+            co_return sent.error();
+        }
     }
-    const auto limit = patience.value_or(std::min<Clock::duration>(session.timeout(), std::chrono::seconds(10)));
-    for (int replies = 0; replies < 3; ++replies) {
+    for (int replies = 0; replies < 6; ++replies) {
         auto reply = co_await session.read_reply(limit);
         if (!reply) {
             session.close();
             if (reply.error().is(Errc::connection_closed)) co_return reply.error();
             co_return std::nullopt;
         }
-        if (reply->completion()) co_return std::nullopt;
+        if (reply->code == 200) co_return std::nullopt;
     }
     session.close();
     co_return std::nullopt;
+}
+
+asio::awaitable<std::optional<Error>> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
+    if (leg.done) co_return std::nullopt;
+    const auto limit = patience.value_or(std::min<Clock::duration>(leg.session.timeout(), std::chrono::seconds(10)));
+    co_return co_await abort_and_resync(leg.session, limit);
 }
 
 // Applies one reply to its leg; returns the error when the reply ends the leg badly.
@@ -158,9 +166,7 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
 }
 
 asio::awaitable<void> forget_pairing(ControlSession& session) {
-    if (!co_await session.send("ABOR")) co_return;
-    auto reply = co_await session.read_reply();
-    if (!reply) session.close();
+    co_await abort_and_resync(session, std::min<Clock::duration>(session.timeout(), std::chrono::seconds(10)));
 }
 
 std::string describe(const PairingAttempt& attempt) {
@@ -347,7 +353,10 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
     if (!transferred) {
         std::string message = "the servers refused every way to pair them";
-        for (const auto& refusal : refusals) message += "; " + refusal;
+        for (auto refusal : refusals) {
+            while (!refusal.empty() && refusal.back() == '.') refusal.pop_back();
+            message += "; " + refusal;
+        }
         message += ". A server that refuses data connections to or from another server's address needs "
                    "server-to-server transfers (FXP) enabled";
         co_return Error(Errc::pairing_refused, message);
