@@ -11,41 +11,13 @@ cd "$(dirname "$0")/.."
 
 mib=${1:-1024}
 runs=${2:-3}
-RSEXEC=${RSEXEC:-build/bin/rsexec}
-RSEXECD=${RSEXECD:-build/bin/rsexecd}
-user=bench
-pass=bench-copy-pw
+. bench/lib.sh
+user=$BENCH_USER
+pass=$BENCH_PASS
 src_addr=127.0.0.51
 dst_addr=127.0.0.52
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/rsexec-bench-copy.XXXXXX")
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+work=$bench_work
 trap 'exit 130' INT TERM
-
-start_rsexecd() {  # ADDR ROOT; sets $port
-  local addr=$1 root=$2 out=$work/$1.out
-  mkdir -p "$root"
-  "$RSEXECD" --root "$root" --bind "$addr" --port 0 --user "$user:$pass" \
-    --fxp-peers 127.0.0.0/8 --log-level warning >"$out" 2>"$out.log" &
-  pids+=($!)
-  port=
-  for _ in $(seq 200); do
-    port=$(sed -n 's/^rsexecd listening on .*:\([0-9]*\)$/\1/p' "$out")
-    [ -n "$port" ] && return 0
-    sleep 0.05
-  done
-  echo "rsexecd on $addr did not start:" >&2
-  cat "$out.log" >&2
-  exit 1
-}
 
 now() { date +%s.%N; }
 
