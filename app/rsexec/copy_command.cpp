@@ -39,7 +39,8 @@ int copy_command(int argc, char** argv) {
                   << "  rsexec copy ftp://alice:pw@a.example/data/f.bin ftp://bob:pw@b.example/incoming/\n"
                   << "  rsexec copy -v --dialect rfc438 ftp://127.0.0.2:2121/f ftp://127.0.0.3:2121/g\n\n"
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"
-                  << "servers report success and the sizes agree: NAME never holds half a file.\n\n"
+                  << "servers report success and the copy is verified (--verify): NAME never holds half a\n"
+                  << "file. --resume continues a .NAME.rsexec-part an earlier attempt left.\n\n"
                   << exit_codes_help;
         return 0;
     }
