@@ -4,6 +4,7 @@
 #include <csignal>
 #include <functional>
 #include <iostream>
+#include <map>
 
 #include <asio/signal_set.hpp>
 #include <fmt/core.h>
@@ -31,7 +32,10 @@ void print_json_event(const BatchEvent& event) {
         out["seconds"] = seconds_of(event.result->elapsed);
         out["dialect"] = dialect_name(event.result->dialect);
         out["listener"] = side_name(event.result->listener);
+        if (event.result->checksum) out["checksum"] = *event.result->checksum;
+        if (event.result->resumed_from) out["resumed_from"] = event.result->resumed_from;
     }
+    if (event.kind == BatchEvent::Kind::progress) out["bytes"] = event.bytes;
     if (event.error) {
         out["error"] = event.error->describe();
         out["exit_code"] = static_cast<int>(exit_code_for(*event.error));
@@ -70,8 +74,12 @@ public:
         case BatchEvent::Kind::interrupted:
             std::cout << fmt::format("stopped {}\n", event.item->source.display());
             break;
+        case BatchEvent::Kind::progress:
+            running_[event.index] = {event.item->source.file_name(), event.bytes};
+            break;
         case BatchEvent::Kind::start: break;
         }
+        if (event.kind != BatchEvent::Kind::progress && event.kind != BatchEvent::Kind::start) running_.erase(event.index);
         draw_status();
     }
 
@@ -82,9 +90,12 @@ private:
         const double elapsed = seconds_of(Clock::now() - started_);
         const double rate = elapsed > 0 ? static_cast<double>(finished_) / elapsed : 0;
         const double eta = rate > 0 ? static_cast<double>(total_ - finished_) / rate : 0;
-        std::cerr << fmt::format("[{}/{} files, {:.1f} MB, {:.1f} files/s, ETA {:.0f} s]", finished_, total_,
-                                 static_cast<double>(bytes_) / 1e6, rate, eta)
-                  << std::flush;
+        std::string status = fmt::format("[{}/{} files, {:.1f} MB, {:.1f} files/s, ETA {:.0f} s]", finished_, total_,
+                                         static_cast<double>(bytes_) / 1e6, rate, eta);
+        // The large transfers under way, their size so far read with SIZE at the destination.
+        for (const auto& [index, transfer] : running_)
+            status += fmt::format(" {} {:.1f} MB", transfer.name, static_cast<double>(transfer.bytes) / 1e6);
+        std::cerr << status.substr(0, 200) << std::flush;
         status_shown_ = true;
     }
     void clear_status() {
@@ -97,6 +108,11 @@ private:
     std::uint64_t bytes_ = 0;
     Clock::time_point started_;
     bool status_shown_ = false;
+    struct Running {
+        std::string name;
+        std::uint64_t bytes = 0;
+    };
+    std::map<std::size_t, Running> running_;
 };
 
 } // namespace

@@ -15,6 +15,7 @@ namespace rsexec {
 const char* event_kind_name(BatchEvent::Kind kind) noexcept {
     switch (kind) {
     case BatchEvent::Kind::start: return "start";
+    case BatchEvent::Kind::progress: return "progress";
     case BatchEvent::Kind::done: return "done";
     case BatchEvent::Kind::retry: return "retry";
     case BatchEvent::Kind::failed: return "error";
@@ -114,7 +115,8 @@ struct BatchRun::State {
         return std::chrono::duration_cast<Clock::duration>(options.backoff * factor);
     }
 
-    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, const JobItem& item, unsigned worker) {
+    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker) {
+        const JobItem& item = items[index];
         // Open the two sessions one after the other: connection slots are taken in a fixed
         // order (source, then destination) so that two workers never wait on each other.
         if (auto opened = co_await ensure(src, Side::source, item.source, worker); !opened) co_return opened.error();
@@ -125,6 +127,11 @@ struct BatchRun::State {
                             item.append ? WriteMode::append : WriteMode::temporary_then_rename};
         CopyOptions copy = options.copy;
         copy.resume = copy.resume || options.resume_retries;
+        copy.progress = [this, &item, index](std::uint64_t bytes) {
+            BatchEvent event{BatchEvent::Kind::progress, index, &item, 0, std::nullopt, std::nullopt, {}};
+            event.bytes = bytes;
+            emit(std::move(event));
+        };
         co_return co_await copy_file(*src.session, *dst.session, request, copy);
     }
 
@@ -145,7 +152,7 @@ struct BatchRun::State {
             for (int attempt = 1;; ++attempt) {
                 if (options.journal) (void)options.journal->mark_running(key);
                 emit({BatchEvent::Kind::start, index, &item, attempt, std::nullopt, std::nullopt, {}});
-                auto result = co_await this->attempt(src, dst, item, worker_number);
+                auto result = co_await this->attempt(src, dst, index, worker_number);
                 if (result) {
                     ++summary.done;
                     summary.bytes += result->bytes.value_or(0);

@@ -19,7 +19,7 @@
 namespace rsexec {
 
 struct BatchEvent {
-    enum class Kind { start, done, retry, failed, skipped, interrupted };
+    enum class Kind { start, progress, done, retry, failed, skipped, interrupted };
     Kind kind;
     std::size_t index = 0;             // position in the item list
     const JobItem* item = nullptr;
@@ -27,6 +27,7 @@ struct BatchEvent {
     std::optional<CopyResult> result;  // done
     std::optional<Error> error;        // retry, failed, interrupted
     Clock::duration delay{};           // retry: the wait before the next attempt
+    std::uint64_t bytes = 0;           // progress: the copy's size so far
 };
 const char* event_kind_name(BatchEvent::Kind kind) noexcept;
 

@@ -15,8 +15,9 @@ double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).c
 } // namespace
 
 StallWatch::StallWatch(ControlSession& destination, std::string path, Clock::duration limit,
-                       std::function<void(const std::string&)> notice)
-    : destination_(destination), path_(std::move(path)), limit_(limit), notice_(std::move(notice)) {}
+                       std::function<void(const std::string&)> notice, std::function<void(std::uint64_t)> progress)
+    : destination_(destination), path_(std::move(path)), limit_(limit), notice_(std::move(notice)),
+      progress_(std::move(progress)) {}
 
 StallWatch::~StallWatch() {
     if (spare_) spare_->close();
@@ -79,6 +80,7 @@ asio::awaitable<StallWatch::Poll> StallWatch::poll() {
     }
     if (**size > last_size_) {
         last_size_ = **size;
+        if (progress_) progress_(last_size_);
         co_return Poll::grew;
     }
     co_return Poll::same;

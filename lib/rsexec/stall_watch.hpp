@@ -30,7 +30,8 @@ namespace rsexec {
 class StallWatch {
 public:
     StallWatch(ControlSession& destination, std::string path, Clock::duration limit,
-               std::function<void(const std::string&)> notice);
+               std::function<void(const std::string&)> notice,
+               std::function<void(std::uint64_t)> progress = {});
     ~StallWatch();
     StallWatch(const StallWatch&) = delete;
     StallWatch& operator=(const StallWatch&) = delete;
@@ -53,6 +54,7 @@ private:
     std::string path_;
     Clock::duration limit_;
     std::function<void(const std::string&)> notice_;
+    std::function<void(std::uint64_t)> progress_;
     std::unique_ptr<ControlSession> spare_;
     bool spare_busy_ = false;  // a command was in flight when the last watch() was cancelled
     bool measurable_ = true;

@@ -52,6 +52,9 @@ struct CopyOptions {
     std::function<void(const std::string&)> notice;
     // Told what must be said even without -v: a copy that could not be verified as asked.
     std::function<void(const std::string&)> warning;
+    // Told the copy's size whenever the stall watch sees it grow (transfers longer than one
+    // poll interval): live progress without a byte passing through rsexec.
+    std::function<void(std::uint64_t bytes)> progress;
 };
 
 struct CopyResult {
