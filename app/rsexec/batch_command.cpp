@@ -81,31 +81,21 @@ int batch_command(int argc, char** argv) {
     options.custom_help("[OPTIONS]");
     options.positional_help("JOBFILE|-");
     options.add_options()
-        ("j,jobs", "concurrent server pairs (each keeps its two control connections)",
-         cxxopts::value<unsigned>()->default_value("4"))
-        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
-         cxxopts::value<unsigned>()->default_value("0"))
-        ("retries", "further attempts for transient failures (4xx, lost connections, timeouts)",
-         cxxopts::value<unsigned>()->default_value("3"))
         ("journal", "SQLite journal of item states (default: JOBFILE.journal)", cxxopts::value<std::string>())
         ("no-journal", "keep no journal")
         ("check", "only validate the job file")
         ("dry-run", "print the plan and the dialect each pair of servers would use; transfer nothing")
-        ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)")
         ("h,help", "show this help")
         ("jobfile", "", cxxopts::value<std::string>());
+    add_batch_options(options);
     add_transfer_options(options);
     options.parse_positional({"jobfile"});
 
-    cxxopts::ParseResult args;
-    try {
-        args = options.parse(argc, argv);
-    } catch (const cxxopts::exceptions::exception& e) {
-        std::cerr << "rsexec batch: " << e.what() << " (try rsexec batch --help)\n";
-        return static_cast<int>(ExitCode::usage);
-    }
+    const auto parsed = parse_command_line("rsexec batch", options, argc, argv);
+    if (!parsed) return static_cast<int>(ExitCode::usage);
+    const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Transfer"})
+        std::cout << options.help({"", "Batch", "Transfer"})
                   << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
                   << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
                   << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"
@@ -150,17 +140,10 @@ int batch_command(int argc, char** argv) {
         journal = std::move(*opened);
     }
 
-    BatchOptions batch;
-    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
-    batch.max_per_host = args["max-per-host"].as<unsigned>();
-    batch.retries = args["retries"].as<unsigned>();
-    batch.copy = settings.copy;
-    batch.session = settings.session;
-    batch.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    BatchOptions batch = read_batch_options(args, settings);
     batch.journal = journal ? &*journal : nullptr;
 
-    const bool json = args.count("json") || !::isatty(STDOUT_FILENO);
-    return run_items(io, std::move(*items), std::move(batch), json);
+    return run_items(io, std::move(*items), std::move(batch), wants_json(args));
 }
 
 } // namespace rsexec::cli

@@ -7,6 +7,7 @@
 #include <map>
 
 #include <asio/signal_set.hpp>
+#include <unistd.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
@@ -116,6 +117,30 @@ private:
 };
 
 } // namespace
+
+void add_batch_options(cxxopts::Options& options) {
+    options.add_options("Batch")
+        ("j,jobs", "concurrent server pairs (each keeps its two control connections)",
+         cxxopts::value<unsigned>()->default_value("4"))
+        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
+         cxxopts::value<unsigned>()->default_value("0"))
+        ("retries", "further attempts for transient failures (4xx, lost connections, timeouts)",
+         cxxopts::value<unsigned>()->default_value("3"))
+        ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)");
+}
+
+BatchOptions read_batch_options(const cxxopts::ParseResult& args, const TransferSettings& settings) {
+    BatchOptions batch;
+    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
+    batch.max_per_host = args["max-per-host"].as<unsigned>();
+    batch.retries = args["retries"].as<unsigned>();
+    batch.copy = settings.copy;
+    batch.session = settings.session;
+    batch.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    return batch;
+}
+
+bool wants_json(const cxxopts::ParseResult& args) { return args.count("json") || !::isatty(STDOUT_FILENO); }
 
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json) {
     TerminalReport terminal(items.size());

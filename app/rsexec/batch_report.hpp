@@ -4,10 +4,17 @@
 #include <vector>
 
 #include <asio/io_context.hpp>
+#include <cxxopts.hpp>
 
 #include "rsexec/batch.hpp"
+#include "transfer_options.hpp"
 
 namespace rsexec::cli {
+
+// -j, --max-per-host, --retries and --json: how batch and mirror run their items.
+void add_batch_options(cxxopts::Options& options);
+BatchOptions read_batch_options(const cxxopts::ParseResult& args, const TransferSettings& settings);
+bool wants_json(const cxxopts::ParseResult& args);
 
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json);
 

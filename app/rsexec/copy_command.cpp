@@ -27,13 +27,9 @@ int copy_command(int argc, char** argv) {
     add_transfer_options(options);
     options.parse_positional({"urls"});
 
-    cxxopts::ParseResult args;
-    try {
-        args = options.parse(argc, argv);
-    } catch (const cxxopts::exceptions::exception& e) {
-        std::cerr << "rsexec copy: " << e.what() << " (try rsexec copy --help)\n";
-        return static_cast<int>(ExitCode::usage);
-    }
+    const auto parsed = parse_command_line("rsexec copy", options, argc, argv);
+    if (!parsed) return static_cast<int>(ExitCode::usage);
+    const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
         std::cout << options.help({"", "Transfer"}) << "\nExamples:\n"
                   << "  rsexec copy ftp://alice:pw@a.example/data/f.bin ftp://bob:pw@b.example/incoming/\n"

@@ -91,26 +91,18 @@ int mirror_command(int argc, char** argv) {
         ("delete", "delete destination files the source does not have (never without this flag)")
         ("exclude", "skip paths or names matching this glob (repeatable)", cxxopts::value<std::vector<std::string>>())
         ("dry-run", "print what would be made, copied and deleted; change nothing")
-        ("j,jobs", "concurrent server pairs", cxxopts::value<unsigned>()->default_value("4"))
-        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
-         cxxopts::value<unsigned>()->default_value("0"))
-        ("retries", "further attempts for transient failures", cxxopts::value<unsigned>()->default_value("3"))
         ("journal", "SQLite journal of item states, to resume an interrupted mirror", cxxopts::value<std::string>())
-        ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)")
         ("h,help", "show this help")
         ("urls", "", cxxopts::value<std::vector<std::string>>());
+    add_batch_options(options);
     add_transfer_options(options);
     options.parse_positional({"urls"});
 
-    cxxopts::ParseResult args;
-    try {
-        args = options.parse(argc, argv);
-    } catch (const cxxopts::exceptions::exception& e) {
-        std::cerr << "rsexec mirror: " << e.what() << " (try rsexec mirror --help)\n";
-        return static_cast<int>(ExitCode::usage);
-    }
+    const auto parsed = parse_command_line("rsexec mirror", options, argc, argv);
+    if (!parsed) return static_cast<int>(ExitCode::usage);
+    const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Transfer"}) << "\nExample:\n"
+        std::cout << options.help({"", "Batch", "Transfer"}) << "\nExample:\n"
                   << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
                   << "destination, has another size there, or is newer at the source; a second run copies nothing.\n\n"
@@ -168,15 +160,9 @@ int mirror_command(int argc, char** argv) {
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
-    BatchOptions batch;
-    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
-    batch.max_per_host = args["max-per-host"].as<unsigned>();
-    batch.retries = args["retries"].as<unsigned>();
-    batch.copy = settings.copy;
-    batch.session = settings.session;
-    batch.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    BatchOptions batch = read_batch_options(args, settings);
     batch.journal = journal ? &*journal : nullptr;
-    const bool json = args.count("json") || !::isatty(STDOUT_FILENO);
+    const bool json = wants_json(args);
     int code = 0;
     if (!items.empty()) code = run_items(io, std::move(items), std::move(batch), json);
     else if (json) std::cout << R"({"event":"summary","done":0,"skipped":0,"failed":0,"interrupted":0,"bytes":0})" << '\n';

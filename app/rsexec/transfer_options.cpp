@@ -86,6 +86,16 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     return true;
 }
 
+std::optional<cxxopts::ParseResult> parse_command_line(const char* command, cxxopts::Options& options, int argc,
+                                                       char** argv) {
+    try {
+        return options.parse(argc, argv);
+    } catch (const cxxopts::exceptions::exception& e) {
+        std::cerr << command << ": " << e.what() << " (try " << command << " --help)\n";
+        return std::nullopt;
+    }
+}
+
 int report_failure(const Error& error) {
     std::cerr << "rsexec: " << error.describe() << '\n';
     return static_cast<int>(exit_code_for(error));

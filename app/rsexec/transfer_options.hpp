@@ -22,6 +22,10 @@ void add_transfer_options(cxxopts::Options& options);
 // Fills `settings` from the parsed arguments; on bad values prints why and returns false.
 bool read_transfer_options(const char* command, const cxxopts::ParseResult& args, TransferSettings& settings);
 
+// Parses argv; on a bad option prints "COMMAND: why (try COMMAND --help)" and returns nothing.
+std::optional<cxxopts::ParseResult> parse_command_line(const char* command, cxxopts::Options& options, int argc,
+                                                       char** argv);
+
 // Prints "rsexec: <error>" and returns its exit code.
 int report_failure(const Error& error);
 
