@@ -1,7 +1,9 @@
 // rsexec: server-to-server FTP transfers (RFC 438, RFC 959 5.2, RFC 2428).
 #include <cstring>
 #include <iostream>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
@@ -20,9 +22,35 @@ void usage(std::ostream& out) {
         << rsexec::cli::exit_codes_help;
 }
 
+// Other users see a process's arguments in ps(1): keep private copies for parsing and overwrite
+// the password of every URL in the originals with '*', as curl does for -u.
+std::vector<char*> hide_passwords(int argc, char** argv, std::vector<std::string>& copies) {
+    copies.assign(argv, argv + argc);
+    std::vector<char*> pointers;
+    for (auto& copy : copies) pointers.push_back(copy.data());
+    for (int i = 1; i < argc; ++i) {
+        char* arg = argv[i];
+        char* scheme = std::strstr(arg, "://");
+        if (!scheme) continue;
+        char* authority = scheme + 3;
+        char* end = authority + std::strcspn(authority, "/");
+        char* at = nullptr;
+        for (char* c = authority; c < end; ++c)
+            if (*c == '@') at = c;
+        if (!at) continue;
+        char* colon = static_cast<char*>(std::memchr(authority, ':', static_cast<std::size_t>(at - authority)));
+        if (colon)
+            for (char* c = colon + 1; c < at; ++c) *c = '*';
+    }
+    return pointers;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    std::vector<std::string> copies;
+    std::vector<char*> arguments = hide_passwords(argc, argv, copies);
+    argv = arguments.data();
     if (argc < 2) {
         usage(std::cerr);
         return 2;

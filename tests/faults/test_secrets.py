@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Passwords never leave rsexec: not in JSON events, URL displays, error messages, the -v trace,
-the batch journal, nor rsexecd's log; and a .netrc that others can read is ignored.
+the batch journal, rsexecd's log, nor rsexec's command line in ps; and a .netrc that others can
+read is ignored.
 
     test_secrets.py RSEXEC RSEXECD
 
@@ -12,6 +13,7 @@ the journal file are searched for both passwords, plain and percent-encoded.
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -99,7 +101,29 @@ def main(argv):
         tight = subprocess.run([rsexec, "copy", "--netrc", netrc, "--timeout", "5"] + bare, capture_output=True, timeout=60)
         assert tight.returncode == 0, "a private netrc was not used: %s" % tight.stderr[-500:]
         assert_clean("rsexec copy with netrc", tight.stdout + tight.stderr)
-        print("ok: %d JSON events, %d bytes of -v trace, journal and server logs hold no password"
+
+        # ps(1): while rsexec waits on a silent server, its command line shows no password.
+        silent = socket.socket()
+        silent.bind(("127.0.0.6", 0))
+        silent.listen(4)
+        port = silent.getsockname()[1]
+        waiting = subprocess.Popen([rsexec, "copy", "--timeout", "3",
+                                    "ftp://%s:%s@127.0.0.6:%d/x" % (USER, urllib.parse.quote(PASSWORD, safe=""), port),
+                                    "ftp://%s:%s@127.0.0.6:%d/" % (USER, urllib.parse.quote(WRONG, safe=""), port)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            accepted = [silent.accept()[0] for _ in range(2)]  # both connections made: argv is parsed
+            with open("/proc/%d/cmdline" % waiting.pid, "rb") as f:
+                cmdline = f.read()
+            assert b"127.0.0.6" in cmdline, cmdline
+            assert_clean("rsexec's command line in ps", cmdline)
+        finally:
+            waiting.kill()
+            waiting.communicate()
+            silent.close()
+        for connection in accepted:
+            connection.close()
+        print("ok: %d JSON events, %d bytes of -v trace, journal, server logs and ps hold no password"
               % (len(events), len(done.stderr)))
         return 0
     except AssertionError as failure:
