@@ -483,6 +483,14 @@ asio::awaitable<void> Session::on_epsv(std::string argument) {
     else reply(229, format_epsv_reply_text(where->port()));
 }
 
+bool Session::refuse_data_target(std::string_view verb, const Endpoint& target) {
+    const auto refusal = check_data_target(context_.config.data_peers, peer_.address(), target);
+    if (refusal == TargetRefusal::none) return false;
+    context_.log.warning("{} refused {} {}: {}", tag_, verb, endpoint_text(target), describe(refusal));
+    reply(504, std::string(verb) + " refused: " + describe(refusal));
+    return true;
+}
+
 asio::awaitable<void> Session::on_port(std::string argument) {
     listening_for_sock_ = false;
     auto target = parse_port_argument(argument);
@@ -490,12 +498,7 @@ asio::awaitable<void> Session::on_port(std::string argument) {
         reply(501, "Bad PORT argument");
         co_return;
     }
-    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
-        refusal != TargetRefusal::none) {
-        context_.log.warning("{} refused PORT {}: {}", tag_, endpoint_text(*target), describe(refusal));
-        reply(504, "PORT refused: " + describe(refusal));
-        co_return;
-    }
+    if (refuse_data_target("PORT", *target)) co_return;
     data_.connect_to(*target);
     reply(200, "PORT command successful");
 }
@@ -512,12 +515,7 @@ asio::awaitable<void> Session::on_eprt(std::string argument) {
                                plain_address(local_.address()).is_v4() ? "1" : "2"));
         co_return;
     }
-    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
-        refusal != TargetRefusal::none) {
-        context_.log.warning("{} refused EPRT {}: {}", tag_, endpoint_text(*target), describe(refusal));
-        reply(504, "EPRT refused: " + describe(refusal));
-        co_return;
-    }
+    if (refuse_data_target("EPRT", *target)) co_return;
     data_.connect_to(*target);
     reply(200, "EPRT command successful");
 }
@@ -543,12 +541,7 @@ asio::awaitable<void> Session::on_sock(std::string argument) {
         reply(501, "Bad SOCK argument");
         co_return;
     }
-    if (auto refusal = check_data_target(context_.config.data_peers, peer_.address(), *target);
-        refusal != TargetRefusal::none) {
-        context_.log.warning("{} refused SOCK {}: {}", tag_, endpoint_text(*target), describe(refusal));
-        reply(504, "SOCK refused: " + describe(refusal));
-        co_return;
-    }
+    if (refuse_data_target("SOCK", *target)) co_return;
     if (std::exchange(listening_for_sock_, false) && data_.mode() == DataChannel::Mode::passive) {
         // RFC 438 rule 2: only the named socket may connect to our listening socket.
         data_.pin(*target);

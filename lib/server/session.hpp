@@ -86,6 +86,9 @@ private:
     // Helpers of the handlers (commands.cpp).
     std::optional<Target> resolve(std::string_view argument, bool entry = false);
     bool require_write();
+    // PORT, EPRT and SOCK name where this server is to connect; one policy for all three
+    // (RFC 2577 bounce defence). Replies 504 and returns true when the target is refused.
+    bool refuse_data_target(std::string_view verb, const Endpoint& target);
     asio::awaitable<void> list(std::string argument, std::string verb);
     asio::awaitable<void> store(std::string argument, std::string verb);
     asio::awaitable<std::optional<std::string>> sha256_of(const Target& target);
