@@ -65,7 +65,15 @@ Expected<FtpUrl> parse_ftp_url(std::string_view text) {
     if (scheme_end == std::string_view::npos) return bad("not a URL (want ftp://host/path)", text);
     std::string scheme(text.substr(0, scheme_end));
     for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (scheme != "ftp" && scheme != "ftps") return bad("unsupported scheme '" + scheme + "' (want ftp or ftps)", text);
+    if (scheme != "ftp" && scheme != "ftps") {
+        // Quote only what can be a scheme (RFC 3986 3.1): text before "://" that is not one may
+        // hold anything, the password of a mistyped URL included.
+        const bool plausible = !scheme.empty() && scheme.size() <= 16 &&
+            scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") == std::string::npos;
+        return bad(plausible ? "unsupported scheme '" + scheme + "' (want ftp or ftps)"
+                             : std::string("not an ftp:// or ftps:// URL"),
+                   text);
+    }
     url.scheme = scheme;
     url.port = scheme == "ftps" ? 990 : 21;
 

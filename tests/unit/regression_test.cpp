@@ -57,6 +57,17 @@ asio::awaitable<void> greet_halfway_and_close(asio::ip::tcp::acceptor& acceptor)
 
 } // namespace
 
+TEST_CASE("text before :// that is no scheme is not quoted in the error") {
+    // Found by fuzz_url: the lower-cased junk "scheme" matched the password after "://".
+    const auto url = rsexec::parse_ftp_url("f2Fb:p%0Ss@://a%2Fb:p%0s@h/x");
+    REQUIRE_FALSE(url);
+    CHECK(url.error().message.find("p%0s") == std::string::npos);
+    CHECK(url.error().message.find("p%0S") == std::string::npos);
+    const auto http = rsexec::parse_ftp_url("http://h/x");
+    REQUIRE_FALSE(http);
+    CHECK(http.error().message.find("'http'") != std::string::npos);
+}
+
 TEST_CASE("a control connection closed in the middle of a reply is reported intact") {
     // test_hostile.py close-mid-reply: the error of a read that failed inside read_reply was
     // destroyed twice (garbage message, then "double free detected").
