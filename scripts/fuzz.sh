@@ -3,14 +3,14 @@
 # a copy of its seed corpus, so the committed corpus stays as it is. Fails on any crash, leak,
 # timeout or out-of-memory, printing the reproducer. Environment:
 #   RSEXEC_FUZZ_BUILD_DIR  build directory (default build-fuzz)
-#   RSEXEC_FUZZ_TARGETS    targets to run (default: "reply_parser address url netrc")
+#   RSEXEC_FUZZ_TARGETS    targets to run (default: all six)
 #   RSEXEC_FUZZ_JOBS       targets run at once (default 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-20}
 build=${RSEXEC_FUZZ_BUILD_DIR:-build-fuzz}
-targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc}
+targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line}
 jobs=${RSEXEC_FUZZ_JOBS:-1}
 
 # The fuzz targets need only the pure parsers, so they are configured on their own: the rest of

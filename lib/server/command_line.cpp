@@ -1,5 +1,7 @@
 #include "server/command_line.hpp"
 
+#include <algorithm>
+
 namespace rsexec::server {
 
 std::optional<CommandLine> CommandFramer::next() {
@@ -26,6 +28,9 @@ std::optional<CommandLine> CommandFramer::next() {
     std::string_view line(buffer_.data(), lf);
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     CommandLine out{strip_telnet(line), false};
+    // A bare CR or a NUL inside a line (RFC 854: CR NUL is a bare CR, NUL a no-op) has no place in
+    // a path or a verb, and echoed back in a reply a CR would split it.
+    std::erase_if(out.text, [](char c) { return c == '\r' || c == '\0'; });
     buffer_.erase(0, lf + 1);
     return out;
 }

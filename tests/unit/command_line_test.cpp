@@ -49,3 +49,12 @@ TEST_CASE("Telnet commands before ABOR are removed") {
     CHECK(strip_telnet("\xff\xfb\x01QUIT") == "QUIT");
     CHECK(strip_telnet("plain") == "plain");
 }
+
+TEST_CASE("a bare CR or NUL inside a line is removed, so no reply echoing it can be split") {
+    // Found by fuzz_command_line.
+    CommandFramer framer;
+    framer.feed(std::string_view("RETR a\rDELE b\0c\r\n", 18));
+    const auto line = framer.next();
+    REQUIRE(line);
+    CHECK(line->text == "RETR aDELE bc");
+}

@@ -1,0 +1,33 @@
+// libFuzzer target: the batch job-file parser (text lines and JSON Lines). Whatever it accepts is
+// a list of transfers with real line numbers and file sources; whatever it refuses names a line.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "rsexec/job_file.hpp"
+
+namespace {
+void require(bool condition) {
+    if (!condition) std::abort();
+}
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char*>(data), size);
+    std::size_t lines = 1;
+    for (char c : text) lines += c == '\n';
+    const auto items = rsexec::parse_job_file(text);
+    if (!items) {
+        require(items.error().message.rfind("line ", 0) == 0);
+        return 0;
+    }
+    std::size_t previous = 0;
+    for (const auto& item : *items) {
+        require(item.line > previous && item.line <= lines);
+        previous = item.line;
+        require(!item.source.names_directory());
+        require(!item.source.host.empty() && !item.destination.host.empty());
+    }
+    return 0;
+}
