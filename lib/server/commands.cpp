@@ -419,38 +419,31 @@ asio::awaitable<void> Session::on_mlst(std::string argument) {
     reply_lines(250, "Listing " + target->path, {format_facts(*entry, access_ == Access::read_write)}, "End");
 }
 
-asio::awaitable<std::optional<std::string>> Session::sha256_of(const Target& target) {
+asio::awaitable<std::optional<Session::FileDigest>> Session::sha256_of(std::string_view argument) {
+    auto target = resolve(argument);
+    if (!target) co_return std::nullopt;
+    struct ::stat st {};
+    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        reply(550, "Not a plain file");
+        co_return std::nullopt;
+    }
     // Hashing a large file takes seconds: done on a worker thread so other sessions go on.
-    auto hex = co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(target.real), asio::use_awaitable);
-    if (hex.empty()) co_return std::nullopt;
-    co_return hex;
+    auto hex = co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(target->real), asio::use_awaitable);
+    if (hex.empty()) {
+        reply(550, "Could not read file");
+        co_return std::nullopt;
+    }
+    co_return FileDigest{static_cast<std::uint64_t>(st.st_size), std::move(hex)};
 }
 
 asio::awaitable<void> Session::on_hash(std::string argument) {
     // draft-bryan-ftpext-hash 3: "213 <algorithm> <start>-<end> <hash> <path>".
-    auto target = resolve(argument);
-    if (!target) co_return;
-    struct ::stat st {};
-    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        reply(550, "Not a plain file");
-        co_return;
-    }
-    auto hex = co_await sha256_of(*target);
-    if (!hex) reply(550, "Could not read file");
-    else reply(213, fmt::format("SHA-256 0-{} {} {}", st.st_size, *hex, argument));
+    if (auto digest = co_await sha256_of(argument))
+        reply(213, fmt::format("SHA-256 0-{} {} {}", digest->size, digest->hex, argument));
 }
 
 asio::awaitable<void> Session::on_xsha256(std::string argument) {
-    auto target = resolve(argument);
-    if (!target) co_return;
-    struct ::stat st {};
-    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        reply(550, "Not a plain file");
-        co_return;
-    }
-    auto hex = co_await sha256_of(*target);
-    if (!hex) reply(550, "Could not read file");
-    else reply(250, *hex);
+    if (auto digest = co_await sha256_of(argument)) reply(250, digest->hex);
 }
 
 // ---- data connection set-up (RFC 959 4.1.2, RFC 2428, RFC 438) ----------------------------

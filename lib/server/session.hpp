@@ -91,7 +91,12 @@ private:
     bool refuse_data_target(std::string_view verb, const Endpoint& target);
     asio::awaitable<void> list(std::string argument, std::string verb);
     asio::awaitable<void> store(std::string argument, std::string verb);
-    asio::awaitable<std::optional<std::string>> sha256_of(const Target& target);
+    // The size and SHA-256 of the plain file `argument` names; replies 550 itself when there is none.
+    struct FileDigest {
+        std::uint64_t size;
+        std::string hex;
+    };
+    asio::awaitable<std::optional<FileDigest>> sha256_of(std::string_view argument);
     std::string status_lines_of_transfer() const;
 
     // Command handlers (commands.cpp), one per verb.

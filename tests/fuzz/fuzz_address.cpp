@@ -7,15 +7,14 @@
 #include <string>
 #include <string_view>
 
+#include "require.hpp"
+
 #include "rsexec/address.hpp"
 
 namespace {
 
 using rsexec::Endpoint;
 
-void require(bool condition) {
-    if (!condition) std::abort();
-}
 
 // An IPv4-mapped IPv6 address and its IPv4 form name the same host; the formatters print the
 // IPv4 form (PORT cannot carry IPv6).

@@ -6,13 +6,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "server/command_line.hpp"
+#include "require.hpp"
 
-namespace {
-void require(bool condition) {
-    if (!condition) std::abort();
-}
-} // namespace
+#include "server/command_line.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;

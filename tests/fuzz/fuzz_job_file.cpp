@@ -5,13 +5,9 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "rsexec/job_file.hpp"
+#include "require.hpp"
 
-namespace {
-void require(bool condition) {
-    if (!condition) std::abort();
-}
-} // namespace
+#include "rsexec/job_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

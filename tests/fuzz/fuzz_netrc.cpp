@@ -5,13 +5,12 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "require.hpp"
+
 #include "rsexec/netrc.hpp"
 
 namespace {
 
-void require(bool condition) {
-    if (!condition) std::abort();
-}
 
 } // namespace
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+
+#include "require.hpp"
 #include <vector>
 
 #include "rsexec/reply_parser.hpp"
@@ -20,9 +22,6 @@ using rsexec::ReplyParser;
 // Small limits so that the fuzzer reaches every bound quickly.
 constexpr ReplyLimits limits{.max_line = 64, .max_bytes = 512, .max_lines = 8};
 
-void require(bool condition) {
-    if (!condition) std::abort();
-}
 
 struct Outcome {
     std::vector<Reply> replies;

@@ -7,13 +7,12 @@
 #include <string>
 #include <string_view>
 
+#include "require.hpp"
+
 #include "rsexec/url.hpp"
 
 namespace {
 
-void require(bool condition) {
-    if (!condition) std::abort();
-}
 
 // Every byte the parser's own error texts are written with.
 constexpr std::string_view message_bytes =
