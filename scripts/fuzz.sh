@@ -5,6 +5,7 @@
 #   RSEXEC_FUZZ_BUILD_DIR  build directory (default build-fuzz)
 #   RSEXEC_FUZZ_TARGETS    targets to run (default: all six)
 #   RSEXEC_FUZZ_JOBS       targets run at once (default 1)
+#   RSEXEC_FUZZ_SEED       libFuzzer's random seed (default 1, so a run can be repeated; 0 picks one)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,6 +13,7 @@ seconds=${1:-20}
 build=${RSEXEC_FUZZ_BUILD_DIR:-build-fuzz}
 targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line}
 jobs=${RSEXEC_FUZZ_JOBS:-1}
+seed=${RSEXEC_FUZZ_SEED:-1}
 
 # The fuzz targets need only the pure parsers, so they are configured on their own: the rest of
 # the project (server, SQLite, cxxopts) is neither needed nor built with clang here.
@@ -38,7 +40,7 @@ run_target() {
   ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
     timeout --kill-after=10 $((seconds + 120)) \
     "$root/$build/fuzz/fuzz_$target" -max_total_time="$seconds" -max_len="$(max_len "$target")" \
-    -rss_limit_mb=512 -timeout=10 -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
+    -rss_limit_mb=512 -timeout=10 -seed="$seed" -print_final_stats=1 -artifact_prefix="$dir/artifacts/" \
     "$dir/corpus" >"$dir/log" 2>&1 || rc=$?
   local execs per_second coverage
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$dir/log")

@@ -63,14 +63,15 @@ Expected<FtpUrl> parse_ftp_url(std::string_view text) {
     FtpUrl url;
     const auto scheme_end = text.find("://");
     if (scheme_end == std::string_view::npos) return bad("not a URL (want ftp://host/path)", text);
-    std::string scheme(text.substr(0, scheme_end));
+    const auto written_scheme = text.substr(0, scheme_end);
+    std::string scheme(written_scheme);
     for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (scheme != "ftp" && scheme != "ftps") {
         // Quote only what can be a scheme (RFC 3986 3.1): text before "://" that is not one may
         // hold anything, the password of a mistyped URL included.
         const bool plausible = !scheme.empty() && scheme.size() <= 16 &&
             scheme.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+-.") == std::string::npos;
-        return bad(plausible ? "unsupported scheme '" + scheme + "' (want ftp or ftps)"
+        return bad(plausible ? "unsupported scheme '" + std::string(written_scheme) + "' (want ftp or ftps)"
                              : std::string("not an ftp:// or ftps:// URL"),
                    text);
     }

@@ -3,6 +3,7 @@
 // quote the password in its error.
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -48,7 +49,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             const auto offset = static_cast<std::size_t>(password.data() - text.data());
             const std::string elsewhere = std::string(text.substr(0, offset)) + '\n' +
                 std::string(text.substr(offset + password.size()));
-            require(!contains(url.error().message, password) || contains(elsewhere, password));
+            // The message's own quotes and words may border text quoted from elsewhere ("'%4@0"
+            // from the path "%4@0"): only the password's core, trimmed of such bytes, must be there.
+            auto core = password;
+            core.remove_prefix(std::min(core.size(), core.find_first_not_of(message_bytes)));
+            core = core.substr(0, core.find_last_not_of(message_bytes) + 1);
+            require(!contains(url.error().message, password) || contains(elsewhere, core));
         }
         return 0;
     }

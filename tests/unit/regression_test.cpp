@@ -66,6 +66,10 @@ TEST_CASE("text before :// that is no scheme is not quoted in the error") {
     const auto http = rsexec::parse_ftp_url("http://h/x");
     REQUIRE_FALSE(http);
     CHECK(http.error().message.find("'http'") != std::string::npos);
+    // The scheme is quoted as written, so the message holds only text the user typed there.
+    const auto upper = rsexec::parse_ftp_url("HTTP://h/x");
+    REQUIRE_FALSE(upper);
+    CHECK(upper.error().message.find("'HTTP'") != std::string::npos);
 }
 
 TEST_CASE("a control connection closed in the middle of a reply is reported intact") {
