@@ -140,7 +140,9 @@ int batch_command(int argc, char** argv) {
         journal = std::move(*opened);
     }
 
-    BatchOptions batch = read_batch_options(args, settings);
+    auto read = read_batch_options("rsexec batch", args, settings);
+    if (!read) return static_cast<int>(ExitCode::usage);
+    BatchOptions batch = std::move(*read);
     batch.journal = journal ? &*journal : nullptr;
 
     return run_items(io, std::move(*items), std::move(batch), wants_json(args));

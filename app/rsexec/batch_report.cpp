@@ -126,11 +126,22 @@ void add_batch_options(cxxopts::Options& options) {
          cxxopts::value<unsigned>()->default_value("0"))
         ("retries", "further attempts for transient failures (4xx, lost connections, timeouts)",
          cxxopts::value<unsigned>()->default_value("3"))
+        ("pipeline", "send the next files' commands before the current replies arrive: block (also "
+                     "keep one data connection across files where both servers offer MODE B), "
+                     "commands, or off (one file at a time)",
+         cxxopts::value<std::string>()->default_value("block"))
         ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)");
 }
 
-BatchOptions read_batch_options(const cxxopts::ParseResult& args, const TransferSettings& settings) {
+std::optional<BatchOptions> read_batch_options(const char* command, const cxxopts::ParseResult& args,
+                                              const TransferSettings& settings) {
     BatchOptions batch;
+    const auto pipelining = parse_pipelining(args["pipeline"].as<std::string>());
+    if (!pipelining) {
+        std::cerr << command << ": --pipeline must be block, commands or off\n";
+        return std::nullopt;
+    }
+    batch.pipelining = *pipelining;
     batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
     batch.max_per_host = args["max-per-host"].as<unsigned>();
     batch.retries = args["retries"].as<unsigned>();

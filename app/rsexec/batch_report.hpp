@@ -1,6 +1,7 @@
 #pragma once
 // Running a list of items through the batch engine from the command line (batch and mirror):
 // JSON events or a terminal report, SIGINT handling, the summary and the exit code.
+#include <optional>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -11,9 +12,11 @@
 
 namespace rsexec::cli {
 
-// -j, --max-per-host, --retries and --json: how batch and mirror run their items.
+// -j, --max-per-host, --retries, --pipeline and --json: how batch and mirror run their items.
 void add_batch_options(cxxopts::Options& options);
-BatchOptions read_batch_options(const cxxopts::ParseResult& args, const TransferSettings& settings);
+// nullopt (the reason printed) for an option value that is not one of its choices.
+std::optional<BatchOptions> read_batch_options(const char* command, const cxxopts::ParseResult& args,
+                                              const TransferSettings& settings);
 bool wants_json(const cxxopts::ParseResult& args);
 
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json);

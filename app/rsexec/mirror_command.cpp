@@ -160,7 +160,9 @@ int mirror_command(int argc, char** argv) {
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
-    BatchOptions batch = read_batch_options(args, settings);
+    auto read = read_batch_options("rsexec mirror", args, settings);
+    if (!read) return static_cast<int>(ExitCode::usage);
+    BatchOptions batch = std::move(*read);
     batch.journal = journal ? &*journal : nullptr;
     const bool json = wants_json(args);
     int code = 0;

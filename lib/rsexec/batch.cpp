@@ -1,5 +1,6 @@
 #include "rsexec/batch.hpp"
 
+#include <deque>
 #include <random>
 #include <set>
 
@@ -8,6 +9,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "rsexec/connection_limiter.hpp"
+#include "rsexec/pipeline.hpp"
 #include "rsexec/url_copy.hpp"
 
 namespace rsexec {
@@ -23,6 +25,21 @@ const char* event_kind_name(BatchEvent::Kind kind) noexcept {
     case BatchEvent::Kind::interrupted: return "interrupted";
     }
     return "?";
+}
+
+const char* pipelining_name(Pipelining pipelining) noexcept {
+    switch (pipelining) {
+    case Pipelining::off: return "off";
+    case Pipelining::commands: return "commands";
+    case Pipelining::block: return "block";
+    }
+    return "?";
+}
+
+std::optional<Pipelining> parse_pipelining(std::string_view name) {
+    for (auto pipelining : {Pipelining::off, Pipelining::commands, Pipelining::block})
+        if (name == pipelining_name(pipelining)) return pipelining;
+    return std::nullopt;
 }
 
 bool is_transient(const Error& error) {
@@ -135,53 +152,146 @@ struct BatchRun::State {
         co_return co_await copy_file(*src.session, *dst.session, request, copy);
     }
 
-    asio::awaitable<void> worker(unsigned worker_number) {
-        Site src, dst;
+    // The next item to work on, past those the journal records as done.
+    std::optional<std::size_t> take(const std::function<bool(const JobItem&)>& fits = {}) {
         while (!stopping && next < items.size()) {
+            if (fits && !fits(items[next])) return std::nullopt;
             const std::size_t index = next++;
             const JobItem& item = items[index];
-            const std::string key = journal_key(item);
             if (options.journal) {
-                auto state = options.journal->enroll(key);
+                auto state = options.journal->enroll(journal_key(item));
                 if (state && *state == ItemState::done) {
                     ++summary.skipped;
                     emit({BatchEvent::Kind::skipped, index, &item, 0, std::nullopt, std::nullopt, {}});
                     continue;
                 }
             }
-            for (int attempt = 1;; ++attempt) {
-                if (options.journal) (void)options.journal->mark_running(key);
-                emit({BatchEvent::Kind::start, index, &item, attempt, std::nullopt, std::nullopt, {}});
-                auto result = co_await this->attempt(src, dst, index, worker_number);
-                if (result) {
-                    ++summary.done;
-                    summary.bytes += result->bytes.value_or(0);
-                    if (options.journal) (void)options.journal->mark_done(key, result->bytes.value_or(0));
-                    emit({BatchEvent::Kind::done, index, &item, attempt, *result, std::nullopt, {}});
-                    break;
-                }
-                const Error& error = result.error();
-                // A failed item leaves its sessions in an unknown state: start the next clean.
-                drop(src);
-                drop(dst);
-                if (aborting) {
-                    ++summary.interrupted;
-                    if (options.journal) (void)options.journal->mark_pending(key, "interrupted");
-                    emit({BatchEvent::Kind::interrupted, index, &item, attempt, std::nullopt, error, {}});
-                    break;
-                }
-                if (is_transient(error) && attempt <= static_cast<int>(options.retries) && !stopping) {
-                    const auto delay = backoff_for(attempt);
-                    emit({BatchEvent::Kind::retry, index, &item, attempt, std::nullopt, error, delay});
-                    asio::steady_timer timer(executor, delay);
-                    co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-                    continue;
-                }
-                ++summary.failed;
-                if (options.journal) (void)options.journal->mark_failed(key, error.describe());
-                emit({BatchEvent::Kind::failed, index, &item, attempt, std::nullopt, error, {}});
-                break;
+            return index;
+        }
+        return std::nullopt;
+    }
+
+    void begin(std::size_t index, int attempt) {
+        if (options.journal) (void)options.journal->mark_running(journal_key(items[index]));
+        emit({BatchEvent::Kind::start, index, &items[index], attempt, std::nullopt, std::nullopt, {}});
+    }
+
+    void succeeded(std::size_t index, int attempt, const CopyResult& result) {
+        ++summary.done;
+        summary.bytes += result.bytes.value_or(0);
+        if (options.journal) (void)options.journal->mark_done(journal_key(items[index]), result.bytes.value_or(0));
+        emit({BatchEvent::Kind::done, index, &items[index], attempt, result, std::nullopt, {}});
+    }
+
+    // After a failed attempt: whether to try again (after the backoff), or the item is settled.
+    asio::awaitable<bool> after_failure(std::size_t index, int attempt, const Error& error) {
+        const JobItem& item = items[index];
+        const std::string key = journal_key(item);
+        if (aborting) {
+            ++summary.interrupted;
+            if (options.journal) (void)options.journal->mark_pending(key, "interrupted");
+            emit({BatchEvent::Kind::interrupted, index, &item, attempt, std::nullopt, error, {}});
+            co_return false;
+        }
+        if (is_transient(error) && attempt <= static_cast<int>(options.retries) && !stopping) {
+            const auto delay = backoff_for(attempt);
+            emit({BatchEvent::Kind::retry, index, &item, attempt, std::nullopt, error, delay});
+            asio::steady_timer timer(executor, delay);
+            co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            co_return true;
+        }
+        ++summary.failed;
+        if (options.journal) (void)options.journal->mark_failed(key, error.describe());
+        emit({BatchEvent::Kind::failed, index, &item, attempt, std::nullopt, error, {}});
+        co_return false;
+    }
+
+    // One item the usual way (copy_file), from attempt `first` on. Returns the pairing that
+    // worked, for the pipeline of the items after it.
+    asio::awaitable<std::optional<PairingAttempt>> copy_one(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                            int first) {
+        for (int attempt = first;; ++attempt) {
+            begin(index, attempt);
+            auto result = co_await this->attempt(src, dst, index, worker);
+            if (result) {
+                succeeded(index, attempt, *result);
+                co_return PairingAttempt{result->dialect, result->listener};
             }
+            // A failed item leaves its sessions in an unknown state: start the next clean.
+            drop(src);
+            drop(dst);
+            if (!co_await after_failure(index, attempt, result.error())) co_return std::nullopt;
+        }
+    }
+
+    // Whether the items after one copied on these sessions can go through a pipeline.
+    bool can_pipeline(const Site& src, const Site& dst, const JobItem& item) const {
+        return options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
+            (options.copy.verify == Verify::none || options.copy.verify == Verify::size) && src.session &&
+            src.session->is_open() && dst.session && dst.session->is_open() &&
+            src.login == login_of(item.source, credentials_for(item.source, options.netrc)) &&
+            dst.login == login_of(item.destination, credentials_for(item.destination, options.netrc));
+    }
+
+    // Pipelines the items that follow, as long as they are between the same two logins. Failed
+    // items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
+    asio::awaitable<void> pipeline(Site& src, Site& dst, PairingAttempt paired,
+                                   std::deque<std::pair<std::size_t, Error>>& failed,
+                                   std::deque<std::size_t>& returned) {
+        PipelineOptions pipe;
+        pipe.pairing = paired;
+        pipe.pairing_options = options.copy.pairing;
+        pipe.verify_size = options.copy.verify == Verify::size;
+        pipe.block_mode = options.pipelining == Pipelining::block &&
+            offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
+        if (!pipe.block_mode && paired.dialect == Dialect::rfc438) co_return;  // three steps a file: no gain
+        PipelineCallbacks callbacks;
+        callbacks.next = [&]() -> std::optional<PipelineFile> {
+            auto index = take([&](const JobItem& item) { return can_pipeline(src, dst, item); });
+            if (!index) return std::nullopt;
+            const JobItem& item = items[*index];
+            auto target = destination_path(item.source, item.destination);
+            if (!target) {
+                failed.emplace_back(*index, target.error());
+                begin(*index, 1);
+                return callbacks.next();
+            }
+            begin(*index, 1);
+            return PipelineFile{*index, item.source.path, *target};
+        };
+        callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
+            if (result) succeeded(index, 1, *result);
+            else failed.emplace_back(index, result.error());
+        };
+        callbacks.returned = [&](std::size_t index) { returned.push_back(index); };
+        if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
+            drop(src);
+            drop(dst);
+        }
+    }
+
+    asio::awaitable<void> worker(unsigned worker_number) {
+        Site src, dst;
+        std::deque<std::pair<std::size_t, Error>> failed;  // first attempts that failed in a pipeline
+        std::deque<std::size_t> returned;                  // items a pipeline handed back
+        for (;;) {
+            if (!failed.empty()) {
+                auto [index, error] = std::move(failed.front());
+                failed.pop_front();
+                if (co_await after_failure(index, 1, error)) co_await copy_one(src, dst, index, worker_number, 2);
+                continue;
+            }
+            std::optional<std::size_t> index;
+            if (!returned.empty()) {
+                index = returned.front();
+                returned.pop_front();
+            } else {
+                index = take();
+            }
+            if (!index) break;
+            auto paired = co_await copy_one(src, dst, *index, worker_number, 1);
+            if (paired && !stopping && next < items.size() && can_pipeline(src, dst, items[next]))
+                co_await pipeline(src, dst, *paired, failed, returned);
         }
         for (Site* site : {&src, &dst}) {
             if (site->session && site->session->is_open()) co_await site->session->command("QUIT");

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -31,6 +32,12 @@ struct BatchEvent {
 };
 const char* event_kind_name(BatchEvent::Kind kind) noexcept;
 
+// How far a worker pipelines the commands of consecutive files between the same two servers
+// (pipeline.hpp): not at all, commands only, or also block mode where both servers offer it.
+enum class Pipelining { off, commands, block };
+const char* pipelining_name(Pipelining pipelining) noexcept;
+std::optional<Pipelining> parse_pipelining(std::string_view name);
+
 struct BatchOptions {
     unsigned jobs = 4;
     unsigned max_per_host = 0;         // 0: no cap
@@ -40,6 +47,7 @@ struct BatchOptions {
     // Retries continue the temporary file a failed attempt kept (CopyOptions::resume) rather than
     // moving its bytes again.
     bool resume_retries = true;
+    Pipelining pipelining = Pipelining::block;
     SessionOptions session;
     const Netrc* netrc = nullptr;
     Journal* journal = nullptr;        // skip what it records as done; record every change

@@ -94,20 +94,32 @@ asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t por
 }
 
 asio::awaitable<Status> ControlSession::send(std::string_view verb, std::string_view argument) {
-    auto line = format_command(verb, argument);
-    if (!line) {
-        Error error = line.error();
-        error.side = side_;
-        co_return error;
+    std::vector<Command> one;  // not a braced list in the co_await: GCC 12 rejects it
+    one.push_back({std::string(verb), std::string(argument)});
+    co_return co_await send_all(one);
+}
+
+asio::awaitable<Status> ControlSession::send_all(const std::vector<Command>& commands) {
+    std::string lines;
+    for (const auto& command : commands) {
+        auto line = format_command(command.verb, command.argument);
+        if (!line) {
+            Error error = line.error();
+            error.side = side_;
+            co_return error;
+        }
+        if (options_.trace) options_.trace(label(), Direction::sent, loggable_command(*line));
+        lines += *line;
     }
-    if (options_.trace) options_.trace(label(), Direction::sent, loggable_command(*line));
+    if (lines.empty()) co_return success();
+    const std::string verb = commands.front().verb;
     auto writing = [&]() -> asio::awaitable<Status> {
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(*line), as_value);
-        if (ec) co_return Error(Errc::connection_closed, "control connection lost sending " + std::string(verb) + ": " + ec.message(), side_);
+        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(lines), as_value);
+        if (ec) co_return Error(Errc::connection_closed, "control connection lost sending " + verb + ": " + ec.message(), side_);
         co_return success();
     };
     auto written = co_await within(options_.timeout, writing());
-    if (!written) co_return Error(Errc::timeout, "timed out sending " + std::string(verb), side_);
+    if (!written) co_return Error(Errc::timeout, "timed out sending " + verb, side_);
     co_return *written;
 }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -65,6 +66,13 @@ public:
     // Sends one command and requires a reply of the given class (2 for 2yz, 3 for 3yz).
     asio::awaitable<Expected<Reply>> expect(int reply_class, std::string_view verb, std::string_view argument = {});
     asio::awaitable<Status> send(std::string_view verb, std::string_view argument = {});
+    // Several commands in one write, for pipelining: servers read commands in order and answer
+    // each in turn, so the replies come back in the order of `commands`.
+    struct Command {
+        std::string verb;
+        std::string argument;
+    };
+    asio::awaitable<Status> send_all(const std::vector<Command>& commands);
     // The next reply; bounded by the timeout unless `limit` says otherwise.
     asio::awaitable<Expected<Reply>> read_reply(std::optional<Clock::duration> limit = std::nullopt);
 

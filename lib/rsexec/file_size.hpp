@@ -15,5 +15,8 @@ namespace rsexec {
 // The size; nullopt when the server does not implement SIZE (500, 502, 504) or answers 213
 // with something that is not a number; the refusal (550 no such file) as an error.
 asio::awaitable<Expected<std::optional<std::uint64_t>>> size_of(ControlSession& session, const std::string& path);
+// The same from a reply already read (a pipelined SIZE).
+Expected<std::optional<std::uint64_t>> size_from_reply(const ControlSession& session, std::string_view path,
+                                                       const Reply& reply);
 
 } // namespace rsexec

@@ -28,26 +28,14 @@ asio::awaitable<Status> pair_rfc438(ControlSession& listener, ControlSession& co
     co_return success();
 }
 
-asio::awaitable<Status> pair_pasv(ControlSession& listener, ControlSession& connector, const PairingOptions& options) {
-    auto passive = co_await listener.expect(2, "PASV");
+asio::awaitable<Status> pair_announced(Dialect dialect, ControlSession& listener, ControlSession& connector,
+                                       const PairingOptions& options) {
+    const std::string verb = listen_verb(dialect);
+    auto passive = co_await listener.expect(2, verb);
     if (!passive) co_return passive.error();
-    auto announced = parse_pasv_reply(passive->text());
-    if (!announced) co_return Error(announced.error().code, "PASV: " + announced.error().message, listener.side());
-    auto port = format_port_argument(forwardable(*announced, listener, options));
-    if (!port) co_return Error(port.error().code, port.error().message, listener.side());
-    auto active = co_await connector.expect(2, "PORT", *port);
-    if (!active) co_return active.error();
-    co_return success();
-}
-
-asio::awaitable<Status> pair_epsv(ControlSession& listener, ControlSession& connector) {
-    auto passive = co_await listener.expect(2, "EPSV");
-    if (!passive) co_return passive.error();
-    auto port = parse_epsv_reply(passive->text());
-    if (!port) co_return Error(port.error().code, "EPSV: " + port.error().message, listener.side());
-    // RFC 2428 3: EPSV names no address; it is the one the control connection reached.
-    const Endpoint target(listener.peer_address(), *port);
-    auto active = co_await connector.expect(2, "EPRT", format_eprt_argument(target));
+    auto command = connect_command(dialect, *passive, listener, options);
+    if (!command) co_return command.error();
+    auto active = co_await connector.expect(2, command->verb, command->argument);
     if (!active) co_return active.error();
     co_return success();
 }
@@ -76,10 +64,37 @@ asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener,
                                       bool listener_sends, const PairingOptions& options) {
     switch (dialect) {
     case Dialect::rfc438: co_return co_await pair_rfc438(listener, connector, listener_sends, options);
-    case Dialect::pasv: co_return co_await pair_pasv(listener, connector, options);
-    case Dialect::epsv: co_return co_await pair_epsv(listener, connector);
+    case Dialect::pasv:
+    case Dialect::epsv: co_return co_await pair_announced(dialect, listener, connector, options);
     }
     co_return Error(Errc::pairing_refused, "unknown dialect");
+}
+
+const char* listen_verb(Dialect dialect) noexcept {
+    switch (dialect) {
+    case Dialect::rfc438: return "LSTN";
+    case Dialect::pasv: return "PASV";
+    case Dialect::epsv: return "EPSV";
+    }
+    return "?";
+}
+
+Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcement, const ControlSession& listener,
+                                         const PairingOptions& options) {
+    if (dialect == Dialect::epsv) {
+        auto port = parse_epsv_reply(announcement.text());
+        if (!port) return Error(port.error().code, "EPSV: " + port.error().message, listener.side());
+        // RFC 2428 3: EPSV names no address; it is the one the control connection reached.
+        return ConnectCommand{"EPRT", format_eprt_argument(Endpoint(listener.peer_address(), *port))};
+    }
+    if (dialect == Dialect::pasv) {
+        auto announced = parse_pasv_reply(announcement.text());
+        if (!announced) return Error(announced.error().code, "PASV: " + announced.error().message, listener.side());
+        auto port = format_port_argument(forwardable(*announced, listener, options));
+        if (!port) return Error(port.error().code, port.error().message, listener.side());
+        return ConnectCommand{"PORT", std::move(*port)};
+    }
+    return Error(Errc::pairing_refused, "RFC 438 pairing takes three steps, not one announcement", listener.side());
 }
 
 std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,

@@ -30,6 +30,17 @@ struct PairingOptions {
 asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
                                       bool listener_sends, const PairingOptions& options);
 
+// The listener's half of a one-step dialect ("PASV", "EPSV"; "LSTN" for rfc438), and the
+// connector's half made from the listener's announcement: what a pipelined transfer sends
+// itself, one file after another.
+const char* listen_verb(Dialect dialect) noexcept;
+struct ConnectCommand {
+    std::string verb;      // "PORT", "EPRT"
+    std::string argument;
+};
+Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcement, const ControlSession& listener,
+                                         const PairingOptions& options);
+
 // One way to try: a dialect and which side listens.
 struct PairingAttempt {
     Dialect dialect;
