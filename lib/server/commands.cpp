@@ -133,10 +133,11 @@ const CommandSpec* find_command(std::string_view verb) {
 
 const std::vector<std::string>& feature_lines() {
     // RFC 2389 3.2; RFC 2428 (EPRT, EPSV); RFC 3659 (MDTM, MLST, REST STREAM, SIZE, TVFS);
-    // draft-bryan-ftpext-hash (HASH); RFC 438 over TCP (LSTN, docs/PROTOCOL.md).
+    // draft-bryan-ftpext-hash (HASH); RFC 438 over TCP (LSTN) and RFC 959 block mode with a kept
+    // data connection (MODE B), docs/PROTOCOL.md.
     static const std::vector<std::string> lines{
-        "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;", "REST STREAM",
-        "SIZE", "TVFS", "UTF8", "XSHA256",
+        "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;", "MODE B",
+        "REST STREAM", "SIZE", "TVFS", "UTF8", "XSHA256",
     };
     return lines;
 }
@@ -209,6 +210,7 @@ asio::awaitable<void> Session::on_pass(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_quit(std::string) {
+    close_kept_data("QUIT");
     reply(221, "Goodbye");
     close_when_sent_ = true;
     co_return;
@@ -272,8 +274,17 @@ asio::awaitable<void> Session::on_type(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_mode(std::string argument) {
-    if (equals_nocase(argument, "S")) reply(200, "Mode set to S");
-    else reply(504, "Only stream mode is supported");
+    // RFC 959 3.4.1 stream mode, 3.4.2 block mode (docs/PROTOCOL.md); no compressed mode.
+    if (equals_nocase(argument, "S")) {
+        block_mode_ = false;
+        close_kept_data("MODE S");
+        reply(200, "Mode set to S");
+    } else if (equals_nocase(argument, "B")) {
+        block_mode_ = true;
+        reply(200, "Mode set to B");
+    } else {
+        reply(504, "Only stream and block modes are supported");
+    }
     co_return;
 }
 
@@ -449,6 +460,7 @@ asio::awaitable<void> Session::on_xsha256(std::string argument) {
 // ---- data connection set-up (RFC 959 4.1.2, RFC 2428, RFC 438) ----------------------------
 
 asio::awaitable<void> Session::on_pasv(std::string) {
+    close_kept_data("PASV");
     listening_for_sock_ = false;
     if (!plain_address(local_.address()).is_v4()) {
         reply(425, "PASV needs IPv4; use EPSV");
@@ -460,6 +472,7 @@ asio::awaitable<void> Session::on_pasv(std::string) {
 }
 
 asio::awaitable<void> Session::on_epsv(std::string argument) {
+    close_kept_data("EPSV");
     listening_for_sock_ = false;
     if (equals_nocase(argument, "ALL")) {
         reply(200, "EPSV ALL ok");
@@ -485,6 +498,7 @@ bool Session::refuse_data_target(std::string_view verb, const Endpoint& target) 
 }
 
 asio::awaitable<void> Session::on_port(std::string argument) {
+    close_kept_data("PORT");
     listening_for_sock_ = false;
     auto target = parse_port_argument(argument);
     if (!target) {
@@ -497,6 +511,7 @@ asio::awaitable<void> Session::on_port(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_eprt(std::string argument) {
+    close_kept_data("EPRT");
     listening_for_sock_ = false;
     auto target = parse_eprt_argument(argument);
     if (!target) {
@@ -514,6 +529,7 @@ asio::awaitable<void> Session::on_eprt(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_lstn(std::string argument) {
+    close_kept_data("LSTN");
     // RFC 438 rule 1: R (this side will receive) or S (send) is advisory.
     if (!argument.empty() && !equals_nocase(argument, "R") && !equals_nocase(argument, "S")) {
         reply(501, "LSTN takes R, S or nothing");
@@ -529,6 +545,7 @@ asio::awaitable<void> Session::on_lstn(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_sock(std::string argument) {
+    close_kept_data("SOCK");
     auto target = parse_sock_argument(argument);
     if (!target) {
         reply(501, "Bad SOCK argument");
@@ -558,7 +575,9 @@ asio::awaitable<void> Session::on_sock(std::string argument) {
 
 // ---- transfers (RFC 959 4.1.3) -------------------------------------------------------------
 
-asio::awaitable<void> Session::on_retr(std::string argument) {
+asio::awaitable<void> Session::on_retr(std::string argument) { co_await transfer_command(retr(std::move(argument))); }
+
+asio::awaitable<void> Session::retr(std::string argument) {
     const auto offset = std::exchange(restart_offset_, 0);
     if (!data_ready()) co_return;
     auto target = resolve(argument);
@@ -602,9 +621,13 @@ asio::awaitable<void> Session::store(std::string argument, std::string verb) {
     start_transfer(std::move(verb), target->path, ReceiveFile{std::move(file)});
 }
 
-asio::awaitable<void> Session::on_stor(std::string argument) { co_await store(std::move(argument), "STOR"); }
+asio::awaitable<void> Session::on_stor(std::string argument) {
+    co_await transfer_command(store(std::move(argument), "STOR"));
+}
 
-asio::awaitable<void> Session::on_appe(std::string argument) { co_await store(std::move(argument), "APPE"); }
+asio::awaitable<void> Session::on_appe(std::string argument) {
+    co_await transfer_command(store(std::move(argument), "APPE"));
+}
 
 asio::awaitable<void> Session::list(std::string argument, std::string verb) {
     if (!data_ready()) co_return;
@@ -643,17 +666,25 @@ asio::awaitable<void> Session::list(std::string argument, std::string verb) {
     start_transfer(std::move(verb), target->path, SendText{std::move(text)});
 }
 
-asio::awaitable<void> Session::on_list(std::string argument) { co_await list(std::move(argument), "LIST"); }
+asio::awaitable<void> Session::on_list(std::string argument) {
+    co_await transfer_command(list(std::move(argument), "LIST"));
+}
 
-asio::awaitable<void> Session::on_nlst(std::string argument) { co_await list(std::move(argument), "NLST"); }
+asio::awaitable<void> Session::on_nlst(std::string argument) {
+    co_await transfer_command(list(std::move(argument), "NLST"));
+}
 
-asio::awaitable<void> Session::on_mlsd(std::string argument) { co_await list(std::move(argument), "MLSD"); }
+asio::awaitable<void> Session::on_mlsd(std::string argument) {
+    co_await transfer_command(list(std::move(argument), "MLSD"));
+}
 
 asio::awaitable<void> Session::on_abor(std::string) {
     if (!transfer_) {
         // "Abort the previous FTP service command": a pending PASV, PORT, LSTN or SOCK too, so a
-        // client can start a new pairing without a stale LSTN taking its SOCK as a pin.
+        // client can start a new pairing without a stale LSTN taking its SOCK as a pin. A data
+        // connection kept in block mode is closed too.
         data_.reset();
+        close_kept_data("ABOR");
         reply(225, "No transfer to abort");
         co_return;
     }
@@ -673,9 +704,11 @@ asio::awaitable<void> Session::on_stat(std::string argument) {
             "Connected to " + endpoint_text(peer_),
             access_ ? "Logged in as " + user_ + (access_ == Access::read_write ? " (read-write)" : " (read-only)")
                     : std::string("Not logged in"),
-            std::string("TYPE: ") + (binary_ ? "BINARY" : "ASCII") + ", MODE: Stream, STRU: File",
+            std::string("TYPE: ") + (binary_ ? "BINARY" : "ASCII") + ", MODE: " + (block_mode_ ? "Block" : "Stream") +
+                ", STRU: File",
             "Directory: " + cwd_,
         };
+        if (kept_data_) lines.emplace_back("Data connection: open, kept after the last transfer (block mode)");
         reply_lines(211, "rsexecd status:", lines, "End of status");
         co_return;
     }

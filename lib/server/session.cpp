@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -9,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <fmt/format.h>
+#include <sys/socket.h>
 
 #include "rsexec/command.hpp"
 
@@ -69,6 +71,7 @@ asio::awaitable<void> Session::run() {
     }
     abort_transfer();
     data_.cancel();
+    close_kept_data("end of session");
     // Replies still queued (221, 421) go out first; the writer closes after them.
     close_when_sent_ = true;
     if (!writing_) close_control();
@@ -78,6 +81,7 @@ asio::awaitable<void> Session::run() {
 void Session::stop() {
     abort_transfer();
     data_.cancel();
+    close_kept_data("server stopping");
     login_delay_.cancel();
     close_control();
 }
@@ -190,7 +194,7 @@ void Session::close_control() {
 }
 
 bool Session::data_ready() {
-    if (data_.mode() != DataChannel::Mode::none) return true;
+    if (kept_data_ || data_.mode() != DataChannel::Mode::none) return true;
     reply(425, "Use PORT, EPRT, PASV, EPSV, LSTN or SOCK first");
     return false;
 }
@@ -200,6 +204,7 @@ void Session::start_transfer(std::string verb, std::string path, TransferPlan pl
     transfer->verb = std::move(verb);
     transfer->path = std::move(path);
     transfer_ = transfer;
+    ++transfers_started_;
     listening_for_sock_ = false;
     transfer_done_.expires_at(Clock::time_point::max());
     asio::co_spawn(control_.get_executor(), run_transfer(shared_from_this(), transfer, std::move(plan)),
@@ -213,8 +218,24 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
         // A passive side answers 150 only once its data connection is there: the other server
         // of an RFC 438 pair may send its transfer command later, and must not be kept waiting.
         // ABOR may arrive in the same read as the transfer command, before this coroutine runs.
+        const bool blocks = block_mode_;
         Expected<asio::ip::tcp::socket> opened = Error(Errc::interrupted, "aborted");
-        if (!transfer->aborted) opened = co_await data_.open(config.data_timeout);
+        bool reused = false;
+        if (!transfer->aborted && kept_data_) {
+            // RFC 959 3.3: in block mode the EOF block, not the close, ends a file, so the
+            // connection of the last transfer carries this one (reply 125).
+            if (kept_data_alive()) {
+                opened = std::move(*kept_data_);
+                transfer->unread = std::exchange(kept_unread_, {});
+                reused = true;
+                kept_data_.reset();
+            } else {
+                opened = Error(Errc::connection_closed, "the kept data connection was closed by the peer");
+                close_kept_data("closed by the peer");
+            }
+        } else if (!transfer->aborted) {
+            opened = co_await data_.open(config.data_timeout);
+        }
         if (!opened) {
             if (transfer->aborted) {
                 reply(426, "Connection closed; transfer aborted");
@@ -229,25 +250,41 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
         std::string what = transfer->path;
         if (const auto* send = std::get_if<SendFile>(&plan); send && send->offset > 0)
             what += fmt::format(" from offset {}", send->offset);
-        reply(150, fmt::format("Opening {} mode data connection for {}",
-                               std::holds_alternative<SendText>(plan) || !binary_ ? "ASCII" : "BINARY", what));
+        if (reused)
+            reply(125, "Data connection already open; transfer starting.");
+        else
+            reply(150, fmt::format("Opening {} mode data connection for {}",
+                                   std::holds_alternative<SendText>(plan) || !binary_ ? "ASCII" : "BINARY", what));
         transfer->progress.started = Clock::now();
         auto& socket = *transfer->socket;
         Status result = co_await std::visit(
             [&](const auto& step) -> asio::awaitable<Status> {
                 using Step = std::decay_t<decltype(step)>;
-                if constexpr (std::is_same_v<Step, SendFile>)
+                if constexpr (std::is_same_v<Step, SendFile>) {
+                    if (blocks) return send_file_blocks(socket, step, transfer->progress, config.data_timeout);
                     return send_file(socket, step, transfer->progress, config.data_timeout);
-                else if constexpr (std::is_same_v<Step, ReceiveFile>)
+                } else if constexpr (std::is_same_v<Step, ReceiveFile>) {
+                    if (blocks)
+                        return receive_file_blocks(socket, step, transfer->unread, transfer->progress,
+                                                   config.data_timeout);
                     return receive_file(socket, step, transfer->progress, config.data_timeout);
-                else
+                } else {
+                    if (blocks) return send_text_blocks(socket, step, transfer->progress, config.data_timeout);
                     return send_text(socket, step, transfer->progress, config.data_timeout);
+                }
             },
             plan);
         plan = SendText{}; // close the file before the reply: the client may read it at once
-        std::error_code ec;
-        socket.shutdown(asio::socket_base::shutdown_both, ec);
-        socket.close(ec);
+        if (blocks && result && !transfer->aborted) {
+            // Block mode keeps the connection for the next transfer; any failure closes it.
+            kept_data_ = std::move(transfer->socket);
+            kept_unread_ = std::move(transfer->unread);
+            transfer->socket.reset();
+        } else {
+            std::error_code ec;
+            socket.shutdown(asio::socket_base::shutdown_both, ec);
+            socket.close(ec);
+        }
         const auto seconds = seconds_since(transfer->progress.started);
         const auto bytes = transfer->progress.bytes;
         const double rate = seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0;
@@ -293,6 +330,33 @@ void Session::abort_transfer() {
 
 asio::awaitable<void> Session::wait_for_transfer() {
     while (transfer_) co_await transfer_done_.async_wait(use_tuple);
+}
+
+void Session::close_kept_data(std::string_view why) {
+    kept_unread_.clear();
+    if (!kept_data_) return;
+    context_.log.info("{} kept data connection closed ({})", tag_, why);
+    std::error_code ec;
+    kept_data_->shutdown(asio::socket_base::shutdown_both, ec);
+    kept_data_->close(ec);
+    kept_data_.reset();
+}
+
+bool Session::kept_data_alive() {
+    if (!kept_unread_.empty()) return true; // the next file's blocks, at least in part, are here
+    // A peer that closed (0) or reset (error) it meanwhile; no data and no error: still open.
+    char byte = 0;
+    const auto peeked = ::recv(kept_data_->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return peeked > 0 || (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
+}
+
+asio::awaitable<void> Session::transfer_command(asio::awaitable<void> prepare) {
+    const auto started = transfers_started_;
+    co_await std::move(prepare);
+    if (block_mode_ && transfers_started_ == started) {
+        close_kept_data("transfer command refused");
+        data_.reset();
+    }
 }
 
 std::string Session::status_lines_of_transfer() const {

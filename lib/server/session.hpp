@@ -56,6 +56,7 @@ private:
         Progress progress;
         bool aborted = false;
         std::optional<asio::ip::tcp::socket> socket;
+        std::string unread; // block mode: bytes read past the EOF block (transfer.hpp)
     };
 
     // A path argument resolved inside the jail.
@@ -82,6 +83,13 @@ private:
     void finish_transfer(const std::shared_ptr<Transfer>& transfer);
     void abort_transfer();
     asio::awaitable<void> wait_for_transfer();
+    // Block mode (RFC 959 3.4.2): the data connection of the last transfer, kept for the next.
+    void close_kept_data(std::string_view why);
+    bool kept_data_alive();
+    // RETR, STOR, APPE, LIST, NLST, MLSD: in block mode, a command refused before its transfer
+    // starts also closes the data connection, kept or configured, so that a pipelined peer never
+    // takes the next file's blocks for this one's.
+    asio::awaitable<void> transfer_command(asio::awaitable<void> prepare);
 
     // Helpers of the handlers (commands.cpp).
     std::optional<Target> resolve(std::string_view argument, bool entry = false);
@@ -89,6 +97,7 @@ private:
     // PORT, EPRT and SOCK name where this server is to connect; one policy for all three
     // (RFC 2577 bounce defence). Replies 504 and returns true when the target is refused.
     bool refuse_data_target(std::string_view verb, const Endpoint& target);
+    asio::awaitable<void> retr(std::string argument);
     asio::awaitable<void> list(std::string argument, std::string verb);
     asio::awaitable<void> store(std::string argument, std::string verb);
     // The size and SHA-256 of the plain file `argument` names; replies 550 itself when there is none.
@@ -167,11 +176,15 @@ private:
     // Transfer parameters.
     std::string cwd_ = "/";
     bool binary_ = true;
+    bool block_mode_ = false;                     // MODE B (RFC 959 3.4.2)
     std::uint64_t restart_offset_ = 0;            // REST (RFC 3659 5)
     std::optional<std::filesystem::path> rename_from_; // RNFR
     bool listening_for_sock_ = false;            // LSTN given; SOCK will pin
     DataChannel data_;
+    std::optional<asio::ip::tcp::socket> kept_data_; // block mode, between transfers
+    std::string kept_unread_;                     // bytes read from it past the last EOF block
     std::shared_ptr<Transfer> transfer_;
+    std::uint64_t transfers_started_ = 0;
     asio::steady_timer transfer_done_; // cancelled when a transfer ends: wakes waiters
 };
 

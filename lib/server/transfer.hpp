@@ -1,9 +1,13 @@
 #pragma once
-// Moving a file's bytes over an open data connection (RFC 959 3.4, stream mode: the data
-// connection's close marks the end of the file). No per-byte work:
+// Moving a file's bytes over an open data connection (RFC 959 3.4). No per-byte work:
 //   send_file    - sendfile(2) from the file to the socket, waking on writability;
 //   receive_file - 256 KiB reads from the socket, write(2) to the file;
 //   send_text    - a listing already formatted in memory.
+// Stream mode: the data connection's close marks the end of the file. Block mode (RFC 959
+// 3.4.2, block_mode.hpp): the EOF block does, and the connection stays open for the next file;
+// send_file_blocks writes each block's header and sendfile(2)s its data, receive_file_blocks
+// writes the file data of each read with one write(2) and leaves the bytes read past the EOF
+// block in `unread`.
 // Every wait is bounded by `stall`: a peer that stops reading or sending fails the transfer.
 #include <cstdint>
 #include <string>
@@ -45,5 +49,15 @@ asio::awaitable<Status> receive_file(asio::ip::tcp::socket& socket, const Receiv
                                      Clock::duration stall);
 asio::awaitable<Status> send_text(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
                                   Clock::duration stall);
+
+// Block mode. `unread` holds the bytes read from this connection past the previous EOF block;
+// receive_file_blocks consumes them first and leaves there what follows this file's EOF block.
+// A connection that closes or stalls before the EOF block fails the transfer.
+asio::awaitable<Status> send_file_blocks(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+                                         Clock::duration stall);
+asio::awaitable<Status> receive_file_blocks(asio::ip::tcp::socket& socket, const ReceiveFile& plan,
+                                            std::string& unread, Progress& progress, Clock::duration stall);
+asio::awaitable<Status> send_text_blocks(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+                                         Clock::duration stall);
 
 } // namespace rsexec::server

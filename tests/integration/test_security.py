@@ -51,7 +51,7 @@ class Jail(unittest.TestCase):
         self.assertEqual(self.ctl.cmd("RETR")[0], 501)
         self.assertEqual(self.ctl.cmd("PORT 1,2,3")[0], 501)
         self.assertEqual(self.ctl.cmd("TYPE X")[0], 504)
-        self.assertEqual(self.ctl.cmd("MODE B")[0], 504)
+        self.assertEqual(self.ctl.cmd("MODE C")[0], 504)
 
     def test_dot_dot_absolute_paths_and_outside_symlinks_stay_in_the_root(self):
         self.ctl.login()
