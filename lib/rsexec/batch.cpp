@@ -5,6 +5,7 @@
 #include <set>
 
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -107,23 +108,51 @@ struct BatchRun::State {
         site.login.clear();
     }
 
-    asio::awaitable<Status> ensure(Site& site, Side side, const FtpUrl& url, unsigned worker) {
-        const auto credentials = credentials_for(url, options.netrc);
-        const auto login = login_of(url, credentials);
-        if (site.session && site.session->is_open() && site.login == login) co_return success();
+    // Takes the connection slot for a session that is not open yet for this URL's login;
+    // false when the open session already fits.
+    asio::awaitable<bool> reserve(Site& site, const FtpUrl& url) {
+        const auto login = login_of(url, credentials_for(url, options.netrc));
+        if (site.session && site.session->is_open() && site.login == login) co_return false;
         drop(site);
         site.server = server_of(url);
         co_await limiter.acquire(site.server);
+        site.login = login;
+        co_return true;
+    }
+
+    asio::awaitable<Status> open(Site& site, Side side, const FtpUrl& url, unsigned worker) {
         SessionOptions session_options = options.session;
         session_options.label = std::string(side_name(side)) + "#" + std::to_string(worker);
         site.session = std::make_unique<ControlSession>(executor, side, std::move(session_options));
         open_sessions.insert(site.session.get());
-        site.login = login;
         ++summary.logins;
         summary.peak_per_host = limiter.peak();
-        auto opened = co_await site.session->open(url.host, url.port, credentials);
+        auto opened = co_await site.session->open(url.host, url.port, credentials_for(url, options.netrc));
         if (!opened) drop(site);
         co_return opened;
+    }
+
+    // The two sessions an item needs, reusing those already open. Connection slots are taken in
+    // a fixed order (source, then destination) so that two workers never wait on each other;
+    // the logins then run side by side.
+    asio::awaitable<Status> ensure_pair(Site& src, Site& dst, const JobItem& item, unsigned worker) {
+        const bool open_src = co_await reserve(src, item.source);
+        const bool open_dst = co_await reserve(dst, item.destination);
+        Status src_opened = success(), dst_opened = success();
+        if (open_src && open_dst) {
+            using namespace asio::experimental::awaitable_operators;
+            std::tie(src_opened, dst_opened) = co_await (open(src, Side::source, item.source, worker) &&
+                                                         open(dst, Side::destination, item.destination, worker));
+        } else if (open_src) {
+            src_opened = co_await open(src, Side::source, item.source, worker);
+        } else if (open_dst) {
+            dst_opened = co_await open(dst, Side::destination, item.destination, worker);
+        }
+        if (!src_opened) {
+            drop(dst);  // the pair is not usable: do not hold the other slot
+            co_return src_opened;
+        }
+        co_return dst_opened;
     }
 
     Clock::duration backoff_for(int attempt) {
@@ -134,10 +163,7 @@ struct BatchRun::State {
 
     asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker) {
         const JobItem& item = items[index];
-        // Open the two sessions one after the other: connection slots are taken in a fixed
-        // order (source, then destination) so that two workers never wait on each other.
-        if (auto opened = co_await ensure(src, Side::source, item.source, worker); !opened) co_return opened.error();
-        if (auto opened = co_await ensure(dst, Side::destination, item.destination, worker); !opened) co_return opened.error();
+        if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
         auto target = destination_path(item.source, item.destination);
         if (!target) co_return target.error();
         CopyRequest request{item.source.path, *target,
@@ -224,56 +250,73 @@ struct BatchRun::State {
         }
     }
 
-    // Whether the items after one copied on these sessions can go through a pipeline.
-    bool can_pipeline(const Site& src, const Site& dst, const JobItem& item) const {
+    // Whether an item can go through a pipeline at all, and with the sessions open now.
+    bool can_pipeline_item(const JobItem& item) const {
         return options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
-            (options.copy.verify == Verify::none || options.copy.verify == Verify::size) && src.session &&
-            src.session->is_open() && dst.session && dst.session->is_open() &&
+            (options.copy.verify == Verify::none || options.copy.verify == Verify::size);
+    }
+    bool can_pipeline(const Site& src, const Site& dst, const JobItem& item) const {
+        return can_pipeline_item(item) && src.session && src.session->is_open() && dst.session &&
+            dst.session->is_open() &&
             src.login == login_of(item.source, credentials_for(item.source, options.netrc)) &&
             dst.login == login_of(item.destination, credentials_for(item.destination, options.netrc));
     }
 
-    // Pipelines the items that follow, as long as they are between the same two logins. Failed
-    // items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
-    asio::awaitable<void> pipeline(Site& src, Site& dst, PairingAttempt paired,
+    // Pipelines `first` and the items after it, as long as they are between the same two
+    // logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
+    // Returns whether the pipeline finished any file (one that finishes none is not tried again).
+    asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
                                    std::deque<std::pair<std::size_t, Error>>& failed,
                                    std::deque<std::size_t>& returned) {
         PipelineOptions pipe;
-        pipe.pairing = paired;
+        pipe.pairing = pairing;
         pipe.pairing_options = options.copy.pairing;
         pipe.verify_size = options.copy.verify == Verify::size;
         pipe.block_mode = options.pipelining == Pipelining::block &&
             offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
-        if (!pipe.block_mode && paired.dialect == Dialect::rfc438) co_return;  // three steps a file: no gain
+        bool finished_any = false;
+        std::optional<std::size_t> pending_first = first;
         PipelineCallbacks callbacks;
         callbacks.next = [&]() -> std::optional<PipelineFile> {
-            auto index = take([&](const JobItem& item) { return can_pipeline(src, dst, item); });
-            if (!index) return std::nullopt;
-            const JobItem& item = items[*index];
-            auto target = destination_path(item.source, item.destination);
-            if (!target) {
-                failed.emplace_back(*index, target.error());
+            for (;;) {
+                std::optional<std::size_t> index = pending_first;
+                pending_first.reset();
+                if (!index) index = take([&](const JobItem& item) { return can_pipeline(src, dst, item); });
+                if (!index) return std::nullopt;
+                const JobItem& item = items[*index];
                 begin(*index, 1);
-                return callbacks.next();
+                auto target = destination_path(item.source, item.destination);
+                if (target) return PipelineFile{*index, item.source.path, *target};
+                failed.emplace_back(*index, target.error());
             }
-            begin(*index, 1);
-            return PipelineFile{*index, item.source.path, *target};
         };
         callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
-            if (result) succeeded(index, 1, *result);
-            else failed.emplace_back(index, result.error());
+            if (result) {
+                finished_any = true;
+                succeeded(index, 1, *result);
+            } else {
+                failed.emplace_back(index, result.error());
+            }
         };
         callbacks.returned = [&](std::size_t index) { returned.push_back(index); };
+        callbacks.stopping = [this] { return stopping; };
         if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
             drop(src);
             drop(dst);
         }
+        co_return finished_any;
     }
 
     asio::awaitable<void> worker(unsigned worker_number) {
         Site src, dst;
         std::deque<std::pair<std::size_t, Error>> failed;  // first attempts that failed in a pipeline
         std::deque<std::size_t> returned;                  // items a pipeline handed back
+        // The pairing that last worked, and for which two logins.
+        std::optional<PairingAttempt> paired;
+        std::string paired_logins;
+        bool proven = false;  // `paired` worked for a copy (rather than being the plan's first)
+        bool pipelining = options.pipelining != Pipelining::off;
+        const auto logins = [&] { return src.login + " " + dst.login; };
         for (;;) {
             if (!failed.empty()) {
                 auto [index, error] = std::move(failed.front());
@@ -281,17 +324,57 @@ struct BatchRun::State {
                 if (co_await after_failure(index, 1, error)) co_await copy_one(src, dst, index, worker_number, 2);
                 continue;
             }
-            std::optional<std::size_t> index;
             if (!returned.empty()) {
-                index = returned.front();
+                const std::size_t index = returned.front();
                 returned.pop_front();
-            } else {
-                index = take();
+                if (stopping) {
+                    // Taken by a pipeline but never sent: it stays pending for the next run.
+                    ++summary.interrupted;
+                    if (options.journal) (void)options.journal->mark_pending(journal_key(items[index]), "interrupted");
+                    emit({BatchEvent::Kind::interrupted, index, &items[index], 1, std::nullopt,
+                          Error(Errc::interrupted, "stopped before it was sent"), {}});
+                    continue;
+                }
+                if (auto worked = co_await copy_one(src, dst, index, worker_number, 1)) {
+                    paired = worked;
+                    paired_logins = logins();
+                    proven = true;
+                }
+                continue;
             }
+            auto index = take();
             if (!index) break;
-            auto paired = co_await copy_one(src, dst, *index, worker_number, 1);
-            if (paired && !stopping && next < items.size() && can_pipeline(src, dst, items[next]))
-                co_await pipeline(src, dst, *paired, failed, returned);
+            if (pipelining && can_pipeline_item(items[*index])) {
+                if (auto opened = co_await ensure_pair(src, dst, items[*index], worker_number); opened) {
+                    // Until a copy shows what works, the pipeline pairs as copy_file would first.
+                    if (!paired || paired_logins != logins()) {
+                        const bool ipv6 = src.session->peer_address().is_v6() || dst.session->peer_address().is_v6();
+                        paired = pairing_plan(src.session->features(), dst.session->features(), options.copy.passive,
+                                              options.copy.dialect, ipv6)
+                                     .front();
+                        paired_logins = logins();
+                        proven = false;
+                    }
+                    const bool block = options.pipelining == Pipelining::block &&
+                        offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
+                    // RFC 438 pairing takes three steps a file: pipelined only in block mode.
+                    if (block || paired->dialect != Dialect::rfc438) {
+                        // One that finishes nothing with a pairing a copy proved is not tried again;
+                        // with the plan's first guess, the copies of the files it handed back
+                        // find the pairing that works.
+                        if (!co_await pipeline(src, dst, *index, *paired, failed, returned)) {
+                            if (proven) pipelining = false;
+                            paired.reset();
+                        }
+                        continue;
+                    }
+                }
+            }
+            if (auto worked = co_await copy_one(src, dst, *index, worker_number, 1)) {
+                paired = worked;
+                paired_logins = logins();
+                proven = true;
+            }
         }
         for (Site* site : {&src, &dst}) {
             if (site->session && site->session->is_open()) co_await site->session->command("QUIT");
