@@ -2,7 +2,7 @@
 
     /usr/bin/python3 test_batch.py RSEXEC RSEXECD [GROUP]
 
-GROUP is one of: jobs, journal, mirror (all when omitted). The servers listen on 127.0.0.21 and
+GROUP is one of: jobs, journal, mirror, pipeline (all when omitted). The servers listen on 127.0.0.21 and
 127.0.0.22; rsexec connects from 127.0.0.1, so every data connection is a foreign one.
 """
 import hashlib
@@ -229,8 +229,99 @@ def test_mirror(tmp):
         check(os.path.exists(dst.path("copy", "a/one.bin")), "--delete removed too much")
         print("ok: mirror --delete")
 
+def left_temporaries(root):
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files if f.endswith(".rsexec-part")]
 
-GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror}
+
+def test_pipeline(tmp):
+    """Each --pipeline setting and dialect: every file copied once and byte-identical; a missing
+    source fails alone, a refused STOR fails its file and the files in flight are still copied."""
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        # Sizes around the block-mode framing (65535 per block), the empty file, and one larger
+        # than a pipeline takes (16 MiB), which goes back to the one-file-at-a-time copy.
+        sizes = [0, 1, 65535, 65536, 65537, 3 << 20, 17 << 20] + [4096 + i for i in range(33)]
+        names = ["p%02d.bin" % i for i in range(len(sizes))]
+        for name, size in zip(names, sizes):
+            write_random(src.path("set", name), size)
+        job = os.path.join(tmp, "pipeline.job")
+
+        settings = [("block", "auto"), ("block", "pasv"), ("commands", "pasv"), ("commands", "epsv"),
+                    ("commands", "auto"), ("off", "epsv")]
+        for pipeline, dialect in settings:
+            label = "--pipeline %s --dialect %s" % (pipeline, dialect)
+            out = "out-%s-%s" % (pipeline, dialect)
+            os.makedirs(dst.path(out))
+            with open(job, "w") as f:
+                f.writelines("%s %s\n" % (url(src, "set/" + n), url(dst, out + "/")) for n in names)
+            stores_before = len(dst.transfers("STOR"))
+            result = run(["batch", "-j", "2", "--no-journal", "--json", "--pipeline", pipeline,
+                          "--dialect", dialect, "-v", job])
+            check(result.returncode == 0, "%s: exit %d: %s" % (label, result.returncode, result.stderr[-2000:]))
+            summary = events(result.stdout)[-1]
+            check(summary["done"] == len(names) and summary["failed"] == 0, "%s: %s" % (label, summary))
+            check(summary["logins"] <= 4, "%s: sessions not kept: %s" % (label, summary))
+            for name in names:
+                check(digest(dst.path(out, name)) == digest(src.path("set", name)), "%s: %s differs" % (label, name))
+            check(not left_temporaries(dst.root), "%s: temporary files left: %s" % (label, left_temporaries(dst.root)))
+            stores = [l for l in dst.transfers("STOR")[stores_before:]]
+            check(len(stores) == len(names), "%s: %d STORs for %d files" % (label, len(stores), len(names)))
+            trace = result.stderr
+            if pipeline == "block" and dialect == "auto":
+                # One data connection for many files: RETRs sent before the first 226 came back.
+                check("> MODE B" in trace and "< 125 Data connection already open" in trace, label + ": no block mode")
+                lines = [l for l in trace.splitlines() if l.startswith("src#1")]
+                first_done = next(i for i, l in enumerate(lines) if "< 226" in l)
+                ahead = [l for l in lines[:first_done] if "> RETR" in l]
+                check(len(ahead) >= 2, "%s: RETRs not pipelined: %s" % (label, lines[:first_done]))
+            if pipeline == "commands" and dialect != "auto":
+                # The next file's PASV/EPSV goes out right behind this one's STOR (dst listens).
+                verb = "PASV" if dialect == "pasv" else "EPSV"
+                lines = [l for l in trace.splitlines() if l.startswith("dst#")]
+                queued = [i for i, l in enumerate(lines) if "> STOR" in l and i + 2 < len(lines)
+                          and "> SIZE" in lines[i + 1] and ("> " + verb) in lines[i + 2]]
+                check(len(queued) >= 5, "%s: %s not queued behind STOR" % (label, verb))
+            if pipeline == "off":
+                check("> MODE B" not in trace, label + ": block mode although off")
+            print("ok: %s: %d files, %d logins, %.2f s" % (label, summary["done"], summary["logins"], summary["seconds"]))
+
+        # A missing source fails alone (nothing created for it); a refused STOR (no such folder
+        # at the destination) fails its file; the files around both are still copied.
+        out = "out-failures"
+        os.makedirs(dst.path(out))
+        lines = []
+        for i, name in enumerate(names[:20]):
+            if i == 5:
+                lines.append("%s %s" % (url(src, "set/missing.bin"), url(dst, out + "/")))
+            if i == 12:
+                lines.append("%s %s" % (url(src, "set/" + name), url(dst, "no/such/folder/")))
+            lines.append("%s %s" % (url(src, "set/" + name), url(dst, out + "/")))
+        with open(job, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        for pipeline in ("block", "commands"):
+            if os.path.isdir(dst.path(out)):
+                for name in os.listdir(dst.path(out)):
+                    os.remove(dst.path(out, name))
+            result = run(["batch", "-j", "1", "--no-journal", "--json", "--retries", "0", "--pipeline", pipeline,
+                          "--dialect", "pasv" if pipeline == "commands" else "auto", job])
+            check(result.returncode == PARTIAL, "%s: exit %d: %s" % (pipeline, result.returncode, result.stderr[-2000:]))
+            parsed = events(result.stdout)
+            summary = parsed[-1]
+            check(summary["done"] == 20 and summary["failed"] == 2, "%s: %s" % (pipeline, summary))
+            errors = {e["src"].rsplit("/", 1)[1] + " -> " + e["dst"]: e for e in parsed if e["event"] == "error"}
+            missing = [e for k, e in errors.items() if k.startswith("missing.bin")]
+            check(missing and missing[0]["exit_code"] == 5 and "550" in missing[0]["error"],
+                  "%s: missing source not reported as such: %s" % (pipeline, errors))
+            refused = [e for e in errors.values() if "no/such/folder" in e["dst"]]
+            check(refused and refused[0]["exit_code"] == 6, "%s: refused STOR not reported: %s" % (pipeline, errors))
+            for name in names[:20]:
+                check(digest(dst.path(out, name)) == digest(src.path("set", name)), "%s: %s differs" % (pipeline, name))
+            check(not os.path.exists(dst.path(out, ".missing.bin.rsexec-part")), "temporary made for a missing source")
+            check(not os.path.exists(dst.path(out, "missing.bin")), "missing source created at the destination")
+            print("ok: --pipeline %s: a missing source and a refused STOR fail alone" % pipeline)
+
+
+GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror, "pipeline": test_pipeline}
 
 if __name__ == "__main__":
     chosen = sys.argv[3:] or list(GROUPS)
