@@ -1,0 +1,365 @@
+#!/usr/bin/env bash
+# Files per second against control-connection round-trip time (docs/BENCHMARKS.md, "Round-trip
+# time"). Each server sits behind bench/rtt-proxy, listening on the server's own address, which
+# delays its control connection by RTT/2 each way; data connections go from server to server
+# directly, undelayed. For RTT 0, 20 and 100 ms (0: no proxy), three pairs of local servers:
+#
+#   rsexecd -> rsexecd   rsexec batch -j 1 / -j 4, rsexec mirror, lftp FXP mirror (sequential,
+#   vsftpd  -> vsftpd    --parallel=4; ftp:fxp-passive-source, as passive-destination FXP between
+#                        two vsftpd stalls under delay)
+#   gridftp -> gridftp   globus-url-copy -r -cd (sequential, -pp, -pp -cc 4), when
+#                        globus-gridftp-server and globus-url-copy are there or can be installed
+#
+# copying 200 files of 4 KiB; at RTT 20 ms also 1,000 files of 4 KiB (the concurrent settings
+# only: rsexec -j 4 and mirror, lftp --parallel=4, globus-url-copy -pp) and one 256 MiB file.
+# Every copy is compared with its source (diff -r), and bounded by `timeout` (RUN_TIMEOUT, 300 s).
+# Prints a table and the ratios of the project's goals; writes the figures to
+# --data FILE (default $TMPDIR/rsexec-rtt.dat), and draws docs/rtt.png with bench/plot-rtt.gp when
+# gnuplot is there (--no-plot: not).
+#
+# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick] [--data FILE] [--no-plot]
+#   --quick: RTT 20 ms and 200 files only.
+# RSEXEC, RSEXECD: the binaries (default build/bin/...).
+set -euo pipefail
+here=$PWD
+cd "$(dirname "$0")/.."
+. bench/lib.sh
+
+quick=no
+data_copy=${TMPDIR:-/tmp}/rsexec-rtt.dat
+plot=yes
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) quick=yes ;;
+    --data) data_copy=$2; shift ;;
+    --no-plot) plot=no ;;
+    *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  esac
+  shift
+done
+[ "$(id -u)" -eq 0 ] || { echo "rtt: needs root (vsftpd chroots; globus-gridftp-server setuids)" >&2; exit 1; }
+case $data_copy in /*) ;; *) data_copy=$here/$data_copy ;; esac
+
+run_timeout=${RUN_TIMEOUT:-300}
+proxy=bench/rtt-proxy
+peers=scripts/peers.sh
+net=127.0.9          # .1/.2 rsexecd, .3/.4 vsftpd, .5/.6 globus-gridftp-server
+chmod 0755 "$bench_work"
+# The peers this bench starts live in their own state folder: `peers.sh stop` never reaches
+# servers that tests running beside it started.
+export RSEXEC_PEERS_STATE=$bench_work/peers
+data=$bench_work/rtt.dat
+: >"$data"
+failures=0
+
+proxy_pids=()
+gridftp_pids=()
+rtt_cleanup() {
+  local pid child
+  for pid in "${proxy_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  # globus-gridftp-server forks a process per session: the sessions first, then the listener.
+  for pid in "${gridftp_pids[@]}"; do
+    for child in $(ps -o pid= --ppid "$pid" 2>/dev/null); do kill "$child" 2>/dev/null || true; done
+    kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  done
+  "$peers" stop "$net.3" >/dev/null 2>&1 || true
+  "$peers" stop "$net.4" >/dev/null 2>&1 || true
+  bench_cleanup
+}
+trap rtt_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_line FILE SED_EXPR WHAT: the first match of SED_EXPR in FILE, waiting up to 10 s for it.
+wait_line() {
+  local v
+  for _ in $(seq 200); do
+    v=$(sed -n "$2" "$1" 2>/dev/null | head -1)
+    [ -n "$v" ] && { echo "$v"; return 0; }
+    sleep 0.05
+  done
+  echo "rtt: $3 did not start" >&2
+  cat "$1" "$1.err" 2>/dev/null >&2
+  return 1
+}
+
+# start_proxy ADDR PORT DELAY_MS: a proxy on ADDR in front of ADDR:PORT; sets $pport.
+start_proxy() {
+  local out=$bench_work/proxy.$1.$2.$3.out
+  "$proxy" --listen "$1:0" --to "$1:$2" --delay-ms "$3" >"$out" 2>"$out.err" &
+  proxy_pids+=($!)
+  pport=$(wait_line "$out" 's/^rtt-proxy listening on .*:\([0-9]*\)$/\1/p' "rtt-proxy on $1")
+}
+
+stop_proxies() {
+  local pid
+  for pid in "${proxy_pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
+  proxy_pids=()
+}
+
+greets() {
+  timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2" && IFS= read -r -t 2 line <&3 && [ "${line:0:3}" = 220 ]' _ "$1" "$2" 2>/dev/null
+}
+
+# start_gridftp ADDR ROOT: globus-gridftp-server in the foreground, anonymous as nobody; sets $port.
+start_gridftp() {
+  local addr=$1 root=$2 log=$bench_work/gridftp.$1
+  port=$(/usr/bin/python3 -c 'import socket,sys; s=socket.socket(); s.bind((sys.argv[1],0)); print(s.getsockname()[1])' "$addr")
+  globus-gridftp-server -aa -anonymous-user nobody -anonymous-group nogroup \
+    -p "$port" -control-interface "$addr" -data-interface "$addr" -home-dir "$root" \
+    -log-level error -logfile "$log.log" >"$log.out" 2>&1 </dev/null &
+  gridftp_pids+=($!)
+  for _ in $(seq 200); do
+    greets "$addr" "$port" && return 0
+    kill -0 "${gridftp_pids[-1]}" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "rtt: globus-gridftp-server on $addr did not start" >&2
+  cat "$log.out" "$log.log" >&2 2>/dev/null
+  return 1
+}
+
+# --- the data: 200 and 1,000 files of 4 KiB, one 256 MiB file
+make_files() {  # DIR COUNT
+  mkdir -p "$1"
+  for i in $(seq -w 1 "$2"); do head -c 4096 /dev/urandom >"$1/f$i"; done
+}
+echo "rtt: writing the data sets" >&2
+src_data=$bench_work/data
+make_files "$src_data/s200" 200
+sets=(s200)
+if [ $quick = no ]; then
+  make_files "$src_data/s1000" 1000
+  mkdir -p "$src_data/big"
+  head -c $((256 * 1024 * 1024)) /dev/urandom >"$src_data/big/big"
+  sets+=(s1000 big)
+fi
+chmod -R a+rX "$src_data"
+files_of() { ls "$src_data/$1" | wc -l; }
+bytes_of() { du -sb --apparent-size "$src_data/$1" | cut -f1; }
+seed() {  # ROOT: the data sets, hard-linked
+  local s
+  mkdir -p "$1"
+  for s in "${sets[@]}"; do cp -al "$src_data/$s" "$1/$s"; done
+}
+
+# --- the servers: real ports; the proxies in front of them change with the RTT
+pairs=()
+seed "$bench_work/rs-a"
+start_rsexecd "$net.1" "$bench_work/rs-a"; rs_pa=$port
+start_rsexecd "$net.2" "$bench_work/rs-b"; rs_pb=$port
+pairs+=(rsexecd)
+
+seed "$bench_work/vs-a"
+mkdir -p "$bench_work/vs-b"
+vs_pa=$("$peers" start vsftpd "$net.3" 0 "$bench_work/vs-a" 2>/dev/null); vs_pa=${vs_pa##*:}
+vs_pb=$("$peers" start vsftpd "$net.4" 0 "$bench_work/vs-b" 2>/dev/null); vs_pb=${vs_pb##*:}
+vs_creds=$("$peers" creds | sed 's/^user=\(.*\) password=\(.*\)$/\1:\2/')
+pairs+=(vsftpd)
+
+gridftp=no
+if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
+  echo "rtt: installing globus-gass-copy-progs globus-gridftp-server-progs" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    globus-gass-copy-progs globus-gridftp-server-progs </dev/null >"$bench_work/apt.log" 2>&1 ||
+    tail -n 5 "$bench_work/apt.log" >&2
+fi
+if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
+  echo "globus-url-copy: not available (apt-get install globus-gass-copy-progs globus-gridftp-server-progs failed)"
+else
+  seed "$bench_work/gf-a"
+  mkdir -p "$bench_work/gf-b"
+  chmod 0777 "$bench_work/gf-b"
+  if start_gridftp "$net.5" "$bench_work/gf-a" && gf_pa=$port &&
+     start_gridftp "$net.6" "$bench_work/gf-b" && gf_pb=$port; then
+    gridftp=yes
+    pairs+=(gridftp)
+  else
+    echo "globus-url-copy: not available (globus-gridftp-server did not start)"
+  fi
+fi
+
+# --- one run
+# url_of PAIR a|b PORT: the base URL a client uses; gridftp paths are the server's own paths.
+url_of() {
+  local pair=$1 side=$2 p=$3
+  case $pair:$side in
+    rsexecd:a) echo "ftp://$BENCH_USER:$BENCH_PASS@$net.1:$p" ;;
+    rsexecd:b) echo "ftp://$BENCH_USER:$BENCH_PASS@$net.2:$p" ;;
+    vsftpd:a) echo "ftp://$vs_creds@$net.3:$p" ;;
+    vsftpd:b) echo "ftp://$vs_creds@$net.4:$p" ;;
+    gridftp:a) echo "ftp://$net.5:$p$bench_work/gf-a" ;;
+    gridftp:b) echo "ftp://$net.6:$p$bench_work/gf-b" ;;
+  esac
+}
+dst_root_of() {
+  case $1 in rsexecd) echo "$bench_work/rs-b" ;; vsftpd) echo "$bench_work/vs-b" ;; gridftp) echo "$bench_work/gf-b" ;; esac
+}
+
+lftp_fxp="set cmd:fail-exit yes; set net:max-retries 1; set net:timeout 60; set ftp:ssl-allow no; \
+set ftp:use-fxp yes; set ftp:fxp-force yes; set ftp:fxp-passive-source yes;"
+
+# run PAIR RTT SET TOOL SRC_URL DST_URL: one timed copy of SET into out/, checked, recorded.
+run() {
+  local pair=$1 rtt=$2 set=$3 tool=$4 src=$5 dst=$6 droot out cmd=()
+  droot=$(dst_root_of "$pair")
+  out=$droot/out
+  rm -rf "$out"
+  case $tool in
+    rsexec-j1 | rsexec-j4)
+      for f in "$src_data/$set"/*; do echo "$src/$set/${f##*/} $dst/out/"; done >"$bench_work/job"
+      mkdir -p "$out"
+      [ "$pair" = vsftpd ] && chown rsexec:rsexec "$out"
+      cmd=("$RSEXEC" batch -j "${tool#rsexec-j}" --no-journal --json "$bench_work/job") ;;
+    rsexec-mirror) cmd=("$RSEXEC" mirror --json "$src/$set/" "$dst/out/") ;;
+    lftp) cmd=(lftp -c "$lftp_fxp mirror $src/$set/ $dst/out/") ;;
+    lftp-P4) cmd=(lftp -c "$lftp_fxp mirror --parallel=4 $src/$set/ $dst/out/") ;;
+    guc) cmd=(globus-url-copy -r -cd "$src/$set/" "$dst/out/") ;;
+    guc-pp) cmd=(globus-url-copy -r -cd -pp "$src/$set/" "$dst/out/") ;;
+    guc-pp-cc4) cmd=(globus-url-copy -r -cd -pp -cc 4 "$src/$set/" "$dst/out/") ;;
+  esac
+  local start end secs status=ok
+  start=$(date +%s.%N)
+  timeout "$run_timeout" "${cmd[@]}" >"$bench_work/run.log" 2>&1 || status=$?
+  end=$(date +%s.%N)
+  secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+  if [ "$status" = 124 ]; then
+    status=timeout
+  elif [ "$status" != ok ]; then
+    status="exit $status"
+  elif ! diff -r "$src_data/$set" "$out" >"$bench_work/diff.log" 2>&1; then
+    status="differs"
+  fi
+  local files
+  files=$(files_of "$set")
+  if [ "$status" != ok ]; then
+    failures=$((failures + 1))
+    {
+      echo "rtt: FAILED ($status): $pair RTT $rtt ms $set $tool after $secs s"
+      echo "rtt: command: ${cmd[*]}" | sed 's/:[^:@/]*@/:***@/g'
+      tail -n 15 "$bench_work/run.log"
+      [ "$status" = differs ] && head -n 10 "$bench_work/diff.log"
+    } >&2
+    echo "$pair $rtt $set $files $(bytes_of "$set") $tool NaN NaN" >>"$data"
+  else
+    echo "$pair $rtt $set $files $(bytes_of "$set") $tool $secs $(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.1f", f / s }')" >>"$data"
+  fi
+  printf '%-8s %4s ms %-6s %-14s %9s s %s\n' "$pair" "$rtt" "$set" "$tool" "$secs" \
+    "$( [ "$status" = ok ] && tail -1 "$data" | awk '{ printf "%s files/s, %.1f MB/s", $8, $5 / $7 / 1e6 }' || echo "$status")" >&2
+  rm -rf "$out"
+}
+
+tools_of() {  # PAIR SET
+  case $1:$2 in
+    gridftp:big) echo "guc guc-pp" ;;
+    gridftp:s1000) echo "guc-pp guc-pp-cc4" ;;
+    gridftp:*) echo "guc guc-pp guc-pp-cc4" ;;
+    *:big) echo "rsexec-j1 rsexec-mirror lftp" ;;
+    *:s1000) echo "rsexec-j4 rsexec-mirror lftp-P4" ;;
+    *) echo "rsexec-j1 rsexec-j4 rsexec-mirror lftp lftp-P4" ;;
+  esac
+}
+
+if [ $quick = yes ]; then rtts=(20); else rtts=(0 20 100); fi
+for rtt in "${rtts[@]}"; do
+  for pair in "${pairs[@]}"; do
+    case $pair in
+      rsexecd) pa=$rs_pa pb=$rs_pb a=$net.1 b=$net.2 ;;
+      vsftpd) pa=$vs_pa pb=$vs_pb a=$net.3 b=$net.4 ;;
+      gridftp) pa=$gf_pa pb=$gf_pb a=$net.5 b=$net.6 ;;
+    esac
+    if [ "$rtt" != 0 ]; then
+      half=$(awk -v r="$rtt" 'BEGIN { print r / 2 }')
+      start_proxy "$a" "$pa" "$half"; pa=$pport
+      start_proxy "$b" "$pb" "$half"; pb=$pport
+    fi
+    src=$(url_of "$pair" a "$pa")
+    dst=$(url_of "$pair" b "$pb")
+    for set in "${sets[@]}"; do
+      # 1,000 files and the big file at 20 ms only, to bound the run time.
+      [ "$set" = s200 ] || [ "$rtt" = 20 ] || continue
+      for tool in $(tools_of "$pair" "$set"); do
+        run "$pair" "$rtt" "$set" "$tool" "$src" "$dst"
+      done
+    done
+    stop_proxies
+  done
+done
+
+# --- the table, the ratios, the plot
+{
+  echo "# rsexec bench/rtt.sh, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, rsexec $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+  echo "# servers rtt_ms set files bytes tool seconds files_per_s"
+  cat "$data"
+} >"$data.tmp" && mv "$data.tmp" "$data"
+cp "$data" "$data_copy"
+
+echo
+echo "$(nproc) cores; $("$peers" version vsftpd); $("$peers" version lftp)$(
+  [ $gridftp = yes ] && echo "; globus-url-copy $(globus-url-copy -version 2>&1 | head -1 | sed 's/^[^0-9]*//')")"
+echo
+echo "| servers | RTT ms | files | tool | seconds | files/s | MB/s |"
+echo "|---|---|---|---|---|---|---|"
+label() {
+  case $1 in
+    rsexec-j1) echo 'rsexec batch -j 1' ;; rsexec-j4) echo 'rsexec batch -j 4' ;;
+    rsexec-mirror) echo 'rsexec mirror (-j 4)' ;; lftp) echo 'lftp mirror (FXP)' ;;
+    lftp-P4) echo 'lftp mirror --parallel=4 (FXP)' ;; guc) echo 'globus-url-copy' ;;
+    guc-pp) echo 'globus-url-copy -pp' ;; guc-pp-cc4) echo 'globus-url-copy -pp -cc 4' ;;
+  esac
+}
+grep -v '^#' "$data" | while read -r pair rtt set files bytes tool secs fps; do
+  what="$files x 4 KiB"
+  [ "$set" = big ] && what="1 x 256 MiB"
+  mbs=$(awk -v b="$bytes" -v s="$secs" -v big="$set" 'BEGIN { if (s == "NaN" || big != "big") print "-"; else printf "%.0f", b / s / 1e6 }')
+  echo "| $pair | $rtt | $what | $(label "$tool") | ${secs/NaN/failed} | ${fps/NaN/-} | $mbs |"
+done
+
+fps() { awk -v p="$1" -v r="$2" -v s="$3" -v t="$4" '$1 == p && $2 == r && $3 == s && $6 == t { print $8 }' "$data"; }
+secs() { awk -v p="$1" -v r="$2" -v s="$3" -v t="$4" '$1 == p && $2 == r && $3 == s && $6 == t { print $7 }' "$data"; }
+ratio() {  # LABEL A B GOAL: A / B against GOAL
+  awk -v l="$1" -v a="$2" -v b="$3" -v g="$4" 'BEGIN {
+    if (a == "" || b == "" || a == "NaN" || b == "NaN") { printf "%s: not measured\n", l; exit }
+    r = a / b; printf "%s: %.2fx (goal >= %sx): %s\n", l, r, g, (r >= g ? "met" : "NOT met") }'
+}
+echo
+echo "Goals, RTT 20 ms, 200 x 4 KiB:"
+ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3
+ratio "  vsftpd pair, rsexec batch -j 4 / lftp mirror --parallel=4" "$(fps vsftpd 20 s200 rsexec-j4)" "$(fps vsftpd 20 s200 lftp-P4)" 5
+if [ $gridftp = yes ]; then
+  ratio "  rsexec -j 4 (rsexecd pair) / globus-url-copy -pp -cc 4 (gridftp pair)" \
+    "$(fps rsexecd 20 s200 rsexec-j4)" "$(fps gridftp 20 s200 guc-pp-cc4)" 1
+else
+  echo "  rsexec -j 4 / globus-url-copy -pp -cc 4: globus-url-copy not available"
+fi
+awk -v a="$(fps rsexecd 20 s200 rsexec-j4)" 'BEGIN {
+  if (a == "" || a == "NaN") print "  rsexecd pair, rsexec batch -j 4: not measured";
+  else printf "  rsexecd pair, rsexec batch -j 4: %.0f files/s (goal >= 220): %s\n", a, (a >= 220 ? "met" : "NOT met") }'
+if [ $quick = no ]; then
+  echo "Goal, RTT 20 ms, 256 MiB: rsexec within 5% of the best anchor on the same servers:"
+  for pair in rsexecd vsftpd; do
+    best=$(awk -v p="$pair" '$1 == p && $2 == 20 && $3 == "big" && $6 !~ /^rsexec/ && $7 != "NaN" { print $7 }' "$data" | sort -n | head -1)
+    for tool in rsexec-j1 rsexec-mirror; do
+      awk -v l="  $pair pair, $(label $tool) / lftp" -v a="$(secs "$pair" 20 big "$tool")" -v b="$best" 'BEGIN {
+        if (a == "" || b == "" || a == "NaN") { printf "%s: not measured\n", l; exit }
+        r = b / a; printf "%s: %.2fx the anchor'"'"'s speed (goal >= 0.95x): %s\n", l, r, (r >= 0.95 ? "met" : "NOT met") }'
+    done
+  done
+fi
+
+if [ $plot = yes ] && [ $quick = no ] && command -v gnuplot >/dev/null; then
+  # Per pair, one block per tool, 200 files: RTT, files/s.
+  for pair in "${pairs[@]}"; do
+    awk -v p="$pair" 'BEGIN { n = split("rsexec-j1 rsexec batch -j 1|rsexec-j4 rsexec batch -j 4|rsexec-mirror rsexec mirror (-j 4)|lftp lftp mirror|lftp-P4 lftp mirror --parallel=4|guc globus-url-copy|guc-pp globus-url-copy -pp|guc-pp-cc4 globus-url-copy -pp -cc 4", l, "|")
+        for (i = 1; i <= n; i++) { t = l[i]; sub(/ .*/, "", t); name[t] = substr(l[i], length(t) + 2) }; n = 0 }
+      !/^#/ && $1 == p && $3 == "s200" && $8 != "NaN" { k = name[$6]; if (!(k in seen)) { seen[k] = 1; order[++n] = k } v[k] = v[k] $2 " " $8 "\n" }
+      END { for (i = 1; i <= n; i++) printf "%s\"%s\"\n%s", (i > 1 ? "\n\n" : ""), order[i], v[order[i]] }' "$data" >"$bench_work/rtt.$pair.series"
+  done
+  gnuplot -e "dir='$bench_work'; pairs='${pairs[*]}'; out='docs/rtt.png'" bench/plot-rtt.gp &&
+    echo "rtt: drew docs/rtt.png" >&2
+fi
+
+echo "rtt: figures in $data_copy" >&2
+if [ "$failures" -gt 0 ]; then
+  echo "rtt: $failures run(s) FAILED (see above)" >&2
+  exit 1
+fi
