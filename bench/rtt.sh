@@ -159,8 +159,11 @@ pairs+=(vsftpd)
 gridftp=no
 if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
   echo "rtt: installing globus-gass-copy-progs globus-gridftp-server-progs" >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    globus-gass-copy-progs globus-gridftp-server-progs </dev/null >"$bench_work/apt.log" 2>&1 ||
+  install_globus() {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+      globus-gass-copy-progs globus-gridftp-server-progs </dev/null >>"$bench_work/apt.log" 2>&1
+  }
+  install_globus || { apt-get update -q </dev/null >>"$bench_work/apt.log" 2>&1 && install_globus; } ||
     tail -n 5 "$bench_work/apt.log" >&2
 fi
 if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
