@@ -10,6 +10,7 @@ namespace {
 
 using rsexec::server::AnonymousAccess;
 using rsexec::server::ServerConfig;
+using rsexec::server::TlsMode;
 
 const char* const examples = R"(
 Examples:
@@ -19,6 +20,20 @@ Examples:
   # Two servers for a server-to-server (RFC 438 LSTN/SOCK or PASV/PORT) transfer on one host:
   rsexecd --root /tmp/a --bind 127.0.0.2 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
   rsexecd --root /tmp/b --bind 127.0.0.3 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
+
+  # FTPS (RFC 4217): AUTH TLS offered; clients that want it send AUTH TLS, PBSZ 0, PROT P:
+  openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=ftp.example.org \
+      -addext subjectAltName=DNS:ftp.example.org -keyout key.pem -out cert.pem
+  rsexecd --root /srv/ftp --bind 0.0.0.0 --user alice:secret --tls-cert cert.pem --tls-key key.pem
+
+  # The same, refusing any login or data connection without TLS; or TLS from the first
+  # byte (implicit FTPS, as ftps:// on port 990 expects):
+  rsexecd ... --tls-cert cert.pem --tls-key key.pem --tls required
+  rsexecd ... --tls-cert cert.pem --tls-key key.pem --implicit-tls --port 990
+
+  # Server-to-server with TLS on the data connection: one of the two servers must be the TLS
+  # client there. The controlling client sends SSCN ON to it (or CPSV instead of PASV); with
+  # LSTN/SOCK the server that connects (SOCK without LSTN) is the TLS client by itself.
 
 rsexecd prints "rsexecd listening on ADDR:PORT" on stdout once it accepts connections, logs
 one line per command and per transfer on stderr (passwords never), and stops on SIGINT or
@@ -59,6 +74,14 @@ int main(int argc, char** argv) {
          cxxopts::value<std::size_t>()->default_value("50"))
         ("max-line", "Longest command line in bytes; a longer one gets 500 and is dropped",
          cxxopts::value<std::size_t>()->default_value("4096"))
+        ("tls-cert", "PEM certificate chain (leaf first): enables FTPS (RFC 4217 AUTH TLS, PBSZ, PROT; SSCN and "
+                     "CPSV for server-to-server TLS)", cxxopts::value<std::string>())
+        ("tls-key", "PEM private key of --tls-cert", cxxopts::value<std::string>())
+        ("tls", "With a certificate: 'optional' (clients choose) or 'required' (530 to USER and the like "
+                "before AUTH TLS, 521 to transfers without PROT P, 536 to PROT C)",
+         cxxopts::value<std::string>()->default_value("optional"))
+        ("implicit-tls", "TLS from the first byte of every control connection (implicit FTPS, ftps://); "
+                         "the port is still --port")
         ("log-level", "error, warning, info or debug (debug also logs replies)",
          cxxopts::value<std::string>()->default_value("info"))
         ("q,quiet", "Log warnings and errors only (--log-level warning)")
@@ -121,6 +144,26 @@ int main(int argc, char** argv) {
         if (!rsexec::server::parse_log_level(args["log-level"].as<std::string>(), config.log_level)) {
             std::cerr << "rsexecd: --log-level must be error, warning, info or debug\n";
             return 2;
+        }
+        const bool has_cert = args.count("tls-cert") > 0;
+        if (has_cert != (args.count("tls-key") > 0)) {
+            std::cerr << "rsexecd: --tls-cert and --tls-key go together\n";
+            return 2;
+        }
+        const auto tls = args["tls"].as<std::string>();
+        if (tls != "optional" && tls != "required") {
+            std::cerr << "rsexecd: --tls must be optional or required\n";
+            return 2;
+        }
+        if (!has_cert && (args.count("tls") > 0 || args.count("implicit-tls"))) {
+            std::cerr << "rsexecd: --tls and --implicit-tls need --tls-cert and --tls-key\n";
+            return 2;
+        }
+        if (has_cert) {
+            config.tls.mode = tls == "required" ? TlsMode::required : TlsMode::optional;
+            config.tls.certificate = args["tls-cert"].as<std::string>();
+            config.tls.key = args["tls-key"].as<std::string>();
+            config.tls.implicit = args.count("implicit-tls") > 0;
         }
         if (args.count("quiet")) config.log_level = rsexec::server::LogLevel::warning;
         if (args.count("verbose")) config.log_level = rsexec::server::LogLevel::debug;

@@ -24,6 +24,13 @@ public:
     // buffer holds at most one line plus one chunk.
     void feed(std::string_view data) { buffer_.append(data); }
     std::optional<CommandLine> next();
+    // Drops everything buffered (AUTH TLS: bytes that came before the handshake); how many.
+    std::size_t discard() {
+        const auto dropped = buffer_.size();
+        buffer_.clear();
+        discarding_ = false;
+        return dropped;
+    }
 
 private:
     std::size_t max_line_;

@@ -79,7 +79,7 @@ Error errno_error(const std::string& what) { return Error(std::error_code(errno,
 // everything else waits for the transfer to end, as on a server that reads commands in turn.
 const CommandSpec* find_command(std::string_view verb) {
     using A = Argument;
-    static const std::array<CommandSpec, 45> table{{
+    static const std::array<CommandSpec, 50> table{{
         {"USER", &Session::on_user, A::required, true, false},
         {"PASS", &Session::on_pass, A::optional, true, false},
         {"QUIT", &Session::on_quit, A::none, true, false},
@@ -125,21 +125,38 @@ const CommandSpec* find_command(std::string_view verb) {
         {"STAT", &Session::on_stat, A::optional, false, true},
         {"HASH", &Session::on_hash, A::required, false, false},
         {"XSHA256", &Session::on_xsha256, A::required, false, false},
+        // RFC 4217 (AUTH, PBSZ, PROT before login, as clients send them); SSCN and CPSV
+        // (server-to-server TLS, tls.hpp).
+        {"AUTH", &Session::on_auth, A::required, true, false},
+        {"PBSZ", &Session::on_pbsz, A::required, true, false},
+        {"PROT", &Session::on_prot, A::required, true, false},
+        {"SSCN", &Session::on_sscn, A::optional, false, false},
+        {"CPSV", &Session::on_cpsv, A::none, false, false},
     }};
     const auto wanted = upper(verb);
     const auto it = std::find_if(table.begin(), table.end(), [&](const CommandSpec& c) { return c.verb == wanted; });
     return it == table.end() ? nullptr : &*it;
 }
 
-const std::vector<std::string>& feature_lines() {
+bool allowed_in_clear(std::string_view verb) {
+    static constexpr std::array<std::string_view, 7> verbs{"AUTH", "FEAT", "QUIT", "NOOP", "SYST", "HELP", "OPTS"};
+    return std::find(verbs.begin(), verbs.end(), verb) != verbs.end();
+}
+
+const std::vector<std::string>& feature_lines(bool tls) {
     // RFC 2389 3.2; RFC 2428 (EPRT, EPSV); RFC 3659 (MDTM, MLST, REST STREAM, SIZE, TVFS);
     // draft-bryan-ftpext-hash (HASH); RFC 438 over TCP (LSTN) and RFC 959 block mode with a kept
-    // data connection (MODE B), docs/PROTOCOL.md.
-    static const std::vector<std::string> lines{
+    // data connection (MODE B), docs/PROTOCOL.md; with a certificate RFC 4217 (AUTH TLS, PBSZ,
+    // PROT) and the server-to-server TLS commands SSCN and CPSV.
+    static const std::vector<std::string> clear{
         "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;", "MODE B",
         "REST STREAM", "SIZE", "TVFS", "UTF8", "XSHA256",
     };
-    return lines;
+    static const std::vector<std::string> with_tls{
+        "AUTH TLS", "CPSV", "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;",
+        "MODE B", "PBSZ", "PROT", "REST STREAM", "SIZE", "SSCN", "TVFS", "UTF8", "XSHA256",
+    };
+    return tls ? with_tls : clear;
 }
 
 // ---- helpers -------------------------------------------------------------------------------
@@ -227,7 +244,7 @@ asio::awaitable<void> Session::on_syst(std::string) {
 }
 
 asio::awaitable<void> Session::on_feat(std::string) {
-    reply_lines(211, "Features:", feature_lines(), "End");
+    reply_lines(211, "Features:", feature_lines(tls_enabled()), "End");
     co_return;
 }
 
@@ -252,6 +269,7 @@ asio::awaitable<void> Session::on_help(std::string) {
         verbs += verbs.empty() ? "" : " ";
         verbs += verb;
     }
+    if (tls_enabled()) verbs += " AUTH PBSZ PROT SSCN CPSV";
     reply_lines(214, "The following commands are recognized:", {verbs}, "Help OK");
     co_return;
 }
@@ -466,6 +484,7 @@ asio::awaitable<void> Session::on_pasv(std::string) {
         reply(425, "PASV needs IPv4; use EPSV");
         co_return;
     }
+    pairing_ = Pairing::ordinary;
     auto where = data_.listen();
     if (!where) reply(425, "Can't open passive connection");
     else reply(227, format_pasv_reply_text(*where));
@@ -484,6 +503,7 @@ asio::awaitable<void> Session::on_epsv(std::string argument) {
         reply(522, fmt::format("Network protocol not supported, use ({})", family));
         co_return;
     }
+    pairing_ = Pairing::ordinary;
     auto where = data_.listen();
     if (!where) reply(425, "Can't open passive connection");
     else reply(229, format_epsv_reply_text(where->port()));
@@ -507,6 +527,7 @@ asio::awaitable<void> Session::on_port(std::string argument) {
     }
     if (refuse_data_target("PORT", *target)) co_return;
     data_.connect_to(*target);
+    pairing_ = Pairing::ordinary;
     reply(200, "PORT command successful");
 }
 
@@ -525,6 +546,7 @@ asio::awaitable<void> Session::on_eprt(std::string argument) {
     }
     if (refuse_data_target("EPRT", *target)) co_return;
     data_.connect_to(*target);
+    pairing_ = Pairing::ordinary;
     reply(200, "EPRT command successful");
 }
 
@@ -541,6 +563,7 @@ asio::awaitable<void> Session::on_lstn(std::string argument) {
         co_return;
     }
     listening_for_sock_ = true;
+    pairing_ = Pairing::ordinary; // the listener is the TLS server (RFC 438 pairing, tls.hpp)
     reply(255, "SOCK " + format_sock_argument(*where));
 }
 
@@ -569,6 +592,7 @@ asio::awaitable<void> Session::on_sock(std::string argument) {
         reply(425, "Can't bind data socket");
         co_return;
     }
+    pairing_ = Pairing::rfc438_connect; // the connector is the TLS client unless SSCN says otherwise
     // Our own data socket, so the listening server can pin it.
     reply(255, "SOCK " + format_sock_argument(*local));
 }
@@ -709,6 +733,10 @@ asio::awaitable<void> Session::on_stat(std::string argument) {
             "Directory: " + cwd_,
         };
         if (kept_data_) lines.emplace_back("Data connection: open, kept after the last transfer (block mode)");
+        if (tls_enabled())
+            lines.push_back(fmt::format("TLS: control connection {}, data PROT {}, SSCN:{} METHOD",
+                                        control_tls_ ? "protected" : "clear", protect_data_ ? "P" : "C",
+                                        sscn_ == Sscn::on ? "CLIENT" : "SERVER"));
         reply_lines(211, "rsexecd status:", lines, "End of status");
         co_return;
     }
@@ -733,6 +761,119 @@ asio::awaitable<void> Session::on_stat(std::string argument) {
         co_return;
     }
     reply_lines(213, "Status of " + target->path + ":", lines, "End of status");
+}
+
+// ---- FTP over TLS (RFC 4217) and server-to-server TLS (SSCN, CPSV) -------------------------
+
+asio::awaitable<void> Session::on_auth(std::string argument) {
+    if (!tls_enabled()) {
+        reply(502, "AUTH not available: this server has no certificate (--tls-cert)");
+        co_return;
+    }
+    if (control_tls_) {
+        reply(503, "Already using TLS");
+        co_return;
+    }
+    const auto mechanism = upper(argument);
+    if (mechanism != "TLS" && mechanism != "TLS-C" && mechanism != "SSL") {
+        reply(504, "AUTH TLS, TLS-C or SSL only");
+        co_return;
+    }
+    // RFC 4217 4: the security state (and the login) starts over under TLS.
+    access_.reset();
+    pending_user_.reset();
+    pbsz_ = false;
+    protect_data_ = false;
+    close_kept_data("AUTH");
+    data_.reset();
+    reply(234, "AUTH " + mechanism + " OK, starting TLS negotiation");
+    co_await flush_outbox();
+    if (closed_) co_return;
+    // Anything the client sent after AUTH and before the handshake came in the clear: taking it
+    // as commands would let an attacker on the path inject them into the protected session.
+    if (const auto dropped = framer_.discard(); dropped > 0)
+        context_.log.warning("{} {} clear bytes after AUTH dropped", tag_, dropped);
+    co_await secure_control("AUTH " + mechanism);
+}
+
+asio::awaitable<void> Session::on_pbsz(std::string argument) {
+    if (!tls_enabled()) {
+        reply(502, "Command not implemented");
+        co_return;
+    }
+    if (!control_tls_) {
+        reply(503, "PBSZ needs AUTH TLS first");
+        co_return;
+    }
+    std::uint64_t size = 0;
+    const auto [end, ec] = std::from_chars(argument.data(), argument.data() + argument.size(), size);
+    if (ec != std::errc{} || end != argument.data() + argument.size()) {
+        reply(501, "PBSZ needs a number");
+        co_return;
+    }
+    // RFC 4217 8: TLS is a streaming protection, the buffer size is always 0.
+    pbsz_ = true;
+    reply(200, "PBSZ=0");
+}
+
+asio::awaitable<void> Session::on_prot(std::string argument) {
+    if (!tls_enabled()) {
+        reply(502, "Command not implemented");
+        co_return;
+    }
+    if (!control_tls_) {
+        reply(503, "PROT needs AUTH TLS first");
+        co_return;
+    }
+    const auto level = upper(argument);
+    if (level == "P") {
+        if (!pbsz_) {
+            reply(503, "PROT needs PBSZ first");
+            co_return;
+        }
+        protect_data_ = true;
+    } else if (level == "C") {
+        if (tls_required()) {
+            reply(536, "PROT C refused: this server requires protected data connections");
+            co_return;
+        }
+        protect_data_ = false;
+    } else if (level == "S" || level == "E") {
+        // RFC 4217 9: TLS offers no integrity-only or confidentiality-only level.
+        reply(536, "Only PROT C and P are supported");
+        co_return;
+    } else {
+        reply(504, "PROT takes C or P");
+        co_return;
+    }
+    // A data connection kept in block mode has the old protection level.
+    close_kept_data("PROT");
+    reply(200, "Protection level set to " + level);
+}
+
+asio::awaitable<void> Session::on_sscn(std::string argument) {
+    if (!tls_enabled()) {
+        reply(502, "Command not implemented");
+        co_return;
+    }
+    const auto setting = upper(argument);
+    if (setting == "ON") sscn_ = Sscn::on;
+    else if (setting == "OFF") sscn_ = Sscn::off;
+    else if (!setting.empty()) {
+        reply(501, "SSCN takes ON, OFF or nothing");
+        co_return;
+    }
+    reply(200, sscn_ == Sscn::on ? "SSCN:CLIENT METHOD" : "SSCN:SERVER METHOD");
+}
+
+asio::awaitable<void> Session::on_cpsv(std::string) {
+    if (!tls_enabled()) {
+        reply(502, "Command not implemented");
+        co_return;
+    }
+    co_await on_pasv({});
+    // PASV, but this server is the TLS client on the connection it accepts (one transfer).
+    if (data_.mode() == DataChannel::Mode::passive) pairing_ = Pairing::cpsv;
 }
 
 } // namespace rsexec::server

@@ -25,7 +25,11 @@ struct CommandSpec {
 // Case-insensitive (RFC 959 5.3); nullptr for a verb rsexecd does not implement (502).
 const CommandSpec* find_command(std::string_view verb);
 
-// The FEAT reply's feature lines (RFC 2389 3.2), without the leading space.
-const std::vector<std::string>& feature_lines();
+// The FEAT reply's feature lines (RFC 2389 3.2), without the leading space; `tls` adds the
+// RFC 4217 ones and SSCN, CPSV.
+const std::vector<std::string>& feature_lines(bool tls);
+
+// With --tls required, the verbs answered on a clear control connection (before AUTH TLS).
+bool allowed_in_clear(std::string_view verb);
 
 } // namespace rsexec::server

@@ -11,6 +11,7 @@
 
 #include "server/log.hpp"
 #include "server/policy.hpp"
+#include "server/tls.hpp"
 
 namespace rsexec::server {
 
@@ -36,6 +37,7 @@ struct ServerConfig {
     std::size_t max_line = 4096;      // longer command lines get 500 and are dropped
     std::size_t max_per_ip = 50;      // concurrent control connections per client address
     LogLevel log_level = LogLevel::info;
+    TlsSettings tls; // --tls-cert, --tls-key, --tls, --implicit-tls (RFC 4217)
 };
 
 } // namespace rsexec::server

@@ -26,7 +26,13 @@ constexpr auto stop_grace = std::chrono::seconds(3);
 Expected<std::unique_ptr<Server>> Server::create(asio::io_context& io, ServerConfig config, Logger& log) {
     auto jail = Jail::open(config.root);
     if (!jail) return jail.error();
-    std::unique_ptr<Server> server(new Server(io, std::move(config), std::move(*jail), log));
+    std::unique_ptr<TlsContexts> tls;
+    if (config.tls.mode != TlsMode::off) {
+        auto loaded = TlsContexts::load(config.tls);
+        if (!loaded) return loaded.error();
+        tls = std::move(*loaded);
+    }
+    std::unique_ptr<Server> server(new Server(io, std::move(config), std::move(*jail), std::move(tls), log));
     const Endpoint where(server->config_.bind_address, server->config_.port);
     std::error_code ec;
     auto& acceptor = server->acceptor_;
@@ -38,8 +44,8 @@ Expected<std::unique_ptr<Server>> Server::create(asio::io_context& io, ServerCon
     return server;
 }
 
-Server::Server(asio::io_context& io, ServerConfig config, Jail jail, Logger& log)
-    : io_(io), config_(std::move(config)), jail_(std::move(jail)), log_(log), acceptor_(io) {}
+Server::Server(asio::io_context& io, ServerConfig config, Jail jail, std::unique_ptr<TlsContexts> tls, Logger& log)
+    : io_(io), config_(std::move(config)), jail_(std::move(jail)), tls_(std::move(tls)), log_(log), acceptor_(io) {}
 
 Endpoint Server::local_endpoint() const {
     std::error_code ec;
@@ -49,7 +55,7 @@ Endpoint Server::local_endpoint() const {
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 
 asio::awaitable<void> Server::accept_loop() {
-    const ServerContext context{config_, jail_, log_, workers_};
+    const ServerContext context{config_, jail_, log_, workers_, tls_.get()};
     while (!stopping_) {
         auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
         if (ec) {

@@ -16,6 +16,7 @@
 #include "server/config.hpp"
 #include "server/jail.hpp"
 #include "server/log.hpp"
+#include "server/tls.hpp"
 
 namespace rsexec::server {
 
@@ -34,7 +35,7 @@ public:
     void stop(std::function<void()> drained = {});
 
 private:
-    Server(asio::io_context& io, ServerConfig config, Jail jail, Logger& log);
+    Server(asio::io_context& io, ServerConfig config, Jail jail, std::unique_ptr<TlsContexts> tls, Logger& log);
 
     asio::awaitable<void> accept_loop();
     void release(std::uint64_t id, const asio::ip::address& address);
@@ -42,6 +43,7 @@ private:
     asio::io_context& io_;
     ServerConfig config_;
     Jail jail_;
+    std::unique_ptr<TlsContexts> tls_; // nullptr when TLS is off
     Logger& log_;
     asio::thread_pool workers_{1};
     asio::ip::tcp::acceptor acceptor_;

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include "rsexec/command.hpp"
@@ -46,7 +47,8 @@ Endpoint local_of(const asio::ip::tcp::socket& socket) {
 Session::Session(asio::ip::tcp::socket control, ServerContext context, std::uint64_t id)
     : control_(std::move(control)), context_(context), id_(id), peer_(remote_of(control_)),
       local_(local_of(control_)), tag_(fmt::format("#{} {}", id_, endpoint_text(peer_))),
-      framer_(context.config.max_line), login_delay_(control_.get_executor()),
+      framer_(context.config.max_line), outbox_flushed_(control_.get_executor()),
+      login_delay_(control_.get_executor()),
       data_(control_.get_executor(), context.config.data_peers, peer_, local_.address(), context.log, tag_),
       transfer_done_(control_.get_executor()) {
     // Clients send ABOR's Telnet Synch as urgent data (RFC 959 4.1.3); keep it in the stream.
@@ -57,6 +59,11 @@ Session::Session(asio::ip::tcp::socket control, ServerContext context, std::uint
 asio::awaitable<void> Session::run() {
     auto self = shared_from_this();
     context_.log.info("{} connected", tag_);
+    if (tls_enabled() && context_.config.tls.implicit && !co_await secure_control("implicit TLS")) {
+        close_control();
+        context_.log.info("{} disconnected", tag_);
+        co_return;
+    }
     reply(220, "rsexecd ready");
     while (!close_when_sent_ && !closed_) {
         auto line = co_await read_line();
@@ -90,8 +97,7 @@ asio::awaitable<std::optional<CommandLine>> Session::read_line() {
     for (;;) {
         if (auto line = framer_.next()) co_return line;
         if (closed_) co_return std::nullopt;
-        auto got = co_await within(context_.config.idle_timeout,
-                                   control_.async_read_some(asio::buffer(chunk_), use_tuple));
+        auto got = co_await within(context_.config.idle_timeout, read_control(asio::buffer(chunk_)));
         if (!got) {
             if (transfer_) continue; // a long transfer is not idleness
             context_.log.info("{} idle timeout", tag_);
@@ -117,6 +123,11 @@ asio::awaitable<void> Session::dispatch(std::string line) {
     const CommandSpec* spec = find_command(verb);
     if (!spec) {
         reply(502, "Command not implemented");
+        co_return;
+    }
+    if (tls_required() && !control_tls_ && !allowed_in_clear(verb)) {
+        // RFC 4217 4: a server that insists on TLS refuses the login (and anything else) first.
+        reply(530, "TLS required (AUTH TLS first)");
         co_return;
     }
     if (!access_ && !spec->before_login) {
@@ -164,6 +175,7 @@ void Session::send(std::string bytes) {
     }
     if (!writing_) {
         writing_ = true;
+        outbox_flushed_.expires_at(Clock::time_point::max());
         asio::co_spawn(control_.get_executor(), write_outbox(shared_from_this()), asio::detached);
     }
 }
@@ -173,14 +185,46 @@ asio::awaitable<void> Session::write_outbox(std::shared_ptr<Session> /*keep_aliv
         const std::string bytes = std::move(outbox_.front());
         outbox_.pop_front();
         outbox_bytes_ -= bytes.size();
-        auto sent = co_await within(context_.config.idle_timeout, asio::async_write(control_, asio::buffer(bytes), use_tuple));
+        auto sent = co_await within(context_.config.idle_timeout, write_control(asio::buffer(bytes)));
         if (!sent || std::get<0>(*sent)) {
             close_control();
             break;
         }
     }
     writing_ = false;
+    outbox_flushed_.cancel();
     if (close_when_sent_) close_control();
+}
+
+asio::awaitable<void> Session::flush_outbox() {
+    while (writing_ && !closed_) co_await outbox_flushed_.async_wait(use_tuple);
+}
+
+asio::awaitable<std::tuple<std::error_code, std::size_t>> Session::read_control(asio::mutable_buffer buffer) {
+    if (control_tls_) co_return co_await control_tls_->async_read_some(buffer, use_tuple);
+    co_return co_await control_.async_read_some(buffer, use_tuple);
+}
+
+asio::awaitable<std::tuple<std::error_code, std::size_t>> Session::write_control(asio::const_buffer buffer) {
+    if (control_tls_) co_return co_await asio::async_write(*control_tls_, buffer, use_tuple);
+    co_return co_await asio::async_write(control_, buffer, use_tuple);
+}
+
+asio::awaitable<bool> Session::secure_control(std::string_view why) {
+    control_tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, context_.tls->server());
+    auto shaken = co_await within(context_.config.idle_timeout,
+                                  control_tls_->async_handshake(asio::ssl::stream_base::server, use_tuple));
+    std::string failure;
+    if (!shaken) failure = "no handshake within the idle timeout";
+    else if (auto [ec] = *shaken; ec) failure = ec.message();
+    if (!failure.empty()) {
+        context_.log.warning("{} TLS handshake on the control connection ({}) failed: {}", tag_, why, failure);
+        close_control();
+        co_return false;
+    }
+    context_.log.info("{} control connection is TLS ({}, {})", tag_, why,
+                      SSL_get_version(control_tls_->native_handle()));
+    co_return true;
 }
 
 void Session::close_control() {
@@ -194,6 +238,11 @@ void Session::close_control() {
 }
 
 bool Session::data_ready() {
+    if (tls_required() && !protect_data_) {
+        // RFC 4217 10: 521, the data connection cannot be opened with this PROT setting.
+        reply(521, "Data connections must be protected (PROT P first)");
+        return false;
+    }
     if (kept_data_ || data_.mode() != DataChannel::Mode::none) return true;
     reply(425, "Use PORT, EPRT, PASV, EPSV, LSTN or SOCK first");
     return false;
@@ -203,6 +252,7 @@ void Session::start_transfer(std::string verb, std::string path, TransferPlan pl
     auto transfer = std::make_shared<Transfer>();
     transfer->verb = std::move(verb);
     transfer->path = std::move(path);
+    if (protect_data_) transfer->tls = data_tls_role(sscn_, pairing_);
     transfer_ = transfer;
     ++transfers_started_;
     listening_for_sock_ = false;
@@ -219,7 +269,7 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
         // of an RFC 438 pair may send its transfer command later, and must not be kept waiting.
         // ABOR may arrive in the same read as the transfer command, before this coroutine runs.
         const bool blocks = block_mode_;
-        Expected<asio::ip::tcp::socket> opened = Error(Errc::interrupted, "aborted");
+        Expected<DataSocket> opened = Error(Errc::interrupted, "aborted");
         bool reused = false;
         if (!transfer->aborted && kept_data_) {
             // RFC 959 3.3: in block mode the EOF block, not the close, ends a file, so the
@@ -234,7 +284,9 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
                 close_kept_data("closed by the peer");
             }
         } else if (!transfer->aborted) {
-            opened = co_await data_.open(config.data_timeout);
+            auto socket = co_await data_.open(config.data_timeout);
+            if (socket) opened = DataSocket(std::move(*socket));
+            else opened = socket.error();
         }
         if (!opened) {
             if (transfer->aborted) {
@@ -255,8 +307,26 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
         else
             reply(150, fmt::format("Opening {} mode data connection for {}",
                                    std::holds_alternative<SendText>(plan) || !binary_ ? "ASCII" : "BINARY", what));
-        transfer->progress.started = Clock::now();
         auto& socket = *transfer->socket;
+        if (transfer->tls && !reused && !transfer->aborted) {
+            // RFC 4217 9: after the 1xx reply the data connection is secured before any data;
+            // a peer playing the same TLS role never completes it (data-timeout).
+            auto secured = co_await socket.secure(context_.tls->for_role(*transfer->tls), *transfer->tls,
+                                                  config.data_timeout);
+            if (!secured && !transfer->aborted) {
+                context_.log.warning("{} {} {}: TLS on the data connection (this server the TLS {}) failed: {}", tag_,
+                                     transfer->verb, transfer->path, role_name(*transfer->tls),
+                                     secured.error().message);
+                socket.close();
+                reply(426, "Connection closed; transfer aborted: " + secured.error().message);
+                finish_transfer(transfer);
+                co_return;
+            }
+            if (secured)
+                context_.log.info("{} {} {}: data connection is {}, this server the TLS {}", tag_, transfer->verb,
+                                  transfer->path, socket.tls_version(), role_name(*transfer->tls));
+        }
+        transfer->progress.started = Clock::now();
         Status result = co_await std::visit(
             [&](const auto& step) -> asio::awaitable<Status> {
                 using Step = std::decay_t<decltype(step)>;
@@ -280,10 +350,10 @@ asio::awaitable<void> Session::run_transfer(std::shared_ptr<Session> /*keep_aliv
             kept_data_ = std::move(transfer->socket);
             kept_unread_ = std::move(transfer->unread);
             transfer->socket.reset();
+        } else if (result && !transfer->aborted) {
+            co_await socket.close_gracefully(config.data_timeout);
         } else {
-            std::error_code ec;
-            socket.shutdown(asio::socket_base::shutdown_both, ec);
-            socket.close(ec);
+            socket.close();
         }
         const auto seconds = seconds_since(transfer->progress.started);
         const auto bytes = transfer->progress.bytes;
@@ -323,8 +393,8 @@ void Session::abort_transfer() {
     if (transfer_->socket) {
         // The transfer coroutine closes the socket itself once its pending wait returns.
         std::error_code ec;
-        transfer_->socket->shutdown(asio::socket_base::shutdown_both, ec);
-        transfer_->socket->cancel(ec);
+        transfer_->socket->tcp().shutdown(asio::socket_base::shutdown_both, ec);
+        transfer_->socket->tcp().cancel(ec);
     }
 }
 
@@ -336,9 +406,7 @@ void Session::close_kept_data(std::string_view why) {
     kept_unread_.clear();
     if (!kept_data_) return;
     context_.log.info("{} kept data connection closed ({})", tag_, why);
-    std::error_code ec;
-    kept_data_->shutdown(asio::socket_base::shutdown_both, ec);
-    kept_data_->close(ec);
+    kept_data_->close();
     kept_data_.reset();
 }
 
@@ -346,7 +414,7 @@ bool Session::kept_data_alive() {
     if (!kept_unread_.empty()) return true; // the next file's blocks, at least in part, are here
     // A peer that closed (0) or reset (error) it meanwhile; no data and no error: still open.
     char byte = 0;
-    const auto peeked = ::recv(kept_data_->native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    const auto peeked = ::recv(kept_data_->tcp().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
     return peeked > 0 || (peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR));
 }
 

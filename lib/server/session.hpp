@@ -4,6 +4,9 @@
 // STAT and NOOP are answered at once (RFC 959 4.1.3); other commands wait for the transfer.
 // Replies go through one outbox with a single writer, so the command loop and the transfer
 // never interleave bytes on the control connection.
+// With TLS (RFC 4217) the control connection becomes a TLS stream after AUTH TLS (or from the
+// first byte with --implicit-tls), and data connections after PROT P (tls.hpp: who is the TLS
+// client on them).
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -11,9 +14,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
@@ -21,8 +26,10 @@
 #include "server/commands.hpp"
 #include "server/config.hpp"
 #include "server/data_channel.hpp"
+#include "server/data_socket.hpp"
 #include "server/jail.hpp"
 #include "server/log.hpp"
+#include "server/tls.hpp"
 #include "server/transfer.hpp"
 
 namespace rsexec::server {
@@ -33,6 +40,7 @@ struct ServerContext {
     const Jail& jail;
     Logger& log;
     asio::thread_pool& workers; // checksums, off the I/O thread
+    TlsContexts* tls;           // nullptr when TLS is off
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -55,7 +63,8 @@ private:
         std::string path; // virtual
         Progress progress;
         bool aborted = false;
-        std::optional<asio::ip::tcp::socket> socket;
+        std::optional<TlsRole> tls; // PROT P: this server's role on the data connection
+        std::optional<DataSocket> socket;
         std::string unread; // block mode: bytes read past the EOF block (transfer.hpp)
     };
 
@@ -73,7 +82,17 @@ private:
     void reply_lines(int code, std::string_view first, const std::vector<std::string>& lines, std::string_view last);
     void send(std::string bytes);
     asio::awaitable<void> write_outbox(std::shared_ptr<Session> self);
+    // Until every queued reply has been written (AUTH TLS: the 234 goes out in the clear).
+    asio::awaitable<void> flush_outbox();
     void close_control();
+    // The control connection, clear or TLS.
+    asio::awaitable<std::tuple<std::error_code, std::size_t>> read_control(asio::mutable_buffer buffer);
+    asio::awaitable<std::tuple<std::error_code, std::size_t>> write_control(asio::const_buffer buffer);
+    // The TLS handshake on the control connection (AUTH TLS, --implicit-tls); false and the
+    // session closing when it fails.
+    asio::awaitable<bool> secure_control(std::string_view why);
+    bool tls_enabled() const noexcept { return context_.tls != nullptr; }
+    bool tls_required() const noexcept { return context_.config.tls.mode == TlsMode::required; }
 
     // Transfers.
     bool data_ready();
@@ -149,8 +168,14 @@ private:
     asio::awaitable<void> on_stat(std::string argument);
     asio::awaitable<void> on_hash(std::string argument);
     asio::awaitable<void> on_xsha256(std::string argument);
+    asio::awaitable<void> on_auth(std::string argument);
+    asio::awaitable<void> on_pbsz(std::string argument);
+    asio::awaitable<void> on_prot(std::string argument);
+    asio::awaitable<void> on_sscn(std::string argument);
+    asio::awaitable<void> on_cpsv(std::string argument);
 
     asio::ip::tcp::socket control_;
+    std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> control_tls_; // after AUTH TLS
     ServerContext context_;
     std::uint64_t id_;
     Endpoint peer_;
@@ -163,6 +188,7 @@ private:
     std::deque<std::string> outbox_;
     std::size_t outbox_bytes_ = 0;
     bool writing_ = false;
+    asio::steady_timer outbox_flushed_; // cancelled when the writer stops: wakes flush_outbox
     bool close_when_sent_ = false;
     bool closed_ = false;
 
@@ -181,9 +207,15 @@ private:
     std::optional<std::filesystem::path> rename_from_; // RNFR
     bool listening_for_sock_ = false;            // LSTN given; SOCK will pin
     DataChannel data_;
-    std::optional<asio::ip::tcp::socket> kept_data_; // block mode, between transfers
+    std::optional<DataSocket> kept_data_;             // block mode, between transfers
     std::string kept_unread_;                     // bytes read from it past the last EOF block
     std::shared_ptr<Transfer> transfer_;
+
+    // RFC 4217 data protection and the data connection's TLS role (tls.hpp).
+    bool pbsz_ = false;         // PBSZ 0 given after AUTH
+    bool protect_data_ = false; // PROT P
+    Sscn sscn_ = Sscn::unset;
+    Pairing pairing_ = Pairing::ordinary;
     std::uint64_t transfers_started_ = 0;
     asio::steady_timer transfer_done_; // cancelled when a transfer ends: wakes waiters
 };

@@ -9,6 +9,7 @@
 #include <asio/buffer.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,6 +26,8 @@ constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // Bytes handed to sendfile(2) per call, and read per chunk on the receiving side.
 constexpr std::size_t send_chunk = 4 * 1024 * 1024;
 constexpr std::size_t receive_chunk = 256 * 1024;
+// Bytes read from the file and written through TLS at a time (PROT P, no sendfile(2)).
+constexpr std::size_t tls_chunk = 256 * 1024;
 
 Error stalled() { return Error(Errc::timeout, "data connection stalled"); }
 
@@ -46,10 +49,84 @@ Status write_all(int fd, std::span<const char> data) {
     return success();
 }
 
+// RFC 8446 6.1: a TLS connection closed without close_notify may have been cut short.
+Error read_failed(const std::error_code& ec) {
+    if (ec == asio::ssl::error::stream_truncated)
+        return Error(ec, "data connection closed without TLS close_notify (truncated)");
+    return Error(ec, "data connection failed");
+}
+
+// pread(2) of up to `buffer.size()` bytes at `offset`; 0 at the end of the file.
+ssize_t read_at(int fd, std::span<char> buffer, off_t offset) {
+    for (;;) {
+        const auto n = ::pread(fd, buffer.data(), buffer.size(), offset);
+        if (n >= 0 || errno != EINTR) return n;
+    }
+}
+
+asio::awaitable<Status> send_file_tls(DataSocket& socket, const SendFile& plan, Progress& progress,
+                                      Clock::duration stall) {
+    std::vector<char> buffer(tls_chunk);
+    auto offset = static_cast<off_t>(plan.offset);
+    for (;;) {
+        const auto n = read_at(plan.file.get(), std::span<char>(buffer), offset);
+        if (n < 0) co_return file_error("cannot read the file");
+        if (n == 0) co_return success();
+        auto sent = co_await within(stall, socket.write(asio::buffer(buffer.data(), static_cast<std::size_t>(n))));
+        if (!sent) co_return stalled();
+        if (auto [ec, written] = *sent; ec) co_return Error(ec, "data connection failed");
+        offset += n;
+        progress.bytes += static_cast<std::uint64_t>(n);
+    }
+}
+
+// Block mode through TLS: blocks of up to 65535 bytes framed in memory, about 256 KiB a write.
+asio::awaitable<Status> send_file_blocks_tls(DataSocket& socket, const SendFile& plan, Progress& progress,
+                                             Clock::duration stall) {
+    struct ::stat st {};
+    if (::fstat(plan.file.get(), &st) != 0) co_return file_error("cannot read the file");
+    const auto end = static_cast<off_t>(st.st_size);
+    constexpr std::size_t blocks_per_write = tls_chunk / block::max_count;
+    std::vector<char> buffer(blocks_per_write * (block::header_size + block::max_count) + block::header_size);
+    auto offset = static_cast<off_t>(plan.offset);
+    bool last = false;
+    while (!last) {
+        std::size_t used = 0;
+        for (std::size_t n = 0; n < blocks_per_write && !last; ++n) {
+            const auto count = static_cast<std::size_t>(std::min<off_t>(end - offset, block::max_count));
+            last = count == 0;
+            if (last) {
+                const auto header = block::encode_header(block::end_of_file, 0);
+                std::memcpy(buffer.data() + used, header.data(), header.size());
+                used += header.size();
+                break;
+            }
+            const auto got = read_at(plan.file.get(), std::span<char>(buffer.data() + used + block::header_size, count),
+                                     offset);
+            if (got < 0) co_return file_error("cannot read the file");
+            if (got == 0) {
+                errno = EIO;
+                co_return file_error("the file shrank while being sent");
+            }
+            const auto header = block::encode_header(0, static_cast<std::uint16_t>(got));
+            std::memcpy(buffer.data() + used, header.data(), header.size());
+            used += header.size() + static_cast<std::size_t>(got);
+            offset += got;
+        }
+        auto sent = co_await within(stall, socket.write(asio::buffer(buffer.data(), used)));
+        if (!sent) co_return stalled();
+        if (auto [ec, written] = *sent; ec) co_return Error(ec, "data connection failed");
+        progress.bytes = static_cast<std::uint64_t>(offset) - plan.offset;
+    }
+    co_return success();
+}
+
 } // namespace
 
-asio::awaitable<Status> send_file(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+asio::awaitable<Status> send_file(DataSocket& data, const SendFile& plan, Progress& progress,
                                   Clock::duration stall) {
+    if (data.is_tls()) co_return co_await send_file_tls(data, plan, progress, stall);
+    auto& socket = data.tcp();
     std::error_code ec;
     socket.native_non_blocking(true, ec);
     if (ec) co_return Error(ec, "cannot make the data socket non-blocking");
@@ -74,24 +151,24 @@ asio::awaitable<Status> send_file(asio::ip::tcp::socket& socket, const SendFile&
     }
 }
 
-asio::awaitable<Status> receive_file(asio::ip::tcp::socket& socket, const ReceiveFile& plan, Progress& progress,
+asio::awaitable<Status> receive_file(DataSocket& socket, const ReceiveFile& plan, Progress& progress,
                                      Clock::duration stall) {
     std::vector<char> buffer(receive_chunk);
     for (;;) {
-        auto got = co_await within(stall, socket.async_read_some(asio::buffer(buffer), use_tuple));
+        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer)));
         if (!got) co_return stalled();
         auto [ec, n] = *got;
         if (ec == asio::error::eof) co_return success();
-        if (ec) co_return Error(ec, "data connection failed");
+        if (ec) co_return read_failed(ec);
         if (auto written = write_all(plan.file.get(), std::span<const char>(buffer.data(), n)); !written)
             co_return written;
         progress.bytes += n;
     }
 }
 
-asio::awaitable<Status> send_text(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+asio::awaitable<Status> send_text(DataSocket& socket, const SendText& plan, Progress& progress,
                                   Clock::duration stall) {
-    auto sent = co_await within(stall, asio::async_write(socket, asio::buffer(plan.text), use_tuple));
+    auto sent = co_await within(stall, socket.write(asio::buffer(plan.text)));
     if (!sent) co_return stalled();
     auto [ec, n] = *sent;
     progress.bytes += n;
@@ -99,8 +176,10 @@ asio::awaitable<Status> send_text(asio::ip::tcp::socket& socket, const SendText&
     co_return success();
 }
 
-asio::awaitable<Status> send_file_blocks(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+asio::awaitable<Status> send_file_blocks(DataSocket& data, const SendFile& plan, Progress& progress,
                                          Clock::duration stall) {
+    if (data.is_tls()) co_return co_await send_file_blocks_tls(data, plan, progress, stall);
+    auto& socket = data.tcp();
     std::error_code ec;
     socket.native_non_blocking(true, ec);
     if (ec) co_return Error(ec, "cannot make the data socket non-blocking");
@@ -168,7 +247,7 @@ asio::awaitable<Status> send_file_blocks(asio::ip::tcp::socket& socket, const Se
     }
 }
 
-asio::awaitable<Status> receive_file_blocks(asio::ip::tcp::socket& socket, const ReceiveFile& plan,
+asio::awaitable<Status> receive_file_blocks(DataSocket& socket, const ReceiveFile& plan,
                                             std::string& unread, Progress& progress, Clock::duration stall) {
     block::BlockDecoder decoder;
     // The file data of `input` moves down over the block headers it holds, to be written with
@@ -194,20 +273,21 @@ asio::awaitable<Status> receive_file_blocks(asio::ip::tcp::socket& socket, const
     if (auto taken = take(std::span<char>(carried.data(), carried.size())); !taken) co_return taken;
     std::vector<char> buffer(receive_chunk);
     while (!decoder.finished()) {
-        auto got = co_await within(stall, socket.async_read_some(asio::buffer(buffer), use_tuple));
+        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer)));
         if (!got) co_return stalled();
         auto [ec, n] = *got;
-        if (ec == asio::error::eof) co_return Error(Errc::transfer_failed, decoder.truncation());
-        if (ec) co_return Error(ec, "data connection failed");
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+            co_return Error(Errc::transfer_failed, decoder.truncation());
+        if (ec) co_return read_failed(ec);
         if (auto taken = take(std::span<char>(buffer.data(), n)); !taken) co_return taken;
     }
     co_return success();
 }
 
-asio::awaitable<Status> send_text_blocks(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+asio::awaitable<Status> send_text_blocks(DataSocket& socket, const SendText& plan, Progress& progress,
                                          Clock::duration stall) {
     const auto framed = block::frame(plan.text);
-    auto sent = co_await within(stall, asio::async_write(socket, asio::buffer(framed), use_tuple));
+    auto sent = co_await within(stall, socket.write(asio::buffer(framed)));
     if (!sent) co_return stalled();
     auto [ec, n] = *sent;
     if (ec) co_return Error(ec, "data connection failed");

@@ -8,16 +8,18 @@
 // send_file_blocks writes each block's header and sendfile(2)s its data, receive_file_blocks
 // writes the file data of each read with one write(2) and leaves the bytes read past the EOF
 // block in `unread`.
+// On a TLS data connection (PROT P) sendfile(2) cannot be used: the file is read in 256 KiB
+// chunks and written through the TLS stream (block mode: framed into blocks in memory first).
 // Every wait is bounded by `stall`: a peer that stops reading or sending fails the transfer.
 #include <cstdint>
 #include <string>
 #include <variant>
 
 #include <asio/awaitable.hpp>
-#include <asio/ip/tcp.hpp>
 
 #include "rsexec/deadline.hpp"
 #include "rsexec/expected.hpp"
+#include "server/data_socket.hpp"
 #include "server/file_descriptor.hpp"
 
 namespace rsexec::server {
@@ -43,21 +45,21 @@ using TransferPlan = std::variant<SendFile, ReceiveFile, SendText>;
 
 // A failure of the local file (as opposed to the network) has std::generic_category: it is
 // answered 451 rather than 426.
-asio::awaitable<Status> send_file(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+asio::awaitable<Status> send_file(DataSocket& socket, const SendFile& plan, Progress& progress,
                                   Clock::duration stall);
-asio::awaitable<Status> receive_file(asio::ip::tcp::socket& socket, const ReceiveFile& plan, Progress& progress,
+asio::awaitable<Status> receive_file(DataSocket& socket, const ReceiveFile& plan, Progress& progress,
                                      Clock::duration stall);
-asio::awaitable<Status> send_text(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+asio::awaitable<Status> send_text(DataSocket& socket, const SendText& plan, Progress& progress,
                                   Clock::duration stall);
 
 // Block mode. `unread` holds the bytes read from this connection past the previous EOF block;
 // receive_file_blocks consumes them first and leaves there what follows this file's EOF block.
 // A connection that closes or stalls before the EOF block fails the transfer.
-asio::awaitable<Status> send_file_blocks(asio::ip::tcp::socket& socket, const SendFile& plan, Progress& progress,
+asio::awaitable<Status> send_file_blocks(DataSocket& socket, const SendFile& plan, Progress& progress,
                                          Clock::duration stall);
-asio::awaitable<Status> receive_file_blocks(asio::ip::tcp::socket& socket, const ReceiveFile& plan,
+asio::awaitable<Status> receive_file_blocks(DataSocket& socket, const ReceiveFile& plan,
                                             std::string& unread, Progress& progress, Clock::duration stall);
-asio::awaitable<Status> send_text_blocks(asio::ip::tcp::socket& socket, const SendText& plan, Progress& progress,
+asio::awaitable<Status> send_text_blocks(DataSocket& socket, const SendText& plan, Progress& progress,
                                          Clock::duration stall);
 
 } // namespace rsexec::server
