@@ -47,11 +47,12 @@ asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const Transf
         if (!dialect_of_pair.count(pair_key)) {
             ControlSession src(executor, Side::source, settings.session);
             ControlSession dst(executor, Side::destination, settings.session);
-            auto a = co_await src.open(item.source.host, item.source.port, credentials_for(item.source, netrc));
+            auto a = co_await src.open(item.source.host, item.source.port, credentials_for(item.source, netrc),
+                                       item.source.implicit_tls());
             // Not `a ? co_await ... : ...`: GCC 12 destroys a co_await result inside ?: twice.
             Status b = success();
             if (a) b = co_await dst.open(item.destination.host, item.destination.port,
-                                         credentials_for(item.destination, netrc));
+                                         credentials_for(item.destination, netrc), item.destination.implicit_tls());
             if (!a || !b) {
                 dialect_of_pair[pair_key] = "unreachable: " + (!a ? a.error() : b.error()).describe();
                 reachable = false;
@@ -102,9 +103,7 @@ int batch_command(int argc, char** argv) {
                   << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n\n"
                   << "Running the same job again with its journal skips what is done and retries the rest.\n"
                   << "SIGINT stops starting new items; a second SIGINT aborts the running ones.\n\n"
-                  << exit_codes_help
-                  << "  11  partial: some items failed (the others were done)\n"
-                  << "  12  interrupted by a signal\n";
+                  << exit_codes_help;
         return 0;
     }
     if (!args.count("jobfile")) {

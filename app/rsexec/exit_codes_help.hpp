@@ -13,6 +13,9 @@ inline constexpr const char* exit_codes_help =
     "   7  pairing refused: the servers refuse every way to connect to each other (FXP off)\n"
     "   8  transfer: the transfer started, then failed\n"
     "   9  verification: the copy's size or checksum differs from the source\n"
-    "  10  timeout: a server stopped answering\n";
+    "  10  timeout: a server stopped answering\n"
+    "  11  partial: some batch items failed, the others were done\n"
+    "  12  interrupted by a signal\n"
+    "  13  TLS: refused where required, a failed handshake or certificate check\n";
 
 } // namespace rsexec::cli

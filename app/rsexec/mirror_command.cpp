@@ -30,9 +30,10 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     ControlSession src(executor, Side::source, settings.session);
     ControlSession dst(executor, Side::destination, settings.session);
-    if (auto opened = co_await src.open(source.host, source.port, credentials_for(source, netrc)); !opened)
+    if (auto opened = co_await src.open(source.host, source.port, credentials_for(source, netrc), source.implicit_tls()); !opened)
         co_return opened.error();
-    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc));
+    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc),
+                                        destination.implicit_tls());
         !opened)
         co_return opened.error();
     auto source_tree = co_await walk_tree(src, source.path, policy.excludes, false);
@@ -61,7 +62,8 @@ asio::awaitable<Status> delete_extra(const FtpUrl& destination, const std::vecto
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     ControlSession dst(executor, Side::destination, settings.session);
-    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc));
+    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc),
+                                        destination.implicit_tls());
         !opened)
         co_return opened;
     for (const auto& file : files) {
@@ -106,8 +108,7 @@ int mirror_command(int argc, char** argv) {
                   << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
                   << "destination, has another size there, or is newer at the source; a second run copies nothing.\n\n"
-                  << exit_codes_help << "  11  partial: some files failed (the others were done)\n"
-                  << "  12  interrupted by a signal\n";
+                  << exit_codes_help;
         return 0;
     }
     const auto urls = args.count("urls") ? args["urls"].as<std::vector<std::string>>() : std::vector<std::string>{};

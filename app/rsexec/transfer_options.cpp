@@ -30,6 +30,15 @@ void add_transfer_options(cxxopts::Options& options) {
         ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
          cxxopts::value<std::string>())
         ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
+    options.add_options("TLS (FTPS, RFC 4217)")
+        ("tls", "for ftp:// URLs: required (AUTH TLS, or fail: no password in clear), optional (AUTH TLS when "
+                "the server offers it), off. ftps:// URLs always use TLS from the first byte (port 990)",
+         cxxopts::value<std::string>()->default_value("off"))
+        ("ca-file", "verify servers against the CA certificates in this PEM file instead of the system's",
+         cxxopts::value<std::string>())
+        ("insecure", "do not verify server certificates (anyone on the path can read and change the session)")
+        ("allow-clear-data", "when the servers cannot protect the data between them (neither offers SSCN or "
+                             "CPSV), send it in clear (PROT C) instead of failing");
 }
 
 bool read_transfer_options(const char* command, const cxxopts::ParseResult& args, TransferSettings& settings) {
@@ -62,6 +71,25 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
         return false;
     }
     settings.session.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+
+    const auto tls = parse_tls_mode(args["tls"].as<std::string>());
+    if (!tls) {
+        std::cerr << command << ": --tls must be required, optional or off\n";
+        return false;
+    }
+    settings.session.tls.mode = *tls;
+    settings.session.tls.allow_clear_data = args.count("allow-clear-data") > 0;
+    const bool insecure = args.count("insecure") > 0;
+    settings.session.tls.verify = !insecure;
+    auto context = make_tls_context(args.count("ca-file") ? args["ca-file"].as<std::string>() : std::string(), insecure);
+    if (!context) {
+        std::cerr << command << ": " << context.error().message << '\n';
+        return false;
+    }
+    settings.session.tls.context = std::move(*context);
+    if (insecure)
+        std::cerr << "rsexec: warning: --insecure: server certificates are not verified; anyone on the path can "
+                     "read and change the session\n";
 
     settings.verbose = args.count("verbose") > 0;
     if (settings.verbose) {

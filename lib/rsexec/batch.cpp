@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "rsexec/connection_limiter.hpp"
+#include "rsexec/data_protection.hpp"
 #include "rsexec/pipeline.hpp"
 #include "rsexec/url_copy.hpp"
 
@@ -127,7 +128,7 @@ struct BatchRun::State {
         open_sessions.insert(site.session.get());
         ++summary.logins;
         summary.peak_per_host = limiter.peak();
-        auto opened = co_await site.session->open(url.host, url.port, credentials_for(url, options.netrc));
+        auto opened = co_await site.session->open(url.host, url.port, credentials_for(url, options.netrc), url.implicit_tls());
         if (!opened) drop(site);
         co_return opened;
     }
@@ -271,6 +272,20 @@ struct BatchRun::State {
         PipelineOptions pipe;
         pipe.pairing = pairing;
         pipe.pairing_options = options.copy.pairing;
+        // TLS on the data connections as copy_file would set it; what it cannot set up goes to
+        // copy_file, which says why or tries another pairing.
+        auto protection = plan_data_protection(*src.session, *dst.session, pairing);
+        if (!protection) {
+            returned.push_back(first);
+            co_return false;
+        }
+        if (auto applied = co_await apply_data_protection(*src.session, *dst.session, *protection); !applied) {
+            drop(src);
+            drop(dst);
+            returned.push_back(first);
+            co_return false;
+        }
+        pipe.pairing_options.cpsv = protection->cpsv;
         pipe.verify_size = options.copy.verify == Verify::size;
         pipe.block_mode = options.pipelining == Pipelining::block &&
             offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());

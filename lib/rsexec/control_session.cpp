@@ -3,6 +3,7 @@
 #include <array>
 
 #include <asio/connect.hpp>
+#include <asio/ssl/host_name_verification.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/write.hpp>
 
@@ -19,8 +20,9 @@ constexpr auto as_value = asio::experimental::as_tuple(asio::use_awaitable);
 ControlSession::ControlSession(asio::any_io_executor executor, Side side, SessionOptions options)
     : side_(side), options_(std::move(options)), socket_(executor), parser_(options_.limits) {}
 
-asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t port) {
+asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t port, bool implicit_tls) {
     const auto where = host + ":" + std::to_string(port);
+    host_ = host;
     asio::ip::tcp::resolver resolver(socket_.get_executor());
     auto resolving = [&]() -> asio::awaitable<Expected<asio::ip::tcp::resolver::results_type>> {
         auto [ec, results] = co_await resolver.async_resolve(host, std::to_string(port), as_value);
@@ -41,6 +43,9 @@ asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t 
     if (!connected) co_return Error(Errc::timeout, "timed out connecting to " + where, side_);
     if (!*connected) co_return connected->error();
     socket_.set_option(asio::ip::tcp::no_delay(true));
+    if (implicit_tls) {
+        if (auto secured = co_await handshake(); !secured) co_return secured;
+    }
 
     // RFC 959 5.4: 120 means "ready in a few minutes", followed by 220.
     for (;;) {
@@ -54,6 +59,49 @@ asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t 
         }
         co_return success();
     }
+}
+
+asio::awaitable<Status> ControlSession::handshake() {
+    const auto& tls = options_.tls;
+    if (!tls.context) co_return Error(Errc::tls_failed, "TLS is not set up", side_);
+    tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls.context);
+    std::error_code not_address;
+    (void)asio::ip::make_address(host_, not_address);
+    // SNI, for servers that keep several names on one address; never for an address.
+    if (not_address) SSL_set_tlsext_host_name(tls_->native_handle(), host_.c_str());
+    if (tls.verify) tls_->set_verify_callback(asio::ssl::host_name_verification(host_));
+    auto shaking = [&]() -> asio::awaitable<std::error_code> {
+        auto [ec] = co_await tls_->async_handshake(asio::ssl::stream_base::client, as_value);
+        co_return ec;
+    };
+    auto shaken = co_await within(options_.timeout, shaking());
+    if (!shaken) co_return Error(Errc::tls_failed, "TLS handshake with " + host_ + " timed out", side_);
+    if (*shaken) {
+        std::string why = shaken->message();
+        const long verify = SSL_get_verify_result(tls_->native_handle());
+        if (verify != X509_V_OK) why = std::string("certificate not trusted: ") + X509_verify_cert_error_string(verify);
+        else if (tls.verify && shaken->category() == asio::error::get_ssl_category())
+            why += " (does the certificate name " + host_ + "?)";
+        tls_.reset();
+        close();
+        co_return Error(Errc::tls_failed, "TLS handshake with " + host_ + " failed: " + why, side_);
+    }
+    co_return success();
+}
+
+asio::awaitable<Status> ControlSession::secure() {
+    const auto mode = options_.tls.mode;
+    if (tls_ || mode == TlsMode::off) co_return success();
+    auto reply = co_await command("AUTH", "TLS");
+    if (!reply) co_return reply.error();
+    if (reply->code != 234) {
+        if (mode == TlsMode::optional) co_return success();
+        Error error = refused("AUTH TLS", *reply);
+        error.code = make_error_code(Errc::tls_failed);
+        error.message += " (TLS is required: the password would cross in clear)";
+        co_return error;
+    }
+    co_return co_await handshake();
 }
 
 asio::awaitable<Status> ControlSession::login(const Credentials& credentials) {
@@ -83,16 +131,32 @@ asio::awaitable<Status> ControlSession::load_features() {
     co_return success();
 }
 
-asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t port, const Credentials& credentials) {
-    login_used_ = Login{host, port, credentials};
-    if (auto connected = co_await connect(std::move(host), port); !connected) co_return connected;
+asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t port, const Credentials& credentials,
+                                             bool implicit_tls) {
+    login_used_ = Login{host, port, credentials, implicit_tls};
+    if (auto connected = co_await connect(std::move(host), port, implicit_tls); !connected) co_return connected;
+    if (auto secured = co_await secure(); !secured) co_return secured;
     if (auto logged_in = co_await login(credentials); !logged_in) co_return logged_in;
-    // FEAT and TYPE I in one write (neither depends on the other's reply): one round trip less
-    // per login. RFC 959 3.1.1.3: image type, so that sizes match byte for byte on both servers.
+    // The commands after login in one write (none depends on another's reply): one round trip
+    // per login. RFC 4217 9: PBSZ 0 then PROT P asks for TLS on data connections too.
+    // RFC 959 3.1.1.3: image type, so that sizes match byte for byte on both servers.
     std::vector<Command> commands;
+    if (tls_) {
+        commands.push_back({"PBSZ", "0"});
+        commands.push_back({"PROT", "P"});
+    }
     commands.push_back({"FEAT", ""});
     commands.push_back({"TYPE", "I"});
     if (auto sent = co_await send_all(commands); !sent) co_return sent;
+    if (tls_) {
+        auto size = co_await read_reply();
+        if (!size) co_return size.error();
+        auto level = co_await read_reply();
+        if (!level) co_return level.error();
+        // A server that will not protect data leaves it clear; the pairing decides whether
+        // that is acceptable (data_protection.hpp).
+        if (size->completion() && level->completion()) protection_ = 'P', protectable_ = true;
+    }
     auto feat = co_await read_reply();
     if (!feat) co_return feat.error();
     features_ = Features::from_reply(*feat);  // a server without FEAT simply has no features
@@ -123,7 +187,9 @@ asio::awaitable<Status> ControlSession::send_all(const std::vector<Command>& com
     if (lines.empty()) co_return success();
     const std::string verb = commands.front().verb;
     auto writing = [&]() -> asio::awaitable<Status> {
-        auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(lines), as_value);
+        std::error_code ec;
+        if (tls_) std::tie(ec, std::ignore) = co_await asio::async_write(*tls_, asio::buffer(lines), as_value);
+        else std::tie(ec, std::ignore) = co_await asio::async_write(socket_, asio::buffer(lines), as_value);
         if (ec) co_return Error(Errc::connection_closed, "control connection lost sending " + verb + ": " + ec.message(), side_);
         co_return success();
     };
@@ -134,7 +200,12 @@ asio::awaitable<Status> ControlSession::send_all(const std::vector<Command>& com
 
 asio::awaitable<Status> ControlSession::receive() {
     std::array<char, 4096> buffer;
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(buffer), as_value);
+    std::error_code ec;
+    std::size_t n = 0;
+    if (tls_) std::tie(ec, n) = co_await tls_->async_read_some(asio::buffer(buffer), as_value);
+    else std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(buffer), as_value);
+    // A TLS peer that closes without close_notify: the same as a close for the control reader.
+    if (ec == asio::ssl::error::stream_truncated) ec = asio::error::eof;
     if (ec == asio::error::eof) co_return Error(Errc::connection_closed, "server closed the control connection", side_);
     if (ec) co_return Error(Errc::connection_closed, "control connection lost: " + ec.message(), side_);
     pending_.append(buffer.data(), n);

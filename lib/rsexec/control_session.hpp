@@ -4,6 +4,7 @@
 // moves bytes; the reply parser, command formatter and FEAT reader do the protocol work.
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
 
 #include "rsexec/address.hpp"
 #include "rsexec/deadline.hpp"
@@ -18,6 +20,7 @@
 #include "rsexec/features.hpp"
 #include "rsexec/reply.hpp"
 #include "rsexec/reply_parser.hpp"
+#include "rsexec/tls.hpp"
 
 namespace rsexec {
 
@@ -39,6 +42,7 @@ struct Login {
     std::string host;
     std::uint16_t port = 0;
     Credentials credentials;
+    bool implicit_tls = false;
 };
 
 struct SessionOptions {
@@ -46,20 +50,25 @@ struct SessionOptions {
     ReplyLimits limits;
     TraceHook trace;
     std::string label;  // for the trace; the side's name when empty
+    TlsSettings tls;
 };
 
 class ControlSession {
 public:
     ControlSession(asio::any_io_executor executor, Side side, SessionOptions options);
 
-    // Resolves, connects and reads the 220 greeting.
-    asio::awaitable<Status> connect(std::string host, std::uint16_t port);
+    // Resolves, connects and reads the 220 greeting (after the TLS handshake when implicit).
+    asio::awaitable<Status> connect(std::string host, std::uint16_t port, bool implicit_tls = false);
+    // AUTH TLS (RFC 4217 4) as the options' TLS mode asks, then the handshake.
+    asio::awaitable<Status> secure();
     // USER, PASS (and ACCT when the server asks for it: RFC 959 5.4 reply 332).
     asio::awaitable<Status> login(const Credentials& credentials);
     // FEAT (RFC 2389); a server without FEAT simply has no features.
     asio::awaitable<Status> load_features();
-    // All of the above, then TYPE I: a session ready for binary transfers.
-    asio::awaitable<Status> open(std::string host, std::uint16_t port, const Credentials& credentials);
+    // All of the above, then (under TLS) PBSZ 0 and PROT P, and TYPE I: a session ready for
+    // binary transfers. `implicit_tls`: ftps://, TLS from the first byte.
+    asio::awaitable<Status> open(std::string host, std::uint16_t port, const Credentials& credentials,
+                                 bool implicit_tls = false);
 
     // Sends one command and reads its reply, whatever the code.
     asio::awaitable<Expected<Reply>> command(std::string_view verb, std::string_view argument = {});
@@ -85,6 +94,15 @@ public:
     Error refused(std::string_view command, const Reply& reply) const;
 
     const Features& features() const noexcept { return features_; }
+    bool tls_active() const noexcept { return tls_ != nullptr; }
+    // The data protection level last accepted (PROT, RFC 4217 9): 'C' clear or 'P' private.
+    char data_protection() const noexcept { return protection_; }
+    // Whether the server accepted PBSZ 0 and PROT P at login: data connections can be TLS.
+    bool can_protect_data() const noexcept { return protectable_; }
+    void set_data_protection(char level) noexcept { protection_ = level; }
+    // Whether this server is the TLS client on its data connections (SSCN ON).
+    bool tls_client_on_data() const noexcept { return tls_client_on_data_; }
+    void set_tls_client_on_data(bool on) noexcept { tls_client_on_data_ = on; }
     Side side() const noexcept { return side_; }
     std::string_view label() const noexcept;
     bool is_open() const noexcept { return socket_.is_open(); }
@@ -99,9 +117,16 @@ public:
     void close();
 
 private:
+    asio::awaitable<Status> handshake();
+
     Side side_;
     SessionOptions options_;
     asio::ip::tcp::socket socket_;
+    std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;  // set once secured
+    std::string host_;  // as given, for certificate verification
+    char protection_ = 'C';
+    bool protectable_ = false;
+    bool tls_client_on_data_ = false;
     Endpoint peer_;
     ReplyParser parser_;
     std::string pending_;  // received bytes the parser has not consumed yet

@@ -26,6 +26,7 @@ public:
         case Errc::verification_failed: return "verification failed";
         case Errc::transfer_failed: return "transfer failed";
         case Errc::interrupted: return "interrupted";
+        case Errc::tls_failed: return "TLS failed";
         }
         return "unknown rsexec error";
     }

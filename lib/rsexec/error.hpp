@@ -26,6 +26,7 @@ enum class Errc {
     verification_failed,
     transfer_failed,
     interrupted,
+    tls_failed,            // TLS refused where required, a failed handshake or certificate check
 };
 
 const std::error_category& error_category() noexcept;

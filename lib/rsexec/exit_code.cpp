@@ -17,6 +17,7 @@ ExitCode exit_code_for(const Error& error) {
     case Errc::verification_failed: return ExitCode::verification;
     case Errc::timeout: return ExitCode::timeout;
     case Errc::interrupted: return ExitCode::interrupted;
+    case Errc::tls_failed: return ExitCode::tls;
     case Errc::malformed_reply:
     case Errc::reply_too_large:
     case Errc::bad_address:

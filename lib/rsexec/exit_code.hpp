@@ -18,6 +18,7 @@ enum class ExitCode : int {
     timeout = 10,         // a server stopped answering
     partial = 11,         // a batch in which some items failed
     interrupted = 12,     // stopped by a signal
+    tls = 13,             // TLS refused where required, a failed handshake or certificate check
 };
 
 ExitCode exit_code_for(const Error& error);

@@ -1,5 +1,7 @@
 #include "rsexec/pairing.hpp"
 
+#include "rsexec/data_protection.hpp"
+
 namespace rsexec {
 namespace {
 
@@ -30,7 +32,7 @@ asio::awaitable<Status> pair_rfc438(ControlSession& listener, ControlSession& co
 
 asio::awaitable<Status> pair_announced(Dialect dialect, ControlSession& listener, ControlSession& connector,
                                        const PairingOptions& options) {
-    const std::string verb = listen_verb(dialect);
+    const std::string verb = options.cpsv ? "CPSV" : listen_verb(dialect);
     auto passive = co_await listener.expect(2, verb);
     if (!passive) co_return passive.error();
     auto command = connect_command(dialect, *passive, listener, options);
@@ -68,6 +70,40 @@ asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener,
     case Dialect::epsv: co_return co_await pair_announced(dialect, listener, connector, options);
     }
     co_return Error(Errc::pairing_refused, "unknown dialect");
+}
+
+Expected<DataProtection> plan_data_protection(const ControlSession& source, const ControlSession& destination,
+                                             const PairingAttempt& attempt) {
+    ProtectionInputs inputs;
+    inputs.source_protected = source.can_protect_data();
+    inputs.destination_protected = destination.can_protect_data();
+    inputs.source = &source.features();
+    inputs.destination = &destination.features();
+    inputs.allow_clear_data = source.options().tls.allow_clear_data;
+    return plan_data_protection(inputs, attempt);
+}
+
+asio::awaitable<Status> apply_data_protection(ControlSession& source, ControlSession& destination,
+                                              const DataProtection& plan) {
+    for (ControlSession* session : {&source, &destination}) {
+        if (!session->tls_active()) continue;
+        if (session->data_protection() != plan.level) {
+            auto level = co_await session->expect(2, "PROT", std::string(1, plan.level));
+            if (!level) co_return level.error();
+            session->set_data_protection(plan.level);
+        }
+        const bool client = plan.sscn == session->side();
+        if (session->tls_client_on_data() != client) {
+            auto sscn = co_await session->expect(2, "SSCN", client ? "ON" : "OFF");
+            if (!sscn) {
+                Error error = sscn.error();
+                error.code = make_error_code(Errc::tls_failed);
+                co_return error;
+            }
+            session->set_tls_client_on_data(client);
+        }
+    }
+    co_return success();
 }
 
 const char* listen_verb(Dialect dialect) noexcept {

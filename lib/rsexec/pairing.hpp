@@ -23,7 +23,11 @@ struct PairingOptions {
     // Forward the address a listener announces even when it is not the address its control
     // connection reached: needed behind some NATs, and the door to the FTP bounce attack.
     bool trust_announced_address = false;
+    // Listen with CPSV rather than PASV: the listener is then the TLS client on the data
+    // connection (data_protection.hpp).
+    bool cpsv = false;
 };
+
 
 // Tells `listener` to listen and `connector` where to connect. `listener_sends` says whether the
 // listener will be the sending side (RFC 438's LSTN S) or the receiving one (LSTN R).
@@ -53,5 +57,13 @@ struct PairingAttempt {
 std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,
                                          Side preferred_listener, std::optional<Dialect> forced,
                                          bool ipv6);
+
+struct DataProtection;
+// plan_data_protection() for these two sessions as they are.
+Expected<DataProtection> plan_data_protection(const ControlSession& source, const ControlSession& destination,
+                                             const PairingAttempt& attempt);
+// Sends PROT and SSCN to the servers whose state differs from `plan`.
+asio::awaitable<Status> apply_data_protection(ControlSession& source, ControlSession& destination,
+                                              const DataProtection& plan);
 
 } // namespace rsexec

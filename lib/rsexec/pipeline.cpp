@@ -163,7 +163,8 @@ private:
     }
 
     void queue_listen() {
-        listener_.queue(Expect::listen, nullptr, listen_verb(options_.pairing.dialect));
+        listener_.queue(Expect::listen, nullptr,
+                        options_.pairing_options.cpsv ? "CPSV" : listen_verb(options_.pairing.dialect));
         listen_queued_ = true;
     }
 

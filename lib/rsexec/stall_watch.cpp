@@ -49,7 +49,7 @@ asio::awaitable<StallWatch::Poll> StallWatch::poll() {
         options.label = std::string(destination_.label()) + "/watch";
         spare_ = std::make_unique<ControlSession>(destination_.executor(), destination_.side(), std::move(options));
         spare_busy_ = true;
-        auto opened = co_await spare_->open(login->host, login->port, login->credentials);
+        auto opened = co_await spare_->open(login->host, login->port, login->credentials, login->implicit_tls);
         spare_busy_ = false;
         if (!opened) {
             spare_->close();

@@ -5,6 +5,7 @@
 #include <asio/this_coro.hpp>
 
 #include "rsexec/checksum.hpp"
+#include "rsexec/data_protection.hpp"
 #include "rsexec/file_size.hpp"
 #include "rsexec/stall_watch.hpp"
 
@@ -296,8 +297,21 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         ControlSession& listener = attempt.listener == Side::source ? source : destination;
         ControlSession& connector = attempt.listener == Side::source ? destination : source;
         if (!refusals.empty()) notice("trying " + describe(attempt));
+        auto protection = plan_data_protection(source, destination, attempt);
+        if (!protection) {
+            if (!protection.error().is(Errc::pairing_refused)) co_return protection.error();
+            refusals.push_back(describe(attempt) + ": " + protection.error().message);
+            notice(refusals.back());
+            continue;
+        }
+        if (protection->level == 'C' && (source.can_protect_data() || destination.can_protect_data()))
+            warning("the data crosses in clear between the servers (PROT C, --allow-clear-data)");
+        if (auto applied = co_await apply_data_protection(source, destination, *protection); !applied)
+            co_return applied.error();
+        PairingOptions pairing = options.pairing;
+        pairing.cpsv = protection->cpsv;
         auto paired = co_await pair_sessions(attempt.dialect, listener, connector,
-                                             attempt.listener == Side::source, options.pairing);
+                                             attempt.listener == Side::source, pairing);
         if (!paired) {
             if (!is_refusal(paired.error())) co_return paired.error();
             refusals.push_back(describe(attempt) + ": " + paired.error().describe());

@@ -21,6 +21,8 @@ struct FtpUrl {
 
     // An empty path, or one ending in '/', names a directory.
     bool names_directory() const noexcept { return path.empty() || path.back() == '/'; }
+    // ftps://: TLS from the first byte (RFC 4217 calls it implicit), whatever --tls says.
+    bool implicit_tls() const noexcept { return scheme == "ftps"; }
     // The last path segment ("b" of "a/b"); empty for a directory.
     std::string file_name() const;
     // "host:port", IPv6 in brackets.

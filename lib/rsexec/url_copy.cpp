@@ -21,9 +21,10 @@ asio::awaitable<Expected<CopyResult>> copy_url(const FtpUrl& source, const FtpUr
     ControlSession src(executor, Side::source, options.session);
     ControlSession dst(executor, Side::destination, options.session);
     // Both logins at once: the slower server sets the pace, not the sum of the two.
-    auto [src_open, dst_open] = co_await (src.open(source.host, source.port, credentials_for(source, options.netrc)) &&
+    auto [src_open, dst_open] = co_await (src.open(source.host, source.port, credentials_for(source, options.netrc), source.implicit_tls()) &&
                                           dst.open(destination.host, destination.port,
-                                                   credentials_for(destination, options.netrc)));
+                                                   credentials_for(destination, options.netrc),
+                                                   destination.implicit_tls()));
     if (!src_open) co_return src_open.error();
     if (!dst_open) co_return dst_open.error();
 
