@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "rsexec/data_protection.hpp"
 #include "rsexec/exit_code.hpp"
 
 namespace rsexec::cli {
@@ -38,7 +39,10 @@ void add_transfer_options(cxxopts::Options& options) {
          cxxopts::value<std::string>())
         ("insecure", "do not verify server certificates (anyone on the path can read and change the session)")
         ("allow-clear-data", "when the servers cannot protect the data between them (neither offers SSCN or "
-                             "CPSV), send it in clear (PROT C) instead of failing");
+                             "CPSV), send it in clear (PROT C) instead of failing")
+        ("fxp-tls", "which server takes the TLS client role on the data connection between them: auto "
+                    "(SSCN ON where offered, else a CPSV listener), sscn, cpsv",
+         cxxopts::value<std::string>()->default_value("auto"));
 }
 
 bool read_transfer_options(const char* command, const cxxopts::ParseResult& args, TransferSettings& settings) {
@@ -79,6 +83,11 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     }
     settings.session.tls.mode = *tls;
     settings.session.tls.allow_clear_data = args.count("allow-clear-data") > 0;
+    settings.session.tls.tls_client_method = args["fxp-tls"].as<std::string>();
+    if (!parse_tls_client_method(settings.session.tls.tls_client_method)) {
+        std::cerr << command << ": --fxp-tls must be auto, sscn or cpsv\n";
+        return false;
+    }
     const bool insecure = args.count("insecure") > 0;
     settings.session.tls.verify = !insecure;
     auto context = make_tls_context(args.count("ca-file") ? args["ca-file"].as<std::string>() : std::string(), insecure);

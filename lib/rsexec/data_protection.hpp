@@ -8,6 +8,7 @@
 // plan_data_protection() decides from FEAT which to use for one pairing attempt; it is pure.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "rsexec/error.hpp"
 #include "rsexec/expected.hpp"
@@ -22,12 +23,18 @@ struct DataProtection {
     bool cpsv = false;                // the listener listens with CPSV instead of PASV
 };
 
+// How a server is made the TLS client: whichever the servers offer (SSCN first), or only one.
+enum class TlsClientMethod { automatic, sscn, cpsv };
+const char* tls_client_method_name(TlsClientMethod method) noexcept;
+std::optional<TlsClientMethod> parse_tls_client_method(std::string_view name);
+
 struct ProtectionInputs {
     bool source_protected = false;       // the session is under TLS and accepted PROT P
     bool destination_protected = false;
     const Features* source = nullptr;
     const Features* destination = nullptr;
     bool allow_clear_data = false;
+    TlsClientMethod method = TlsClientMethod::automatic;
 };
 
 // For one pairing attempt. An error with Errc::pairing_refused means only this attempt cannot

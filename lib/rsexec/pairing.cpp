@@ -80,6 +80,7 @@ Expected<DataProtection> plan_data_protection(const ControlSession& source, cons
     inputs.source = &source.features();
     inputs.destination = &destination.features();
     inputs.allow_clear_data = source.options().tls.allow_clear_data;
+    inputs.method = parse_tls_client_method(source.options().tls.tls_client_method).value_or(TlsClientMethod::automatic);
     return plan_data_protection(inputs, attempt);
 }
 

@@ -28,6 +28,7 @@ struct TlsSettings {
     bool verify = true;                           // check the certificate names the host
     // Send data in clear (PROT C) when the servers cannot protect it between them.
     bool allow_clear_data = false;
+    std::string tls_client_method = "auto";  // data_protection.hpp: auto, sscn or cpsv
 };
 
 // TLS 1.2 or later, verifying servers against the system's CA store, or only against `ca_file`
