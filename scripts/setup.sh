@@ -11,6 +11,8 @@ packages=(
   nlohmann-json3-dev libsqlite3-dev
   # tests: real FTP clients and servers, checksums, certificates
   python3 python3-pyftpdlib lftp curl vsftpd openssl coreutils procps iproute2
+  # tests: a capture on the loopback interface proves no password crosses in clear with TLS
+  tcpdump
   # bench/rtt.sh draws docs/rtt.png
   gnuplot-nox
   # fuzzing: clang's libFuzzer and sanitizer runtimes
