@@ -36,6 +36,9 @@ public:
     std::string tls_version() const;
     asio::ip::tcp::socket& tcp() { return tls_ ? tls_->next_layer() : *plain_; }
 
+    // On TLS, one TLS record (16 KiB at most) is decrypted per read; records already arrived are
+    // read on into `buffer` before returning, so a transfer does not pay a wait per 16 KiB. An
+    // error met after some bytes is returned by the next call.
     asio::awaitable<std::tuple<std::error_code, std::size_t>> read_some(asio::mutable_buffer buffer);
     // All of `buffer`, or an error.
     asio::awaitable<std::tuple<std::error_code, std::size_t>> write(asio::const_buffer buffer);
@@ -49,6 +52,7 @@ public:
 private:
     std::optional<asio::ip::tcp::socket> plain_;
     std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket>> tls_;
+    std::error_code deferred_; // read_some: the error behind the bytes last returned
 };
 
 } // namespace rsexec::server

@@ -254,6 +254,22 @@ class ClientServer(unittest.TestCase):
         self.assertIn("TLS handshake failed", text)
         self.assertIn("TLS on the data connection (this server the TLS server) failed", self.server.log())
 
+    def test_a_tls_upload_cut_without_close_notify_fails_instead_of_passing_as_whole(self):
+        ctl = self.control()
+        ctl.auth()
+        ctl.login()
+        ctl.protect()
+        code, text = ctl.cmd("PASV")
+        raw = socket.create_connection(parse_pasv(text), timeout=10)
+        self.addCleanup(raw.close)
+        self.assertEqual(ctl.cmd("STOR cut.bin")[0], 150)
+        data = client_context().wrap_socket(raw, server_hostname=CLIENT_SERVER)
+        data.sendall(b"x" * 100000)
+        data.close()  # the TCP connection ends, no close_notify: as a forged FIN would
+        code, text = ctl.reply()
+        self.assertEqual(code, 426, text)
+        self.assertIn("without TLS close_notify", text)
+
     def test_sscn_on_makes_rsexecd_the_tls_client_on_a_port_connection(self):
         payload = os.urandom(200000)
         self.write("to-client.bin", payload)
@@ -475,6 +491,17 @@ class ServerToServer(unittest.TestCase):
         self.assertEqual(self.copied("f1"), self.files["f1"])
         self.assertRegex(self.src.log(), r"RETR /f1: data connection is TLSv1\.[23], this server the TLS client")
         self.assertRegex(self.dst.log(), r"STOR /f1: data connection is TLSv1\.[23], this server the TLS server")
+
+    def test_epsv_eprt_with_sscn_on_the_accepting_destination(self):
+        self.assertEqual(self.ctl_dst.cmd("SSCN ON"), (200, "200 SSCN:CLIENT METHOD"))
+        code, text = self.ctl_dst.cmd("EPSV")
+        self.assertEqual(code, 229, text)
+        port = int(re.search(r"\(\|\|\|(\d+)\|\)", text).group(1))
+        self.assertEqual(self.ctl_src.cmd("EPRT |1|%s|%d|" % (DESTINATION, port))[0], 200)
+        self.pair("f3")
+        self.assertEqual(self.copied("f3"), self.files["f3"])
+        self.assertIn("RETR /f3: data connection is TLSv1.3, this server the TLS server", self.src.log())
+        self.assertIn("STOR /f3: data connection is TLSv1.3, this server the TLS client", self.dst.log())
 
     def test_cpsv_on_the_source_as_listener_port_on_the_destination(self):
         code, text = self.ctl_src.cmd("CPSV")
