@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Starts and stops real FTP servers on loopback for the interop tests (docs/INTEROP.md, "Peers").
 #
-#   scripts/peers.sh start KIND ADDR PORT ROOT [--no-fxp]   prints ADDR:PORT once it serves
+#   scripts/peers.sh start KIND ADDR PORT ROOT [--no-fxp] [--tls CERT KEY]
+#                                                             prints ADDR:PORT once it serves
 #   scripts/peers.sh stop [ADDR:PORT|ADDR|all]                default: all
 #   scripts/peers.sh list                                     running peers: KIND ADDR:PORT PID
 #   scripts/peers.sh log ADDR:PORT                            the server's log
 #   scripts/peers.sh creds                                    user and password every peer takes
 #   scripts/peers.sh version KIND                             e.g. "vsftpd 3.0.3 (Debian 3.0.3-13+b2)"
+#   scripts/peers.sh tls-support KIND                         exit 0 if --tls works for KIND, else
+#                                                             1 and the reason on stderr
 #   scripts/peers.sh setup-user                               create the test user (root only)
 #
 # KIND: vsftpd | proftpd | pure-ftpd | pyftpdlib | rsexecd
@@ -15,6 +18,11 @@
 #       created if missing and chowned (recursively) to the test user.
 # --no-fxp: leave the server's default, which refuses data connections to or from an address
 #       other than the client's.
+# --tls CERT KEY: also offer FTPS (explicit, AUTH TLS) with this PEM certificate and key, copied
+#       into the state folder. TLS stays optional for the client; a data connection's TLS session
+#       need not reuse the control connection's (FXP: the other server is the data peer).
+#       vsftpd, proftpd (needs mod_tls.so from proftpd-mod-crypto unpacked in
+#       RSEXEC_PEERS_DIR/proftpd-crypto or RSEXEC_PEERS_DIR/proftpd) and rsexecd.
 #
 # Environment: RSEXEC_PEERS_STATE (default /tmp/rsexec-peers) holds one folder per server,
 # ADDR_PORT (config, pid, logs); RSEXEC_PEERS_DIR (default $RSEXEC_BUILD_DIR/peers, i.e. build/peers) holds
@@ -137,7 +145,7 @@ greets() {
 }
 
 write_vsftpd_conf() {
-  local dir=$1 addr=$2 port=$3 root=$4 fxp=$5 low=$6 high=$7
+  local dir=$1 addr=$2 port=$3 root=$4 fxp=$5 low=$6 high=$7 tls=$8
   mkdir -p "$dir/empty"
   chmod 0755 "$dir/empty"
   {
@@ -177,11 +185,59 @@ EOF
       # passive data connection from another host (425 Security: Bad IP connecting).
       printf 'pasv_promiscuous=YES\nport_promiscuous=YES\n'
     fi
+    if [ "$tls" = yes ]; then
+      # Explicit FTPS, optional for the client. require_ssl_reuse=NO: by default vsftpd demands
+      # that a data connection's TLS session resume the control connection's, which the other
+      # server of an FXP pair cannot do. ssl_request_cert=NO: no client certificate asked for.
+      cat <<EOF
+ssl_enable=YES
+rsa_cert_file=$dir/tls-cert.pem
+rsa_private_key_file=$dir/tls-key.pem
+allow_anon_ssl=NO
+force_local_logins_ssl=NO
+force_local_data_ssl=NO
+require_ssl_reuse=NO
+ssl_request_cert=NO
+ssl_ciphers=HIGH
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+debug_ssl=YES
+EOF
+    fi
   } >"$dir/vsftpd.conf"
 }
 
+# mod_tls.so for proftpd: Debian ships it in proftpd-mod-crypto, not proftpd-core.
+proftpd_tls_module() {
+  local d
+  for d in "$peers_dir/proftpd/usr/lib/proftpd" "$peers_dir/proftpd-crypto/usr/lib/proftpd"; do
+    [ -e "$d/mod_tls.so" ] && { echo "$d"; return 0; }
+  done
+  return 1
+}
+
+tls_support() {
+  case $1 in
+    vsftpd)
+      command -v vsftpd >/dev/null || { echo "no vsftpd" >&2; return 1; }
+      case $(ldd "$(command -v vsftpd)") in
+        *libssl*) ;;
+        *) echo "vsftpd built without OpenSSL" >&2; return 1 ;;
+      esac ;;
+    proftpd)
+      proftpd_tls_module >/dev/null || {
+        echo "no mod_tls.so in $peers_dir/proftpd/usr/lib/proftpd or $peers_dir/proftpd-crypto/usr/lib/proftpd (dpkg -x proftpd-mod-crypto)" >&2
+        return 1
+      } ;;
+    rsexecd) [ -x "$rsexecd_bin" ] || { echo "no $rsexecd_bin" >&2; return 1; } ;;
+    pure-ftpd | pyftpdlib) echo "peers.sh has no TLS set-up for $1" >&2; return 1 ;;
+    *) die "unknown kind: $1" ;;
+  esac
+}
+
 write_proftpd_conf() {
-  local dir=$1 addr=$2 port=$3 root=$4 fxp=$5 low=$6 high=$7 uid gid
+  local dir=$1 addr=$2 port=$3 root=$4 fxp=$5 low=$6 high=$7 tls=$8 uid gid
   read -r uid gid < <(user_ids)
   printf '%s:%s:%s:%s:rsexec interop tests:%s:/bin/sh\n' \
     "$test_user" "$(openssl passwd -6 "$test_password")" "$uid" "$gid" "$root" >"$dir/ftpd.passwd"
@@ -223,6 +279,31 @@ EOF
       # Covers both directions: PORT to another host, and a passive connection from one.
       echo "AllowForeignAddress on"
     fi
+    if [ "$tls" = yes ]; then
+      # Explicit FTPS, optional for the client. mod_tls answers SSCN (on SSCN ON it is the TLS
+      # client of the data connection); it has no CPSV. NoSessionReuseRequired: the data
+      # connection of an FXP pair comes from the other server and cannot resume this session.
+      # TLSv1.2 only: as the TLS client of a data connection (SSCN ON) under TLSv1.3, proftpd
+      # 1.3.8 closes the socket without reading the server's post-handshake session tickets, so
+      # the kernel resets the connection and a vsftpd or proftpd receiving the upload loses its
+      # tail (426 after about 100 KiB; measured by tests/interop/tls_matrix.py).
+      cat <<EOF
+<IfModule mod_dso.c>
+  ModulePath $(proftpd_tls_module)
+  LoadModule mod_tls.c
+</IfModule>
+TLSEngine on
+TLSRequired off
+TLSProtocol TLSv1.2
+TLSCipherSuite HIGH
+TLSRSACertificateFile $dir/tls-cert.pem
+TLSRSACertificateKeyFile $dir/tls-key.pem
+TLSOptions NoSessionReuseRequired
+TLSVerifyClient off
+TLSVerifyServer off
+TLSLog $dir/tls.log
+EOF
+    fi
   } >"$dir/proftpd.conf"
 }
 
@@ -239,18 +320,28 @@ write_pure_ftpd_db() {
 }
 
 start() {
-  [ $# -ge 4 ] || die "usage: start KIND ADDR PORT ROOT [--no-fxp]"
-  local kind=$1 addr=$2 port=$3 root=$4 fxp=yes
+  [ $# -ge 4 ] || die "usage: start KIND ADDR PORT ROOT [--no-fxp] [--tls CERT KEY]"
+  local kind=$1 addr=$2 port=$3 root=$4 fxp=yes tls=no tls_cert="" tls_key=""
   shift 4
-  for a in "$@"; do
-    case $a in
-      --no-fxp) fxp=no ;;
-      *) die "unknown option: $a" ;;
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --no-fxp) fxp=no; shift ;;
+      --tls)
+        [ $# -ge 3 ] || die "usage: --tls CERT KEY"
+        tls=yes tls_cert=$2 tls_key=$3
+        [ -r "$tls_cert" ] || die "cannot read the certificate $tls_cert"
+        [ -r "$tls_key" ] || die "cannot read the key $tls_key"
+        shift 3 ;;
+      *) die "unknown option: $1" ;;
     esac
   done
   [[ $addr =~ ^127\.[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "ADDR must be a 127.x.y.z address: $addr"
   [[ $port =~ ^[0-9]+$ ]] || die "PORT must be a number: $port"
   case $kind in vsftpd | proftpd | pure-ftpd | pyftpdlib | rsexecd) ;; *) die "unknown kind: $kind" ;; esac
+  if [ "$tls" = yes ]; then
+    local why
+    why=$(tls_support "$kind" 2>&1) || die "--tls with $kind: $why"
+  fi
 
   mkdir -p "$root"
   root=$(cd "$root" && pwd)
@@ -293,13 +384,18 @@ start() {
   local low high
   read -r low high < <(pasv_range "$addr" "$port")
 
+  if [ "$tls" = yes ]; then
+    install -m 0644 "$tls_cert" "$dir/tls-cert.pem"
+    install -m 0600 "$tls_key" "$dir/tls-key.pem"
+  fi
+
   local cmd=()
   case $kind in
     vsftpd)
-      write_vsftpd_conf "$dir" "$addr" "$port" "$root" "$fxp" "$low" "$high"
+      write_vsftpd_conf "$dir" "$addr" "$port" "$root" "$fxp" "$low" "$high" "$tls"
       cmd=(vsftpd "$dir/vsftpd.conf") ;;
     proftpd)
-      write_proftpd_conf "$dir" "$addr" "$port" "$root" "$fxp" "$low" "$high"
+      write_proftpd_conf "$dir" "$addr" "$port" "$root" "$fxp" "$low" "$high" "$tls"
       cmd=("$peers_dir/proftpd/usr/sbin/proftpd" -n -c "$dir/proftpd.conf") ;;
     pure-ftpd)
       write_pure_ftpd_db "$dir" "$root"
@@ -318,12 +414,14 @@ start() {
     rsexecd)
       cmd=("$rsexecd_bin" --root "$root" --bind "$addr" --port "$port"
         --user "$test_user:$test_password")
-      if [ "$fxp" = yes ]; then cmd+=(--fxp-peers 127.0.0.0/8); fi ;;
+      if [ "$fxp" = yes ]; then cmd+=(--fxp-peers 127.0.0.0/8); fi
+      if [ "$tls" = yes ]; then cmd+=(--tls-cert "$dir/tls-cert.pem" --tls-key "$dir/tls-key.pem"); fi ;;
   esac
   printf '%q ' "${cmd[@]}" >"$dir/command"
   echo "$kind" >"$dir/kind"
   echo "$root" >"$dir/root"
   echo "$fxp" >"$dir/fxp"
+  echo "$tls" >"$dir/tls"
 
   # setsid: the server is detached from the caller's terminal and process group.
   setsid "${cmd[@]}" >>"$dir/output.log" 2>&1 </dev/null &
@@ -372,7 +470,7 @@ start() {
     dir="$state_root/${addr}_$port"
   fi
   echo "$port" >"$dir/port"
-  echo "peers: $kind on $addr:$port (pid $pid, fxp $fxp, root $root)" >&2
+  echo "peers: $kind on $addr:$port (pid $pid, fxp $fxp, tls $tls, root $root)" >&2
   echo "$addr:$port"
 }
 
@@ -452,7 +550,7 @@ list() {
     local state=dead
     alive "$(cat "$d/pid")" "$(cat "$d/started")" && state=running
     local name=${d##*/}
-    echo "$(cat "$d/kind") ${name/_/:} $(cat "$d/pid") $state fxp=$(cat "$d/fxp")"
+    echo "$(cat "$d/kind") ${name/_/:} $(cat "$d/pid") $state fxp=$(cat "$d/fxp") tls=$(cat "$d/tls" 2>/dev/null || echo no)"
   done
 }
 
@@ -462,12 +560,13 @@ case ${1:-} in
   list) list ;;
   log)
     [ $# -eq 2 ] || die "usage: log ADDR:PORT"
-    for f in output.log server.log xfer.log; do
+    for f in output.log server.log xfer.log tls.log; do
       [ -s "$state_root/${2/:/_}/$f" ] && { echo "--- $f"; cat "$state_root/${2/:/_}/$f"; }
     done
     true ;;
   creds) echo "user=$test_user password=$test_password" ;;
   version) [ $# -eq 2 ] || die "usage: version KIND"; peer_version "$2" ;;
   setup-user) setup_user ;;
+  tls-support) [ $# -eq 2 ] || die "usage: tls-support KIND"; tls_support "$2" ;;
   *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
