@@ -36,15 +36,17 @@ done
 # Unpacked peers: folder name, packages to extract into it, a file that proves it is done.
 declare -A unpack=(
   [proftpd]="proftpd-core"
+  [proftpd-crypto]="proftpd-mod-crypto"  # mod_tls, for the FTPS interop test
   [pure-ftpd]="pure-ftpd"
 )
 declare -A proof=(
   [proftpd]="usr/sbin/proftpd"
+  [proftpd-crypto]="usr/lib/proftpd/mod_tls.so"
   [pure-ftpd]="usr/sbin/pure-ftpd"
 )
 todo=()
 for name in "${!unpack[@]}"; do
-  [ -x "$cache/$name/${proof[$name]}" ] || todo+=("$name")
+  [ -e "$cache/$name/${proof[$name]}" ] || todo+=("$name")
 done
 
 # The login every peer takes (scripts/peers.sh creds): a system user and a PAM service.

@@ -96,7 +96,7 @@ int batch_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Batch", "Transfer"})
+        std::cout << options.help({"", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"})
                   << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
                   << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
                   << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"

@@ -31,7 +31,7 @@ int copy_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Transfer"}) << "\nExamples:\n"
+        std::cout << options.help({"", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExamples:\n"
                   << "  rsexec copy ftp://alice:pw@a.example/data/f.bin ftp://bob:pw@b.example/incoming/\n"
                   << "  rsexec copy -v --dialect rfc438 ftp://127.0.0.2:2121/f ftp://127.0.0.3:2121/g\n\n"
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"

@@ -104,7 +104,7 @@ int mirror_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Batch", "Transfer"}) << "\nExample:\n"
+        std::cout << options.help({"", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExample:\n"
                   << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
                   << "destination, has another size there, or is newer at the source; a second run copies nothing.\n\n"

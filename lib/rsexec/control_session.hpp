@@ -95,6 +95,8 @@ public:
 
     const Features& features() const noexcept { return features_; }
     bool tls_active() const noexcept { return tls_ != nullptr; }
+    // The control connection's TLS, whose session a data connection of this client resumes.
+    SSL* tls_native() noexcept { return tls_ ? tls_->native_handle() : nullptr; }
     // The data protection level last accepted (PROT, RFC 4217 9): 'C' clear or 'P' private.
     char data_protection() const noexcept { return protection_; }
     // Whether the server accepted PBSZ 0 and PROT P at login: data connections can be TLS.

@@ -3,11 +3,15 @@
 #include <array>
 
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/host_name_verification.hpp>
+#include <asio/ssl/stream.hpp>
 
 namespace rsexec {
 namespace {
 
+using namespace asio::experimental::awaitable_operators;
 constexpr auto as_value = asio::experimental::as_tuple(asio::use_awaitable);
 
 // The port the server listens on for this listing; the address is always the control
@@ -29,13 +33,15 @@ asio::awaitable<Expected<Endpoint>> passive_endpoint(ControlSession& session) {
     co_return Endpoint(session.peer_address(), announced->port());
 }
 
-asio::awaitable<Expected<std::string>> read_all(asio::ip::tcp::socket& socket, Clock::duration timeout, Side side) {
+template <class Stream>
+asio::awaitable<Expected<std::string>> read_all(Stream& socket, Clock::duration timeout, Side side) {
     std::string data;
     std::array<char, 64 * 1024> buffer;
     for (;;) {
         auto reading = [&]() -> asio::awaitable<Expected<std::size_t>> {
             auto [ec, n] = co_await socket.async_read_some(asio::buffer(buffer), as_value);
-            if (ec == asio::error::eof) co_return std::size_t{0};
+            // A TLS server that closes without close_notify ends the listing as a TCP close does.
+            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) co_return std::size_t{0};
             if (ec) co_return Error(Errc::transfer_failed, "listing data connection: " + ec.message(), side);
             co_return n;
         };
@@ -66,10 +72,42 @@ asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession&
 
     const bool mlsd = session.features().has("MLST");
     const std::string verb = mlsd ? "MLSD" : "LIST";
-    auto started = co_await session.command(verb, path);
-    if (!started) co_return started.error();
-    if (!started->preliminary()) co_return session.refused(verb + " " + path, *started);
-    auto text = co_await read_all(data, session.timeout(), session.side());
+    if (session.data_protection() != 'P') {
+        auto started = co_await session.command(verb, path);
+        if (!started) co_return started.error();
+        if (!started->preliminary()) co_return session.refused(verb + " " + path, *started);
+    }
+    Expected<std::string> text = std::string();
+    if (session.data_protection() == 'P') {
+        // RFC 4217 9: PROT P puts this data connection under TLS too, rsexec the TLS client.
+        // It resumes the control connection's TLS session, which some servers insist on.
+        asio::ssl::stream<asio::ip::tcp::socket&> tls(data, *session.options().tls.context);
+        if (SSL* control = session.tls_native()) {
+            if (SSL_SESSION* resumed = SSL_get1_session(control)) {
+                SSL_set_session(tls.native_handle(), resumed);
+                SSL_SESSION_free(resumed);
+            }
+        }
+        if (session.options().tls.verify && session.login_used())
+            tls.set_verify_callback(asio::ssl::host_name_verification(session.login_used()->host));
+        if (auto sent = co_await session.send(verb, path); !sent) co_return sent.error();
+        // The server may start its handshake before or after its 150: both at once.
+        auto shaking = [&]() -> asio::awaitable<std::error_code> {
+            auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, as_value);
+            co_return ec;
+        };
+        auto [started, shaken] = co_await (session.read_reply() && within(session.timeout(), shaking()));
+        if (!started) co_return started.error();
+        if (!started->preliminary()) co_return session.refused(verb + " " + path, *started);
+        if (!shaken || *shaken) {
+            co_return Error(Errc::tls_failed, "TLS on the listing data connection failed: " +
+                                                  (shaken ? shaken->message() : std::string("timed out")),
+                            session.side());
+        }
+        text = co_await read_all(tls, session.timeout(), session.side());
+    } else {
+        text = co_await read_all(data, session.timeout(), session.side());
+    }
     data.close();
     if (!text) co_return text.error();
     auto finished = co_await session.read_reply();

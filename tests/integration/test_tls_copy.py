@@ -142,6 +142,18 @@ def test_batch(tmp, certs):
                 check(digest(dst.path(out, name)) == digest(src.path("set", name)), "batch %s: %s differs" % (pipeline, name))
             print("ok: TLS batch --pipeline %s: %d files" % (pipeline, summary["done"]))
 
+        # mirror lists both trees over TLS data connections (rsexec the TLS client) too.
+        result = run(["mirror", "--json", "--tls", "required", "--ca-file", certs.ca, url(src, "set/"),
+                      url(dst, "mirrored/")], timeout=120)
+        check(result.returncode == 0, "TLS mirror: exit %d: %s" % (result.returncode, result.stderr[-1500:]))
+        for name in names:
+            check(digest(dst.path("mirrored", name)) == digest(src.path("set", name)), "TLS mirror: %s differs" % name)
+        again = run(["mirror", "--json", "--tls", "required", "--ca-file", certs.ca, url(src, "set/"),
+                     url(dst, "mirrored/")], timeout=120)
+        check(again.returncode == 0 and again.stdout.strip() and json.loads(again.stdout.splitlines()[-1])["done"] == 0,
+              "second TLS mirror: exit %d: %s %s" % (again.returncode, again.stdout[-300:], again.stderr[-1500:]))
+        print("ok: TLS mirror, listings over TLS; a second run copies nothing")
+
 
 def test_failures(tmp, certs):
     with RsexecdServer(RSEXECD, SRC_ADDR, extra_args=certs.server_args(SRC_ADDR)) as src, \
