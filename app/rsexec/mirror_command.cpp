@@ -2,6 +2,7 @@
 // server, through the batch engine.
 #include <iostream>
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <cxxopts.hpp>
 #include <fmt/core.h>
@@ -18,9 +19,16 @@
 namespace rsexec::cli {
 namespace {
 
+using namespace asio::experimental::awaitable_operators;
+
 struct Trees {
     std::vector<TreeEntry> source, destination;
 };
+
+asio::awaitable<void> quit_reply(ControlSession& session) {
+    if (session.is_open()) co_await session.read_reply(std::chrono::seconds(2));
+    session.close();
+}
 
 // Walks both trees on one pair of sessions, then makes the missing directories.
 asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl& destination,
@@ -30,15 +38,16 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     ControlSession src(executor, Side::source, settings.session);
     ControlSession dst(executor, Side::destination, settings.session);
-    if (auto opened = co_await src.open(source.host, source.port, credentials_for(source, netrc), source.implicit_tls()); !opened)
-        co_return opened.error();
-    if (auto opened = co_await dst.open(destination.host, destination.port, credentials_for(destination, netrc),
-                                        destination.implicit_tls());
-        !opened)
-        co_return opened.error();
-    auto source_tree = co_await walk_tree(src, source.path, policy.excludes, false);
+    // Both logins, then both walks, side by side: the slower server sets the pace.
+    auto [src_open, dst_open] =
+        co_await (src.open(source.host, source.port, credentials_for(source, netrc), source.implicit_tls()) &&
+                  dst.open(destination.host, destination.port, credentials_for(destination, netrc),
+                           destination.implicit_tls()));
+    if (!src_open) co_return src_open.error();
+    if (!dst_open) co_return dst_open.error();
+    auto [source_tree, destination_tree] = co_await (walk_tree(src, source.path, policy.excludes, false) &&
+                                                     walk_tree(dst, destination.path, policy.excludes, true));
     if (!source_tree) co_return source_tree.error();
-    auto destination_tree = co_await walk_tree(dst, destination.path, policy.excludes, true);
     if (!destination_tree) co_return destination_tree.error();
     auto plan = plan_mirror(*source_tree, *destination_tree, policy);
 
@@ -50,10 +59,10 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
             if (!made) co_return made.error();
         }
     }
-    for (ControlSession* session : {&src, &dst}) {
-        if (session->is_open()) co_await session->command("QUIT");
-        session->close();
-    }
+    // QUIT to both at once; their 221s are read only to part politely.
+    for (ControlSession* session : {&src, &dst})
+        if (session->is_open()) co_await session->send("QUIT");
+    co_await (quit_reply(src) && quit_reply(dst));
     co_return plan;
 }
 
