@@ -13,12 +13,13 @@ RSEXECD=${RSEXECD:-build/bin/rsexecd}
 BENCH_USER=bench
 BENCH_PASS=bench
 
-start_rsexecd() {
+start_rsexecd() {  # ADDR ROOT [EXTRA RSEXECD OPTIONS...]
   local addr=$1 root=$2 out
+  shift 2
   out=$bench_work/$addr.$RANDOM.out
   mkdir -p "$root"
   "$RSEXECD" --root "$root" --bind "$addr" --port 0 --user "$BENCH_USER:$BENCH_PASS" \
-    --fxp-peers 127.0.0.0/8 --log-level warning >"$out" 2>"$out.log" &
+    --fxp-peers 127.0.0.0/8 --log-level warning "$@" >"$out" 2>"$out.log" &
   bench_pids+=($!)
   port=
   for _ in $(seq 200); do
