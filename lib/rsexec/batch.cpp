@@ -287,6 +287,9 @@ struct BatchRun::State {
         }
         pipe.pairing_options.cpsv = protection->cpsv;
         pipe.verify_size = options.copy.verify == Verify::size;
+        pipe.behind_transfers =
+            pipelines_behind_transfers(src.session->features(), src.session->greeting()) &&
+            pipelines_behind_transfers(dst.session->features(), dst.session->greeting());
         pipe.block_mode = options.pipelining == Pipelining::block &&
             offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
         bool finished_any = false;

@@ -52,6 +52,7 @@ asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t 
         auto greeting = co_await read_reply();
         if (!greeting) co_return greeting.error();
         if (greeting->code == 120) continue;
+        greeting_ = greeting->text();
         if (greeting->code != 220) {
             Error error = refused("connect", *greeting);
             error.code = make_error_code(Errc::connect_failed);

@@ -15,6 +15,7 @@
 #include <asio/ssl/stream.hpp>
 
 #include "rsexec/address.hpp"
+#include "rsexec/credentials.hpp"
 #include "rsexec/deadline.hpp"
 #include "rsexec/expected.hpp"
 #include "rsexec/features.hpp"
@@ -29,12 +30,6 @@ enum class Direction { sent, received };
 // Sees every control line both ways; sent passwords arrive already masked. `who` is the
 // session's label: "src", "dst", or "src#2" for a batch worker's session.
 using TraceHook = std::function<void(std::string_view who, Direction, std::string_view line)>;
-
-struct Credentials {
-    std::string user = "anonymous";
-    std::string password = "rsexec@";
-    std::string account;
-};
 
 // Where and as whom a session logged in: enough to open another session to the same server as
 // the same user (the stall watch polls SIZE on one while this one is busy with a transfer).
@@ -94,6 +89,8 @@ public:
     Error refused(std::string_view command, const Reply& reply) const;
 
     const Features& features() const noexcept { return features_; }
+    // The 220 greeting's text, which often names the server software.
+    const std::string& greeting() const noexcept { return greeting_; }
     bool tls_active() const noexcept { return tls_ != nullptr; }
     // The control connection's TLS, whose session a data connection of this client resumes.
     SSL* tls_native() noexcept { return tls_ ? tls_->native_handle() : nullptr; }
@@ -133,6 +130,7 @@ private:
     ReplyParser parser_;
     std::string pending_;  // received bytes the parser has not consumed yet
     Features features_;
+    std::string greeting_;
     std::optional<Login> login_used_;
 };
 

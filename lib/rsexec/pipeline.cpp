@@ -29,6 +29,7 @@ struct Slot {
     bool copy_sized = false;
     std::optional<std::uint64_t> copy_size;
     bool renaming = false;
+    bool store_sent = false;                 // the receiver's STOR is out: RETR may follow
     bool settled = false;                    // finished or returned
     Clock::time_point started_at{};
 
@@ -40,22 +41,49 @@ struct Pending {
     Slot* slot;
 };
 
+bool is_transfer(Expect what) { return what == Expect::retrieve || what == Expect::store; }
+
 // One session's side: what is to be sent, and the replies still to come, in order.
 struct Wire {
     ControlSession& session;
-    std::vector<ControlSession::Command> outbox;
-    std::deque<Pending> pending;
+    bool behind_transfers = true;  // PipelineOptions::behind_transfers
+    std::deque<std::pair<ControlSession::Command, Pending>> outbox;
+    std::deque<Pending> pending;   // sent, not answered yet
 
     void queue(Expect what, Slot* slot, std::string verb, std::string argument = {}) {
-        outbox.push_back({std::move(verb), std::move(argument)});
-        pending.push_back({what, slot});
+        outbox.push_back({{std::move(verb), std::move(argument)}, {what, slot}});
         if (slot) ++slot->replies_due;
     }
+    // A transfer, or a PORT/EPRT, not answered yet: pyftpdlib answers PORT only once it has
+    // connected, after the 150 of a RETR sent behind it.
+    bool must_wait() const {
+        for (const auto& p : pending)
+            if (is_transfer(p.what) || p.what == Expect::connect) return true;
+        return false;
+    }
+    bool idle() const { return outbox.empty() && pending.empty(); }
+
+    // Sends what may go now: everything, or for a server that does not queue commands, nothing
+    // while a transfer or a PORT/EPRT is unanswered, and nothing after either in one write.
     asio::awaitable<Status> flush() {
-        if (outbox.empty()) co_return success();
-        auto sent = co_await session.send_all(outbox);
-        outbox.clear();
-        co_return sent;
+        if (!behind_transfers && must_wait()) co_return success();
+        std::vector<ControlSession::Command> batch;
+        while (!outbox.empty()) {
+            // The receiver's STOR before the sender's RETR, as copy_file does: a sender that
+            // finished before the receiver heard its STOR would lose the file on some servers.
+            const Pending& next = outbox.front().second;
+            if (next.what == Expect::retrieve && !next.slot->store_sent) break;
+            if (next.what == Expect::store) next.slot->store_sent = true;
+            auto [command, expected] = std::move(outbox.front());
+            outbox.pop_front();
+            const bool stop = !behind_transfers &&
+                (is_transfer(expected.what) || (expected.what == Expect::connect));
+            batch.push_back(std::move(command));
+            pending.push_back(expected);
+            if (stop) break;
+        }
+        if (batch.empty()) co_return success();
+        co_return co_await session.send_all(batch);
     }
 };
 
@@ -70,7 +98,8 @@ class Pipeline {
 public:
     Pipeline(ControlSession& source, ControlSession& destination, const PipelineOptions& options,
              const PipelineCallbacks& callbacks)
-        : source_{source, {}, {}}, destination_{destination, {}, {}}, options_(options), callbacks_(callbacks),
+        : source_{source, options.behind_transfers, {}, {}}, destination_{destination, options.behind_transfers, {}, {}},
+          options_(options), callbacks_(callbacks),
           listener_(options.pairing.listener == Side::source ? source_ : destination_),
           connector_(options.pairing.listener == Side::source ? destination_ : source_) {}
 
@@ -93,7 +122,7 @@ public:
             for (Wire* wire : {&destination_, &source_}) {
                 if (auto sent = co_await wire->flush(); !sent) co_return co_await stop({sent.error()});
             }
-            while (!source_.pending.empty() || !destination_.pending.empty()) {
+            while (!source_.idle() || !destination_.idle()) {
                 if (auto stopped = co_await receive()) co_return co_await stop(std::move(*stopped));
             }
         }
@@ -108,7 +137,7 @@ private:
         for (Wire* wire : {&destination_, &source_}) {
             if (auto sent = co_await wire->flush(); !sent) co_return sent;
         }
-        while (!source_.pending.empty() || !destination_.pending.empty()) {
+        while (!source_.idle() || !destination_.idle()) {
             if (auto stopped = co_await receive()) co_return stopped->error;
         }
         co_return co_await pair_sessions(options_.pairing.dialect, listener_.session, connector_.session,
@@ -224,7 +253,7 @@ private:
         return nullptr;
     }
     bool drained() const {
-        return exhausted_ && slots_.empty() && source_.pending.empty() && destination_.pending.empty();
+        return exhausted_ && slots_.empty() && source_.idle() && destination_.idle();
     }
 
     void settle(Slot& slot, std::optional<Expected<CopyResult>> result) {
@@ -384,6 +413,10 @@ private:
 };
 
 } // namespace
+
+bool pipelines_behind_transfers(const Features& features, std::string_view greeting) {
+    return features.has("LSTN") || greeting.find("vsFTPd") != std::string_view::npos;
+}
 
 bool offers_block_mode(const Features& features) {
     const auto modes = features.parameters("MODE");
