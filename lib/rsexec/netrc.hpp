@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rsexec/control_session.hpp"
+#include "rsexec/credentials.hpp"
 #include "rsexec/expected.hpp"
 #include "rsexec/url.hpp"
 
