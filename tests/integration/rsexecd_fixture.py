@@ -10,6 +10,7 @@ The server listens on an ephemeral port (--port 0); the fixture reads the port f
 its pid (SIGTERM, then SIGKILL) on exit, on failure, and at interpreter exit.
 """
 import atexit
+import hashlib
 import os
 import re
 import select
@@ -194,3 +195,16 @@ def parse_sock(text):
 
 def sock_argument(host, port):
     return ",".join(host.split(".") + [str(port >> 8), str(port & 0xFF)])
+
+
+def digest(path):
+    """The SHA-256 of a file on disk, to compare a copy with its source."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_random(path, size):
+    """A file of `size` random bytes, its folders made as needed."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(os.urandom(size))

@@ -5,7 +5,6 @@
 GROUP is one of: jobs, journal, mirror, pipeline (all when omitted). The servers listen on 127.0.0.21 and
 127.0.0.22; rsexec connects from 127.0.0.1, so every data connection is a foreign one.
 """
-import hashlib
 import json
 import os
 import signal
@@ -15,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+from rsexecd_fixture import PASSWORD, USER, RsexecdServer, digest, write_random  # noqa: E402
 
 RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
 FXP = ["--fxp-peers", "127.0.0.0/8"]
@@ -25,16 +24,6 @@ PARTIAL, INTERRUPTED, USAGE = 11, 12, 2
 def url(server, path=""):
     return "ftp://%s:%s@%s:%d/%s" % (USER, PASSWORD, server.address, server.port, path)
 
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def write_random(path, size):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(os.urandom(size))
 
 
 def run(args, timeout=120, stdin=None):

@@ -6,7 +6,6 @@ GROUP is one of: copy, batch, failures, capture (all when omitted). Certificates
 with the openssl CLI: a test CA and one certificate per server address (subjectAltName IP).
 The servers listen on 127.0.0.91 and 127.0.0.92. The capture group needs root (tcpdump on lo).
 """
-import hashlib
 import json
 import os
 import re
@@ -18,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+from rsexecd_fixture import PASSWORD, USER, RsexecdServer, digest, write_random  # noqa: E402
 
 RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
 SRC_ADDR, DST_ADDR = "127.0.0.91", "127.0.0.92"
@@ -63,16 +62,6 @@ class Certificates:
 def url(server, path="", scheme="ftp"):
     return "%s://%s:%s@%s:%d/%s" % (scheme, USER, PASSWORD, server.address, server.port, path)
 
-
-def digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def write_random(path, size):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(os.urandom(size))
 
 
 def run(args, timeout=60):
