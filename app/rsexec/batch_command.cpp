@@ -1,5 +1,6 @@
 // rsexec batch JOBFILE|-: many paired transfers from a job file, with a journal.
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -19,6 +20,7 @@
 #include "rsexec/run.hpp"
 #include "rsexec/url_copy.hpp"
 #include "batch_report.hpp"
+#include "journal_options.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {
@@ -82,12 +84,14 @@ int batch_command(int argc, char** argv) {
     options.custom_help("[OPTIONS]");
     options.positional_help("JOBFILE|-");
     options.add_options()
-        ("journal", "SQLite journal of item states (default: JOBFILE.journal)", cxxopts::value<std::string>())
         ("no-journal", "keep no journal")
+        ("submit", "only submit the job to the journal, for `rsexec worker` processes to do")
         ("check", "only validate the job file")
         ("dry-run", "print the plan and the dialect each pair of servers would use; transfer nothing")
         ("h,help", "show this help")
         ("jobfile", "", cxxopts::value<std::string>());
+    add_journal_options(options, "where the items and their states are kept: a SQLite file (default: "
+                                 "JOBFILE.journal) or postgresql://USER@HOST/DB, shared with `rsexec worker`");
     add_batch_options(options);
     add_transfer_options(options);
     options.parse_positional({"jobfile"});
@@ -96,12 +100,14 @@ int batch_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"})
+        std::cout << options.help({"", "Journal", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"})
                   << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
                   << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
                   << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"
                   << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n\n"
                   << "Running the same job again with its journal skips what is done and retries the rest.\n"
+                  << "With --journal postgresql://..., `rsexec worker` processes anywhere join the job; the\n"
+                  << "journal keeps no password, so they log in with their own .netrc.\n"
                   << "SIGINT stops starting new items; a second SIGINT aborts the running ones.\n\n"
                   << exit_codes_help;
         return 0;
@@ -131,20 +137,34 @@ int batch_command(int argc, char** argv) {
         return reachable ? 0 : static_cast<int>(ExitCode::connect);
     }
 
-    std::optional<Journal> journal;
-    if (!args.count("no-journal") && (args.count("journal") || job_path != "-")) {
-        const auto path = args.count("journal") ? args["journal"].as<std::string>() : job_path + ".journal";
-        auto opened = Journal::open(path);
-        if (!opened) return report_failure(opened.error());
-        journal = std::move(*opened);
-    }
-
     auto read = read_batch_options("rsexec batch", args, settings);
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
-    batch.journal = journal ? &*journal : nullptr;
 
-    return run_items(io, std::move(*items), std::move(batch), wants_json(args));
+    std::unique_ptr<Journal> journal;
+    if (!args.count("no-journal") && (args.count("journal") || job_path != "-")) {
+        const auto job = job_path == "-" ? std::string("stdin") : std::filesystem::path(job_path).filename().string();
+        auto opened = open_journal_from(args, job_path + ".journal", job);
+        if (!opened) return report_failure(opened.error());
+        journal = std::move(*opened);
+    }
+    if (args.count("submit")) {
+        if (!journal) {
+            std::cerr << "rsexec batch: --submit needs a journal (--journal)\n";
+            return static_cast<int>(ExitCode::usage);
+        }
+        auto done = journal->submit(*items, batch.max_per_host);
+        if (!done) return report_failure(done.error());
+        nlohmann::json out{{"event", "submitted"}, {"job", journal->job()}, {"items", items->size()},
+                           {"done", done->size()}};
+        if (wants_json(args)) std::cout << out.dump() << '\n';
+        else std::cout << fmt::format("submitted {} items to job {} ({} already done)\n", items->size(),
+                                      journal->job(), done->size());
+        return 0;
+    }
+    batch.journal = journal.get();
+    const std::size_t total = items->size();
+    return run_items(io, std::move(*items), std::move(batch), wants_json(args), total);
 }
 
 } // namespace rsexec::cli

@@ -35,6 +35,7 @@ void print_json_event(const BatchEvent& event) {
         out["listener"] = side_name(event.result->listener);
         if (event.result->checksum) out["checksum"] = *event.result->checksum;
         if (event.result->resumed_from) out["resumed_from"] = event.result->resumed_from;
+        if (event.result->found_complete) out["found_complete"] = true;
     }
     if (event.kind == BatchEvent::Kind::progress) out["bytes"] = event.bytes;
     if (event.error) {
@@ -58,7 +59,7 @@ public:
             bytes_ += event.result->bytes.value_or(0);
             std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
                                      event.item->destination.display(), event.result->bytes.value_or(0),
-                                     dialect_name(event.result->dialect));
+                                     event.result->found_complete ? "found complete" : dialect_name(event.result->dialect));
             break;
         case BatchEvent::Kind::skipped:
             ++finished_;
@@ -153,8 +154,8 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
 
 bool wants_json(const cxxopts::ParseResult& args) { return args.count("json") || !::isatty(STDOUT_FILENO); }
 
-int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json) {
-    TerminalReport terminal(items.size());
+int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json, std::size_t total) {
+    TerminalReport terminal(total);
     batch.on_event = [&](const BatchEvent& event) {
         if (json) print_json_event(event);
         else terminal.on_event(event);
@@ -183,14 +184,17 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
     nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
                        {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
                        {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins},
-                       {"peak_per_host", summary.peak_per_host}};
+                       {"peak_per_host", summary.peak_per_host}, {"journal_round_trips", summary.journal_round_trips}};
+    if (summary.journal_error) out["journal_error"] = summary.journal_error->describe();
     if (json) std::cout << out.dump() << '\n';
     else
         std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,
                                  summary.skipped, summary.failed,
                                  summary.interrupted ? fmt::format(", {} interrupted", summary.interrupted) : "",
                                  summary.bytes, seconds_of(summary.elapsed), summary.logins);
+    if (summary.journal_error) std::cerr << "rsexec: " << summary.journal_error->describe() << '\n';
     if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
+    if (summary.journal_error) return static_cast<int>(exit_code_for(*summary.journal_error));
     if (summary.failed > 0) return static_cast<int>(ExitCode::partial);
     return 0;
 }

@@ -19,6 +19,8 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
                                               const TransferSettings& settings);
 bool wants_json(const cxxopts::ParseResult& args);
 
-int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json);
+// Submits `items` to the journal (if any) and works on the job; `total` is the job's size for
+// the progress line.
+int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json, std::size_t total);
 
 } // namespace rsexec::cli

@@ -5,5 +5,7 @@ namespace rsexec::cli {
 int copy_command(int argc, char** argv);
 int batch_command(int argc, char** argv);
 int mirror_command(int argc, char** argv);
+int worker_command(int argc, char** argv);
+int status_command(int argc, char** argv);
 
 } // namespace rsexec::cli

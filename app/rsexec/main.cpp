@@ -16,7 +16,9 @@ void usage(std::ostream& out) {
            "Commands:\n"
            "  copy SRC_URL DST_URL   copy one file from one server to another\n"
            "  batch JOBFILE|-        run the transfers a job file lists, with a journal and retries\n"
-           "  mirror SRC_DIR DST_DIR make a directory tree on one server match a tree on another\n\n"
+           "  mirror SRC_DIR DST_DIR make a directory tree on one server match a tree on another\n"
+           "  worker --journal URI   work on a job shared in PostgreSQL, with other workers\n"
+           "  status --journal WHERE a job's progress: done, running, pending, failed, per worker\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
         << rsexec::cli::exit_codes_help;
@@ -67,6 +69,8 @@ int main(int argc, char** argv) {
     if (command == "copy") return rsexec::cli::copy_command(argc - 1, argv + 1);
     if (command == "batch") return rsexec::cli::batch_command(argc - 1, argv + 1);
     if (command == "mirror") return rsexec::cli::mirror_command(argc - 1, argv + 1);
+    if (command == "worker") return rsexec::cli::worker_command(argc - 1, argv + 1);
+    if (command == "status") return rsexec::cli::status_command(argc - 1, argv + 1);
     std::cerr << "rsexec: unknown command '" << command << "' (try rsexec --help)\n";
     return 2;
 }

@@ -11,6 +11,7 @@
 #include "batch_report.hpp"
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
+#include "rsexec/journal.hpp"
 #include "rsexec/exit_code.hpp"
 #include "rsexec/mirror.hpp"
 #include "rsexec/run.hpp"
@@ -164,19 +165,21 @@ int mirror_command(int argc, char** argv) {
         items.push_back({0, with_path(*source, join_path(source->path, file)),
                          with_path(*destination, join_path(destination->path, file)), false});
 
-    std::optional<Journal> journal;
+    std::unique_ptr<Journal> journal;
     if (args.count("journal")) {
-        auto opened = Journal::open(args["journal"].as<std::string>());
+        JournalOptions journal_options{"mirror", "mirror", std::chrono::seconds(30)};
+        auto opened = open_journal(args["journal"].as<std::string>(), std::move(journal_options));
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
     auto read = read_batch_options("rsexec mirror", args, settings);
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
-    batch.journal = journal ? &*journal : nullptr;
+    batch.journal = journal.get();
     const bool json = wants_json(args);
     int code = 0;
-    if (!items.empty()) code = run_items(io, std::move(items), std::move(batch), json);
+    const std::size_t total = items.size();
+    if (!items.empty()) code = run_items(io, std::move(items), std::move(batch), json, total);
     else if (json) std::cout << R"({"event":"summary","done":0,"skipped":0,"failed":0,"interrupted":0,"bytes":0})" << '\n';
     else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan->up_to_date);
     io.restart();

@@ -3,6 +3,7 @@
 #include <deque>
 #include <random>
 #include <set>
+#include <unordered_map>
 
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -11,6 +12,7 @@
 
 #include "rsexec/connection_limiter.hpp"
 #include "rsexec/data_protection.hpp"
+#include "rsexec/file_size.hpp"
 #include "rsexec/pipeline.hpp"
 #include "rsexec/url_copy.hpp"
 
@@ -59,10 +61,6 @@ bool is_transient(const Error& error) {
     }
 }
 
-std::string journal_key(const JobItem& item) {
-    return item.source.display() + " -> " + item.destination.display() + (item.append ? " append" : "");
-}
-
 namespace {
 
 std::string server_of(const FtpUrl& url) { return url.authority(); }
@@ -76,21 +74,80 @@ std::string login_of(const FtpUrl& url, const Credentials& credentials) {
 
 struct BatchRun::State {
     asio::any_io_executor executor;
-    std::vector<JobItem> items;
+    std::vector<JobItem> submitted;  // with their passwords, which the journal never holds
     BatchOptions options;
+    std::unique_ptr<Journal> own_journal;  // when options.journal is null
+    Journal* journal = nullptr;
     ConnectionLimiter limiter;
-    std::size_t next = 0;
+    // The items claimed from the journal, by local index (a deque: references stay valid).
+    struct Entry {
+        JobItem item;
+        std::int64_t id = 0;
+        std::size_t seq = 0;
+        int earlier_claims = 0;
+    };
+    std::deque<Entry> entries;
+    std::deque<std::size_t> ready;  // claimed, not started
+    std::unordered_map<std::string, std::size_t> submitted_by_key;
+    std::vector<Outcome> unreported;
+    std::vector<BatchEvent> unannounced;  // their events
+    bool exhausted = false;  // the journal had nothing more to claim
     bool stopping = false;
     bool aborting = false;
+    bool finished = false;  // every worker has ended
+    asio::steady_timer keeper;  // keep_journal's wait
     BatchSummary summary;
     std::set<ControlSession*> open_sessions;  // for abort_running
     std::mt19937 random{std::random_device{}()};
 
     State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
-        : executor(ex), items(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host) {}
+        : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host), keeper(ex) {}
 
     void emit(BatchEvent event) {
         if (options.on_event) options.on_event(event);
+    }
+    BatchEvent event(BatchEvent::Kind kind, std::size_t index, int attempt = 0) const {
+        return {kind, entries[index].seq, &entries[index].item, attempt, std::nullopt, std::nullopt, {}};
+    }
+    const JobItem& item_at(std::size_t index) const { return entries[index].item; }
+
+    void journal_failed(const Error& error) {
+        if (!summary.journal_error) summary.journal_error = error;
+    }
+
+    // Outcomes go to the journal before they are announced, so that what a run reports done is
+    // done in the journal however the run ends. A shared journal takes them in chunks (at most
+    // 100 ms or 64 items apart): one round trip for many files.
+    void record(std::size_t index, ItemState state, int attempts, std::uint64_t bytes, std::string error,
+                BatchEvent announcement) {
+        unreported.push_back({entries[index].id, state, bytes, attempts, std::move(error)});
+        unannounced.push_back(std::move(announcement));
+        if (!journal->shared() || unreported.size() >= 64) flush();
+    }
+    void flush() {
+        if (unreported.empty()) return;
+        if (auto reported = journal->report(unreported); !reported) {
+            journal_failed(reported.error());
+            return;  // kept: the next flush tries again
+        }
+        unreported.clear();
+        for (auto& announcement : unannounced) emit(std::move(announcement));
+        unannounced.clear();
+    }
+
+    // Flushes outcomes every 100 ms and renews a shared journal's lease, until the run ends.
+    asio::awaitable<void> keep_journal() {
+        auto renewed = Clock::now();
+        const auto renew_every = std::chrono::duration_cast<Clock::duration>(journal->lease() / 3);
+        while (!finished) {
+            keeper.expires_after(std::chrono::milliseconds(100));
+            co_await keeper.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            flush();
+            if (journal->shared() && Clock::now() - renewed >= renew_every) {
+                if (auto done = journal->renew_lease(); !done) journal_failed(done.error());
+                renewed = Clock::now();
+            }
+        }
     }
 
     // One side's session, reused while the next item names the same login.
@@ -162,74 +219,131 @@ struct BatchRun::State {
         return std::chrono::duration_cast<Clock::duration>(options.backoff * factor);
     }
 
-    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker) {
-        const JobItem& item = items[index];
+    // An item an earlier run or a lost worker started may have been copied and renamed before
+    // its outcome reached the journal: a final file the size of the source is that copy.
+    asio::awaitable<std::optional<CopyResult>> found_complete(Site& src, Site& dst, const JobItem& item,
+                                                              const std::string& target) {
+        auto copied = co_await size_of(*dst.session, target);
+        if (!copied || !*copied || **copied == 0) co_return std::nullopt;
+        auto original = co_await size_of(*src.session, item.source.path);
+        if (!original || !*original || **original != **copied) co_return std::nullopt;
+        CopyResult result;
+        result.bytes = **copied;
+        result.found_complete = true;
+        co_return result;
+    }
+
+    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                  int attempt) {
+        const JobItem& item = item_at(index);
         if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
         auto target = destination_path(item.source, item.destination);
         if (!target) co_return target.error();
+        if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
+            if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
+        }
         CopyRequest request{item.source.path, *target,
                             item.append ? WriteMode::append : WriteMode::temporary_then_rename};
         CopyOptions copy = options.copy;
         copy.resume = copy.resume || options.resume_retries;
-        copy.progress = [this, &item, index](std::uint64_t bytes) {
-            BatchEvent event{BatchEvent::Kind::progress, index, &item, 0, std::nullopt, std::nullopt, {}};
-            event.bytes = bytes;
-            emit(std::move(event));
+        copy.progress = [this, index](std::uint64_t bytes) {
+            auto progress = event(BatchEvent::Kind::progress, index);
+            progress.bytes = bytes;
+            emit(std::move(progress));
         };
         co_return co_await copy_file(*src.session, *dst.session, request, copy);
     }
 
-    // The next item to work on, past those the journal records as done.
-    std::optional<std::size_t> take(const std::function<bool(const JobItem&)>& fits = {}) {
-        while (!stopping && next < items.size()) {
-            if (fits && !fits(items[next])) return std::nullopt;
-            const std::size_t index = next++;
-            const JobItem& item = items[index];
-            if (options.journal) {
-                auto state = options.journal->enroll(journal_key(item));
-                if (state && *state == ItemState::done) {
-                    ++summary.skipped;
-                    emit({BatchEvent::Kind::skipped, index, &item, 0, std::nullopt, std::nullopt, {}});
-                    continue;
-                }
-            }
-            return index;
+    // Claims the next chunk of items from the journal; false when it has none now.
+    bool claim_more() {
+        if (exhausted) return false;
+        auto claimed = journal->claim(options.claim_chunk);
+        if (!claimed) {
+            journal_failed(claimed.error());
+            exhausted = true;
+            return false;
         }
-        return std::nullopt;
+        if (claimed->empty()) {
+            exhausted = true;
+            return false;
+        }
+        for (auto& claim : *claimed) {
+            Entry entry{std::move(claim.item), claim.id, claim.seq, claim.earlier_claims};
+            // The submitted item, with its password, where this process submitted it.
+            if (auto it = submitted_by_key.find(journal_key(entry.item)); it != submitted_by_key.end()) {
+                const std::size_t line = entry.item.line;
+                entry.item = submitted[it->second];
+                entry.item.line = line;
+            }
+            ready.push_back(entries.size());
+            entries.push_back(std::move(entry));
+        }
+        return true;
     }
 
-    void begin(std::size_t index, int attempt) {
-        if (options.journal) (void)options.journal->mark_running(journal_key(items[index]));
-        emit({BatchEvent::Kind::start, index, &items[index], attempt, std::nullopt, std::nullopt, {}});
+    // The next item to work on, if it `fits`.
+    std::optional<std::size_t> take(const std::function<bool(std::size_t)>& fits = {}) {
+        if (stopping) return std::nullopt;
+        if (ready.empty() && !claim_more()) return std::nullopt;
+        if (fits && !fits(ready.front())) return std::nullopt;
+        const std::size_t index = ready.front();
+        ready.pop_front();
+        return index;
     }
+
+    // With a shared journal, nothing to claim now may mean items other workers hold: wait and
+    // look again while any are running (a worker that stops renewing its lease loses them).
+    asio::awaitable<bool> more_may_come() {
+        if (!journal->shared() || stopping) co_return false;
+        auto progress = journal->progress();
+        if (!progress) {
+            journal_failed(progress.error());
+            co_return false;
+        }
+        if (progress->pending == 0 && progress->running == 0) co_return false;
+        asio::steady_timer timer(executor, std::min<Clock::duration>(std::chrono::seconds(1), journal->lease() / 4));
+        co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        exhausted = false;
+        co_return true;
+    }
+
+    void begin(std::size_t index, int attempt) { emit(event(BatchEvent::Kind::start, index, attempt)); }
 
     void succeeded(std::size_t index, int attempt, const CopyResult& result) {
         ++summary.done;
         summary.bytes += result.bytes.value_or(0);
-        if (options.journal) (void)options.journal->mark_done(journal_key(items[index]), result.bytes.value_or(0));
-        emit({BatchEvent::Kind::done, index, &items[index], attempt, result, std::nullopt, {}});
+        auto done = event(BatchEvent::Kind::done, index, attempt);
+        done.result = result;
+        record(index, ItemState::done, attempt, result.bytes.value_or(0), {}, std::move(done));
+    }
+
+    void interrupted(std::size_t index, int attempt, const Error& error) {
+        ++summary.interrupted;
+        auto stopped = event(BatchEvent::Kind::interrupted, index, attempt);
+        stopped.error = error;
+        record(index, ItemState::pending, attempt, 0, "interrupted", std::move(stopped));
     }
 
     // After a failed attempt: whether to try again (after the backoff), or the item is settled.
     asio::awaitable<bool> after_failure(std::size_t index, int attempt, const Error& error) {
-        const JobItem& item = items[index];
-        const std::string key = journal_key(item);
         if (aborting) {
-            ++summary.interrupted;
-            if (options.journal) (void)options.journal->mark_pending(key, "interrupted");
-            emit({BatchEvent::Kind::interrupted, index, &item, attempt, std::nullopt, error, {}});
+            interrupted(index, attempt, error);
             co_return false;
         }
         if (is_transient(error) && attempt <= static_cast<int>(options.retries) && !stopping) {
             const auto delay = backoff_for(attempt);
-            emit({BatchEvent::Kind::retry, index, &item, attempt, std::nullopt, error, delay});
+            auto retry = event(BatchEvent::Kind::retry, index, attempt);
+            retry.error = error;
+            retry.delay = delay;
+            emit(std::move(retry));
             asio::steady_timer timer(executor, delay);
             co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
             co_return true;
         }
         ++summary.failed;
-        if (options.journal) (void)options.journal->mark_failed(key, error.describe());
-        emit({BatchEvent::Kind::failed, index, &item, attempt, std::nullopt, error, {}});
+        auto failed = event(BatchEvent::Kind::failed, index, attempt);
+        failed.error = error;
+        record(index, ItemState::failed, attempt, 0, error.describe(), std::move(failed));
         co_return false;
     }
 
@@ -239,9 +353,10 @@ struct BatchRun::State {
                                                             int first) {
         for (int attempt = first;; ++attempt) {
             begin(index, attempt);
-            auto result = co_await this->attempt(src, dst, index, worker);
+            auto result = co_await this->attempt(src, dst, index, worker, attempt);
             if (result) {
                 succeeded(index, attempt, *result);
+                if (result->found_complete) co_return std::nullopt;
                 co_return PairingAttempt{result->dialect, result->listener};
             }
             // A failed item leaves its sessions in an unknown state: start the next clean.
@@ -252,12 +367,15 @@ struct BatchRun::State {
     }
 
     // Whether an item can go through a pipeline at all, and with the sessions open now.
-    bool can_pipeline_item(const JobItem& item) const {
-        return options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
+    bool can_pipeline_item(std::size_t index) const {
+        const JobItem& item = item_at(index);
+        // An item started before (an earlier run, a lost worker) resumes, one at a time.
+        return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
             (options.copy.verify == Verify::none || options.copy.verify == Verify::size);
     }
-    bool can_pipeline(const Site& src, const Site& dst, const JobItem& item) const {
-        return can_pipeline_item(item) && src.session && src.session->is_open() && dst.session &&
+    bool can_pipeline(const Site& src, const Site& dst, std::size_t index) const {
+        const JobItem& item = item_at(index);
+        return can_pipeline_item(index) && src.session && src.session->is_open() && dst.session &&
             dst.session->is_open() &&
             src.login == login_of(item.source, credentials_for(item.source, options.netrc)) &&
             dst.login == login_of(item.destination, credentials_for(item.destination, options.netrc));
@@ -299,9 +417,9 @@ struct BatchRun::State {
             for (;;) {
                 std::optional<std::size_t> index = pending_first;
                 pending_first.reset();
-                if (!index) index = take([&](const JobItem& item) { return can_pipeline(src, dst, item); });
+                if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
                 if (!index) return std::nullopt;
-                const JobItem& item = items[*index];
+                const JobItem& item = item_at(*index);
                 begin(*index, 1);
                 auto target = destination_path(item.source, item.destination);
                 if (target) return PipelineFile{*index, item.source.path, *target};
@@ -347,10 +465,7 @@ struct BatchRun::State {
                 returned.pop_front();
                 if (stopping) {
                     // Taken by a pipeline but never sent: it stays pending for the next run.
-                    ++summary.interrupted;
-                    if (options.journal) (void)options.journal->mark_pending(journal_key(items[index]), "interrupted");
-                    emit({BatchEvent::Kind::interrupted, index, &items[index], 1, std::nullopt,
-                          Error(Errc::interrupted, "stopped before it was sent"), {}});
+                    interrupted(index, 1, Error(Errc::interrupted, "stopped before it was sent"));
                     continue;
                 }
                 if (auto worked = co_await copy_one(src, dst, index, worker_number, 1)) {
@@ -361,9 +476,14 @@ struct BatchRun::State {
                 continue;
             }
             auto index = take();
-            if (!index) break;
-            if (pipelining && can_pipeline_item(items[*index])) {
-                if (auto opened = co_await ensure_pair(src, dst, items[*index], worker_number); opened) {
+            if (!index) {
+                // Waiting for other workers' items, hold no connection: they may need it.
+                if (journal->shared()) co_await quit(src, dst);
+                if (co_await more_may_come()) continue;
+                break;
+            }
+            if (pipelining && can_pipeline_item(*index)) {
+                if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number); opened) {
                     // Until a copy shows what works, the pipeline pairs as copy_file would first.
                     if (!paired || paired_logins != logins()) {
                         const bool ipv6 = src.session->peer_address().is_v6() || dst.session->peer_address().is_v6();
@@ -394,6 +514,10 @@ struct BatchRun::State {
                 proven = true;
             }
         }
+        co_await quit(src, dst);
+    }
+
+    asio::awaitable<void> quit(Site& src, Site& dst) {
         for (Site* site : {&src, &dst}) {
             if (site->session && site->session->is_open()) co_await site->session->command("QUIT");
             drop(*site);
@@ -415,21 +539,64 @@ void BatchRun::abort_running() {
 }
 
 asio::awaitable<BatchSummary> BatchRun::run() {
+    State& s = *state_;
     const auto started = Clock::now();
-    const unsigned workers = std::max(1u, std::min<unsigned>(state_->options.jobs, static_cast<unsigned>(state_->items.size())));
-    // Workers run on one thread; each suspends only at its own network waits.
-    asio::steady_timer all_done(state_->executor, asio::steady_timer::time_point::max());
-    unsigned remaining = workers;
-    for (unsigned i = 0; i < workers; ++i) {
-        asio::co_spawn(state_->executor, state_->worker(i + 1), [&](std::exception_ptr failure) {
-            if (--remaining == 0) all_done.cancel();
-            if (failure) std::rethrow_exception(failure);
-        });
+    s.journal = s.options.journal;
+    if (!s.journal) {
+        auto memory = open_journal(":memory:", {"batch", "local", std::chrono::seconds(30)});
+        if (!memory) {
+            s.summary.journal_error = memory.error();
+            co_return s.summary;
+        }
+        s.own_journal = std::move(*memory);
+        s.journal = s.own_journal.get();
     }
-    if (remaining > 0 && !state_->items.empty())
-        co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
-    state_->summary.elapsed = Clock::now() - started;
-    co_return state_->summary;
+    std::size_t to_do = 0;
+    if (!s.submitted.empty()) {
+        auto done = s.journal->submit(s.submitted, s.options.max_per_host);
+        if (!done) {
+            s.summary.journal_error = done.error();
+            co_return s.summary;
+        }
+        for (const std::size_t seq : *done) {
+            ++s.summary.skipped;
+            s.emit({BatchEvent::Kind::skipped, seq, &s.submitted[seq], 0, std::nullopt, std::nullopt, {}});
+        }
+        for (std::size_t i = 0; i < s.submitted.size(); ++i) s.submitted_by_key.emplace(journal_key(s.submitted[i]), i);
+        to_do = s.submitted.size() - done->size();
+    }
+    if (s.journal->shared()) {
+        // The job's cap holds across every worker: counted in the journal.
+        unsigned cap = s.options.max_per_host;
+        if (cap == 0) {
+            auto progress = s.journal->progress();
+            if (progress) cap = progress->max_per_host;
+        }
+        s.limiter.share(*s.journal, cap);
+        to_do = s.options.jobs;
+    }
+    const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(std::max(1u, s.options.jobs), to_do));
+    // Workers run on one thread; each suspends only at its own network waits. The keeper flushes
+    // outcomes and renews the lease until the last worker ends.
+    asio::steady_timer all_done(s.executor, asio::steady_timer::time_point::max());
+    unsigned remaining = workers + 1;
+    auto ended = [&](std::exception_ptr failure) {
+        if (--remaining == 1) {
+            s.finished = true;
+            s.keeper.cancel();
+        }
+        if (remaining == 0) all_done.cancel();
+        if (failure) std::rethrow_exception(failure);
+    };
+    for (unsigned i = 0; i < workers; ++i) asio::co_spawn(s.executor, s.worker(i + 1), ended);
+    if (workers == 0) s.finished = true;
+    asio::co_spawn(s.executor, s.keep_journal(), ended);
+    co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    s.flush();
+    if (auto left = s.journal->leave(); !left) s.journal_failed(left.error());
+    s.summary.journal_round_trips = s.journal->round_trips();
+    s.summary.elapsed = Clock::now() - started;
+    co_return s.summary;
 }
 
 } // namespace rsexec

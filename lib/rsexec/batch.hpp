@@ -1,5 +1,5 @@
 #pragma once
-// The batch engine: many paired transfers through N workers. Each worker keeps its two logged-in
+// The batch engine: many paired transfers through N workers, items claimed from a journal. Each worker keeps its two logged-in
 // control sessions and reuses them for the next item between the same two servers, so a batch
 // of a thousand files between two sites costs a handful of logins. Transient failures are
 // retried with exponential backoff and jitter; one item's failure never stops the others.
@@ -50,7 +50,11 @@ struct BatchOptions {
     Pipelining pipelining = Pipelining::block;
     SessionOptions session;
     const Netrc* netrc = nullptr;
-    Journal* journal = nullptr;        // skip what it records as done; record every change
+    // Where the items come from and their outcomes go: the items given to BatchRun are submitted
+    // to it first (what it records as done is skipped); a shared journal may also hold items
+    // other processes submitted. Null: a journal in memory.
+    Journal* journal = nullptr;
+    std::size_t claim_chunk = 16;      // items claimed per round trip to the journal
     std::function<void(const BatchEvent&)> on_event;
 };
 
@@ -60,13 +64,12 @@ struct BatchSummary {
     Clock::duration elapsed{};
     unsigned logins = 0;               // control sessions opened
     unsigned peak_per_host = 0;        // most sessions open to one server at once
+    std::uint64_t journal_round_trips = 0;
+    std::optional<Error> journal_error;  // the journal could not be read or written
 };
 
 // Whether a failure may go away by itself (4yz, lost connections, timeouts) or will not (5yz).
 bool is_transient(const Error& error);
-
-// The key an item has in the journal: its URLs as shown (never a password) and its mode.
-std::string journal_key(const JobItem& item);
 
 class BatchRun {
 public:

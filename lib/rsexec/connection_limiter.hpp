@@ -1,6 +1,7 @@
 #pragma once
 // Caps the control connections open to one server at a time across all batch workers: FTP
-// servers limit connections per client address, and a batch must stay under that limit.
+// servers limit connections per client address, and a batch must stay under that limit. With a
+// shared journal the count is the whole fleet's, kept in the database.
 #include <map>
 #include <string>
 
@@ -9,10 +10,15 @@
 
 namespace rsexec {
 
+class Journal;
+
 class ConnectionLimiter {
 public:
     // `limit` 0 means no limit.
     ConnectionLimiter(asio::any_io_executor executor, unsigned limit);
+
+    // From now on also counts in `journal`, against `limit` (0: none) for every worker there.
+    void share(Journal& journal, unsigned limit);
 
     // Waits until a connection to `server` ("host:port") may be opened, and counts it.
     asio::awaitable<void> acquire(const std::string& server);
@@ -23,6 +29,7 @@ public:
 
 private:
     unsigned limit_;
+    Journal* journal_ = nullptr;
     std::map<std::string, unsigned> open_;
     unsigned peak_ = 0;
     // Waiters sleep on this timer; a release cancels it to wake them all to look again.

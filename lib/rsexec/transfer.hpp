@@ -65,6 +65,7 @@ struct CopyResult {
     Clock::duration elapsed{};
     Dialect dialect = Dialect::pasv;
     Side listener = Side::destination;
+    bool found_complete = false;             // an earlier claim's copy was there: nothing moved
 };
 
 // The temporary name a file is written under until it is complete: "dir/.name.rsexec-part".

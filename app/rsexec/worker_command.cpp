@@ -1,0 +1,64 @@
+// rsexec worker --journal postgresql://...: one more worker on a job submitted to a shared journal.
+#include <iostream>
+
+#include <asio/io_context.hpp>
+#include <cxxopts.hpp>
+
+#include "batch_report.hpp"
+#include "commands.hpp"
+#include "exit_codes_help.hpp"
+#include "journal_options.hpp"
+#include "rsexec/exit_code.hpp"
+#include "transfer_options.hpp"
+
+namespace rsexec::cli {
+
+int worker_command(int argc, char** argv) {
+    cxxopts::Options options("rsexec worker", "Work on a job submitted to a shared journal, with any number of other workers.");
+    options.custom_help("--journal postgresql://USER@HOST/DB [OPTIONS]");
+    options.add_options()("h,help", "show this help");
+    add_journal_options(options, "the shared journal: postgresql://USER@HOST/DB (libpq's URI, e.g. "
+                                 "?sslmode=require); required");
+    add_batch_options(options);
+    add_transfer_options(options);
+
+    const auto parsed = parse_command_line("rsexec worker", options, argc, argv);
+    if (!parsed) return static_cast<int>(ExitCode::usage);
+    const cxxopts::ParseResult& args = *parsed;
+    if (args.count("help")) {
+        std::cout << options.help({"", "Journal", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"})
+                  << "\nA job is submitted with `rsexec batch --journal postgresql://... [--submit] JOBFILE`.\n"
+                  << "Workers claim its items a few at a time (SELECT ... FOR UPDATE SKIP LOCKED) and renew a\n"
+                  << "lease; the items of a worker that stops renewing it go to the others, large files resuming\n"
+                  << "where the partial copy allows. --max-per-host holds across all workers (the job's, as\n"
+                  << "submitted, unless given here). The journal keeps no password: workers log in with the\n"
+                  << "users in the URLs and the passwords in their own .netrc (--netrc).\n"
+                  << "Without --job, the oldest job with work left. The worker ends when the job has none.\n\n"
+                  << exit_codes_help;
+        return 0;
+    }
+    if (!args.count("journal")) {
+        std::cerr << "rsexec worker: need --journal postgresql://USER@HOST/DB; try rsexec worker --help\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    TransferSettings settings;
+    if (!read_transfer_options("rsexec worker", args, settings)) return static_cast<int>(ExitCode::usage);
+    auto read = read_batch_options("rsexec worker", args, settings);
+    if (!read) return static_cast<int>(ExitCode::usage);
+    BatchOptions batch = std::move(*read);
+
+    auto journal = open_journal_from(args, "", "");
+    if (!journal) return report_failure(journal.error());
+    if (!(*journal)->shared()) {
+        std::cerr << "rsexec worker: " << args["journal"].as<std::string>()
+                  << " is a SQLite journal, which one process works at a time: use rsexec batch\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    auto progress = (*journal)->progress();
+    if (!progress) return report_failure(progress.error());
+    batch.journal = journal->get();
+    asio::io_context io;
+    return run_items(io, {}, std::move(batch), wants_json(args), progress->total());
+}
+
+} // namespace rsexec::cli
