@@ -17,6 +17,8 @@ packages=(
   gnuplot-nox
   # fuzzing: clang's libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
+  # tests: a real PostgreSQL server for the shared job queue
+  libpq-dev postgresql-15
 )
 
 missing=()
@@ -28,6 +30,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=()
   if [ "$(id -u)" -ne 0 ]; then sudo=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
+  # The tests start PostgreSQL clusters of their own: the package must neither create nor start
+  # its default "main" cluster (postgresql-common reads this before postgresql-15's postinst).
+  if ! dpkg-query -W -f='${Status}' postgresql-15 2>/dev/null | grep -q 'install ok installed'; then
+    conf=/etc/postgresql-common/createcluster.conf
+    "${sudo[@]}" mkdir -p /etc/postgresql-common
+    if ! grep -qsE '^[[:space:]]*create_main_cluster[[:space:]]*=[[:space:]]*false' "$conf"; then
+      if [ -f "$conf" ]; then
+        "${sudo[@]}" sed -i -E '/^[[:space:]]*create_main_cluster[[:space:]]*=/d' "$conf"
+      fi
+      echo 'create_main_cluster = false' | "${sudo[@]}" tee -a "$conf" >/dev/null
+    fi
+  fi
   "${sudo[@]}" apt-get update -q </dev/null
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 fi
