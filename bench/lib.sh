@@ -40,3 +40,25 @@ seconds_of() {
   end=$(date +%s.%N)
   awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
 }
+
+# wait_line FILE SED_EXPR WHAT: the first match of SED_EXPR in FILE, waiting up to 10 s for it.
+wait_line() {
+  local v
+  for _ in $(seq 200); do
+    v=$(sed -n "$2" "$1" 2>/dev/null | head -1)
+    [ -n "$v" ] && { echo "$v"; return 0; }
+    sleep 0.05
+  done
+  echo "bench: $3 did not start" >&2
+  cat "$1" "$1.err" 2>/dev/null >&2
+  return 1
+}
+
+# start_proxy ADDR PORT DELAY_MS: bench/rtt-proxy on ADDR in front of ADDR:PORT, delaying each
+# direction by DELAY_MS; its pid joins proxy_pids, its port is left in $pport.
+start_proxy() {
+  local out=$bench_work/proxy.$1.$2.$3.out
+  bench/rtt-proxy --listen "$1:0" --to "$1:$2" --delay-ms "$3" >"$out" 2>"$out.err" &
+  proxy_pids+=($!)
+  pport=$(wait_line "$out" 's/^rtt-proxy listening on .*:\([0-9]*\)$/\1/p' "rtt-proxy on $1")
+}

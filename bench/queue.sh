@@ -40,7 +40,6 @@ case $rtt in '' | *[!0-9]*) echo "queue: --rtt wants milliseconds" >&2; exit 2 ;
 
 pg_bin=${PG_BIN:-/usr/lib/postgresql/15/bin}
 run_timeout=${RUN_TIMEOUT:-600}
-proxy=bench/rtt-proxy
 net=127.0.10
 pg_dir=
 pg_pid=
@@ -75,26 +74,6 @@ queue_cleanup() {
 trap queue_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_line FILE SED_EXPR WHAT: the first match of SED_EXPR in FILE, waiting up to 10 s for it.
-wait_line() {
-  local v
-  for _ in $(seq 200); do
-    v=$(sed -n "$2" "$1" 2>/dev/null | head -1)
-    [ -n "$v" ] && { echo "$v"; return 0; }
-    sleep 0.05
-  done
-  echo "queue: $3 did not start" >&2
-  cat "$1" "$1.err" 2>/dev/null >&2
-  return 1
-}
-
-# start_proxy ADDR PORT DELAY_MS: a proxy on ADDR in front of ADDR:PORT; sets $pport.
-start_proxy() {
-  local out=$bench_work/proxy.$1.$2.out
-  "$proxy" --listen "$1:0" --to "$1:$2" --delay-ms "$3" >"$out" 2>"$out.err" &
-  proxy_pids+=($!)
-  pport=$(wait_line "$out" 's/^rtt-proxy listening on .*:\([0-9]*\)$/\1/p' "rtt-proxy on $1")
-}
 
 # --- PostgreSQL: a cluster of its own, owned by the postgres user
 as_postgres() { (cd "$pg_dir" && runuser -u postgres -- env -i PATH=/usr/bin:/bin LC_ALL=C HOME="$pg_dir" "$@"); }

@@ -41,7 +41,6 @@ done
 case $data_copy in /*) ;; *) data_copy=$here/$data_copy ;; esac
 
 run_timeout=${RUN_TIMEOUT:-300}
-proxy=bench/rtt-proxy
 peers=scripts/peers.sh
 net=127.0.9          # .1/.2 rsexecd, .3/.4 vsftpd, .5/.6 globus-gridftp-server
 chmod 0755 "$bench_work"
@@ -69,26 +68,6 @@ rtt_cleanup() {
 trap rtt_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# wait_line FILE SED_EXPR WHAT: the first match of SED_EXPR in FILE, waiting up to 10 s for it.
-wait_line() {
-  local v
-  for _ in $(seq 200); do
-    v=$(sed -n "$2" "$1" 2>/dev/null | head -1)
-    [ -n "$v" ] && { echo "$v"; return 0; }
-    sleep 0.05
-  done
-  echo "rtt: $3 did not start" >&2
-  cat "$1" "$1.err" 2>/dev/null >&2
-  return 1
-}
-
-# start_proxy ADDR PORT DELAY_MS: a proxy on ADDR in front of ADDR:PORT; sets $pport.
-start_proxy() {
-  local out=$bench_work/proxy.$1.$2.$3.out
-  "$proxy" --listen "$1:0" --to "$1:$2" --delay-ms "$3" >"$out" 2>"$out.err" &
-  proxy_pids+=($!)
-  pport=$(wait_line "$out" 's/^rtt-proxy listening on .*:\([0-9]*\)$/\1/p' "rtt-proxy on $1")
-}
 
 stop_proxies() {
   local pid

@@ -314,7 +314,8 @@ struct BatchRun::State {
         summary.bytes += result.bytes.value_or(0);
         auto done = event(BatchEvent::Kind::done, index, attempt);
         done.result = result;
-        record(index, ItemState::done, attempt, result.bytes.value_or(0), {}, std::move(done));
+        // The journal keeps the file's size: a resumed copy moved only the rest.
+        record(index, ItemState::done, attempt, result.bytes.value_or(0) + result.resumed_from, {}, std::move(done));
     }
 
     void interrupted(std::size_t index, int attempt, const Error& error) {

@@ -208,18 +208,22 @@ Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<J
 }
 
 Expected<std::vector<ClaimedItem>> PostgresqlJournal::claim(std::size_t count) {
-    // The lease is renewed in the same round trip.
+    // One round trip: renew this worker's lease; give the running items of workers whose lease
+    // ran out back to pending (claimable from the next claim on); claim pending items. Dead
+    // workers are found by locking their rows, so a lease renewed a moment ago is seen; and only
+    // pending items are claimed, which a row locked and updated by another claim no longer is.
     auto claimed = query(
         "WITH renewed AS (INSERT INTO rsexec_workers (name, job, lease_until)"
         "   VALUES ($2, $1, now() + make_interval(secs => $4::int))"
         "   ON CONFLICT (name) DO UPDATE SET job = excluded.job, lease_until = excluded.lease_until RETURNING 1),"
-        " picked AS (SELECT i.id FROM rsexec_items i WHERE i.job = $1 AND (i.state = 'pending' OR"
-        "   (i.state = 'running' AND i.worker <> $2 AND NOT EXISTS (SELECT 1 FROM rsexec_workers w"
-        "    WHERE w.name = i.worker AND w.lease_until > now())))"
-        "   ORDER BY i.seq LIMIT $3 FOR UPDATE OF i SKIP LOCKED)"
+        " dead AS (SELECT name FROM rsexec_workers WHERE lease_until < now() AND name <> $2 FOR UPDATE SKIP LOCKED),"
+        " reaped AS (UPDATE rsexec_items SET state = 'pending' WHERE job = $1 AND state = 'running'"
+        "   AND worker IN (SELECT name FROM dead) RETURNING 1),"
+        " picked AS (SELECT id FROM rsexec_items WHERE job = $1 AND state = 'pending'"
+        "   ORDER BY seq LIMIT $3 FOR UPDATE SKIP LOCKED)"
         " UPDATE rsexec_items i SET state = 'running', worker = $2, claims = i.claims + 1,"
         "   started = COALESCE(i.started, now())"
-        " FROM picked WHERE i.id = picked.id AND (SELECT count(*) FROM renewed) = 1"
+        " FROM picked WHERE i.id = picked.id"
         " RETURNING i.id, i.seq, i.line, i.src, i.dst, i.append, i.claims",
         {options_.job, options_.worker, std::to_string(count), lease_seconds(options_)});
     if (!claimed) return claimed.error();
