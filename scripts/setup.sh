@@ -17,7 +17,7 @@ packages=(
   gnuplot-nox
   # fuzzing: clang's libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
-  # tests: a real PostgreSQL server for the shared job queue
+  # the shared job queue: libpq to build, a real PostgreSQL server for its tests
   libpq-dev postgresql-15
 )
 
