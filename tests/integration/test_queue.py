@@ -3,7 +3,7 @@ PostgreSQL server (postgres_fixture.py) and real rsexecd pairs; the SQLite journ
 
     /usr/bin/python3 test_queue.py RSEXEC RSEXECD [GROUP...]
 
-GROUP is one of: workers, same-state, status (all when omitted).
+GROUP is one of: workers, same-state, status, takeover (all when omitted).
   workers     1,000 small and 10 large files over two rsexecd pairs, submitted with
               --max-per-host 4, worked by 3 workers; one is SIGKILLed mid-job. Every file arrives
               whole and is renamed into place once; no server ever holds more than 4 control
@@ -13,6 +13,8 @@ GROUP is one of: workers, same-state, status (all when omitted).
               skips what is done.
   status      human and JSON status output, a submitted job worked later, and a clear failure
               when no PostgreSQL server answers.
+  takeover    a dead worker's items: its partial temporary resumes with REST, a file it renamed
+              before its outcome reached the queue counts done without being sent again.
 
 The servers listen on 127.0.0.101 .. 127.0.0.104, PostgreSQL on 127.0.0.1 (a free port); rsexec
 connects from 127.0.0.1. The journal keeps no password: workers log in with the .netrc of a
@@ -707,7 +709,53 @@ def test_status(tmp):
                                                  message.splitlines()[0]))
 
 
-GROUPS = {"workers": test_workers, "same-state": test_same_state, "status": test_status}
+def test_takeover(tmp):
+    """What a worker finds of a dead worker's items: a partial temporary resumes with REST, a final
+    file already renamed (the rename went through, the outcome never reached the queue) is done."""
+    home = netrc_home(tmp)
+    with RsexecdServer(RSEXECD, ADDRESSES[0], extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, ADDRESSES[1], extra_args=FXP) as dst, PostgresServer() as pg:
+        size = 8 * 1024 * 1024
+        for name in ("partial.bin", "renamed.bin", "untouched.bin"):
+            write_random(src.path(name), size)
+        job = os.path.join(tmp, "takeover.job")
+        with open(job, "w") as f:
+            for name in ("partial.bin", "renamed.bin", "untouched.bin"):
+                f.write("%s %s\n" % (url(src, name), url(dst, "")))
+        result = run(["batch", "--journal", pg.url, "--job", "takeover", "--submit", job], home)
+        check(result.returncode == 0, "--submit: exit %d: %s" % (result.returncode, result.stderr))
+        # A worker "ghost" claimed the first two and died: its lease ran out a minute ago. It left
+        # the first half of partial.bin under the temporary name, and renamed.bin complete.
+        with open(src.path("partial.bin"), "rb") as f:
+            head = f.read(size // 2)
+        with open(dst.path(".partial.bin.rsexec-part"), "wb") as f:
+            f.write(head)
+        with open(src.path("renamed.bin"), "rb") as f, open(dst.path("renamed.bin"), "wb") as out:
+            out.write(f.read())
+        pg.psql("INSERT INTO rsexec_workers (name, job, lease_until) VALUES ('ghost', 'takeover', now() - interval '1 minute');"
+                "UPDATE rsexec_items SET state = 'running', worker = 'ghost', claims = 1"
+                " WHERE job = 'takeover' AND src NOT LIKE '%untouched%'")
+        check(status(pg.url, "takeover", home)["running"] == 2, "the ghost's items are not running")
+        stores_before = len(dst.transfers("STOR")) + len(dst.transfers("APPE"))
+        result = run(["worker", "--journal", pg.url, "--job", "takeover", "-j", "2", "--name", "heir", "--json"], home)
+        check(result.returncode == 0, "worker: exit %d: %s" % (result.returncode, result.stderr[-2000:]))
+        done = {e["src"].rsplit("/", 1)[1]: e for e in events(result.stdout) if e["event"] == "done"}
+        check(sorted(done) == ["partial.bin", "renamed.bin", "untouched.bin"], "done: %s" % sorted(done))
+        check(done["partial.bin"].get("resumed_from") == size // 2, "partial.bin did not resume: %s" % done["partial.bin"])
+        check(done["renamed.bin"].get("found_complete") is True, "renamed.bin was copied again: %s" % done["renamed.bin"])
+        check("resumed_from" not in done["untouched.bin"], done["untouched.bin"])
+        for name in ("partial.bin", "renamed.bin", "untouched.bin"):
+            check(digest(dst.path(name)) == digest(src.path(name)), name + " differs")
+        writes = dst.transfers("STOR")[stores_before:] + dst.transfers("APPE")
+        check(not any("renamed.bin" in line for line in writes), "renamed.bin was written again: %s" % writes)
+        report = status(pg.url, "takeover", home)
+        check((report["done"], report["running"], report["pending"]) == (3, 0, 0), report)
+        check(report["bytes"] == 3 * size, "status bytes %d, want the files' sizes %d" % (report["bytes"], 3 * size))
+        print("ok: a dead worker's partial file resumed at byte %d, its renamed file counted done, nothing sent twice"
+              % (size // 2))
+
+
+GROUPS = {"workers": test_workers, "same-state": test_same_state, "status": test_status, "takeover": test_takeover}
 
 if __name__ == "__main__":
     chosen = sys.argv[3:] or list(GROUPS)
