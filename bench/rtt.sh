@@ -17,8 +17,8 @@
 # --data FILE (default $TMPDIR/rsexec-rtt.dat), and draws docs/rtt.png with bench/plot-rtt.gp when
 # gnuplot is there (--no-plot: not).
 #
-# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick] [--data FILE] [--no-plot]
-#   --quick: RTT 20 ms and 200 files only.
+# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick|--big] [--data FILE] [--no-plot]
+#   --quick: RTT 20 ms and 200 files only; --big: RTT 20 ms and the 256 MiB file only.
 # RSEXEC, RSEXECD: the binaries (default build/bin/...).
 set -euo pipefail
 here=$PWD
@@ -31,6 +31,7 @@ plot=yes
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=yes ;;
+    --big) quick=big ;;
     --data) data_copy=$2; shift ;;
     --no-plot) plot=no ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
@@ -104,13 +105,19 @@ make_files() {  # DIR COUNT
 }
 echo "rtt: writing the data sets" >&2
 src_data=$bench_work/data
-make_files "$src_data/s200" 200
-sets=(s200)
+sets=()
+if [ $quick != big ]; then
+  make_files "$src_data/s200" 200
+  sets+=(s200)
+fi
 if [ $quick = no ]; then
   make_files "$src_data/s1000" 1000
+  sets+=(s1000)
+fi
+if [ $quick != yes ]; then
   mkdir -p "$src_data/big"
   head -c $((256 * 1024 * 1024)) /dev/urandom >"$src_data/big/big"
-  sets+=(s1000 big)
+  sets+=(big)
 fi
 chmod -R a+rX "$src_data"
 files_of() { ls "$src_data/$1" | wc -l; }
@@ -241,7 +248,7 @@ tools_of() {  # PAIR SET
   esac
 }
 
-if [ $quick = yes ]; then rtts=(20); else rtts=(0 20 100); fi
+if [ $quick = no ]; then rtts=(0 20 100); else rtts=(20); fi
 for rtt in "${rtts[@]}"; do
   for pair in "${pairs[@]}"; do
     case $pair in
@@ -304,19 +311,21 @@ ratio() {  # LABEL A B GOAL: A / B against GOAL
     r = a / b; printf "%s: %.2fx (goal >= %sx): %s\n", l, r, g, (r >= g ? "met" : "NOT met") }'
 }
 echo
-echo "Goals, RTT 20 ms, 200 x 4 KiB:"
-ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3
-ratio "  vsftpd pair, rsexec batch -j 4 / lftp mirror --parallel=4" "$(fps vsftpd 20 s200 rsexec-j4)" "$(fps vsftpd 20 s200 lftp-P4)" 5
-if [ $gridftp = yes ]; then
+[ $quick = big ] || echo "Goals, RTT 20 ms, 200 x 4 KiB:"
+[ $quick = big ] || ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3
+[ $quick = big ] || ratio "  vsftpd pair, rsexec batch -j 4 / lftp mirror --parallel=4" "$(fps vsftpd 20 s200 rsexec-j4)" "$(fps vsftpd 20 s200 lftp-P4)" 5
+if [ $quick = big ]; then
+  :
+elif [ $gridftp = yes ]; then
   ratio "  rsexec -j 4 (rsexecd pair) / globus-url-copy -pp -cc 4 (gridftp pair)" \
     "$(fps rsexecd 20 s200 rsexec-j4)" "$(fps gridftp 20 s200 guc-pp-cc4)" 1
 else
   echo "  rsexec -j 4 / globus-url-copy -pp -cc 4: globus-url-copy not available"
 fi
-awk -v a="$(fps rsexecd 20 s200 rsexec-j4)" 'BEGIN {
+[ $quick = big ] || awk -v a="$(fps rsexecd 20 s200 rsexec-j4)" 'BEGIN {
   if (a == "" || a == "NaN") print "  rsexecd pair, rsexec batch -j 4: not measured";
   else printf "  rsexecd pair, rsexec batch -j 4: %.0f files/s (goal >= 220): %s\n", a, (a >= 220 ? "met" : "NOT met") }'
-if [ $quick = no ]; then
+if [ $quick != yes ]; then
   echo "Goal, RTT 20 ms, 256 MiB: rsexec within 5% of the best anchor on the same servers:"
   for pair in rsexecd vsftpd; do
     best=$(awk -v p="$pair" '$1 == p && $2 == 20 && $3 == "big" && $6 !~ /^rsexec/ && $7 != "NaN" { print $7 }' "$data" | sort -n | head -1)
