@@ -32,13 +32,17 @@ asio::awaitable<void> quit_reply(ControlSession& session) {
 }
 
 // Walks both trees on one pair of sessions, then makes the missing directories.
+// The two sessions stay open for the copies when there are any (`open_pair`).
 asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl& destination,
                                               const TransferSettings& settings, const MirrorPolicy& policy,
-                                              bool dry_run) {
+                                              bool dry_run, std::shared_ptr<OpenPair>& open_pair) {
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
-    ControlSession src(executor, Side::source, settings.session);
-    ControlSession dst(executor, Side::destination, settings.session);
+    auto pair = std::make_shared<OpenPair>();
+    pair->source = std::make_unique<ControlSession>(executor, Side::source, settings.session);
+    pair->destination = std::make_unique<ControlSession>(executor, Side::destination, settings.session);
+    ControlSession& src = *pair->source;
+    ControlSession& dst = *pair->destination;
     // Both logins, then both walks, side by side: the slower server sets the pace.
     auto [src_open, dst_open] =
         co_await (src.open(source.host, source.port, credentials_for(source, netrc), source.implicit_tls()) &&
@@ -59,6 +63,12 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
             auto made = co_await dst.expect(2, "MKD", join_path(destination.path, dir));
             if (!made) co_return made.error();
         }
+    }
+    if (!dry_run && !plan.files_to_copy.empty()) {
+        pair->source_url = source;
+        pair->destination_url = destination;
+        open_pair = std::move(pair);
+        co_return plan;
     }
     // QUIT to both at once; their 221s are read only to part politely.
     for (ControlSession* session : {&src, &dst})
@@ -146,7 +156,8 @@ int mirror_command(int argc, char** argv) {
     const bool dry_run = args.count("dry-run") > 0;
 
     asio::io_context io;
-    auto plan = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run));
+    std::shared_ptr<OpenPair> open_pair;
+    auto plan = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run, open_pair));
     if (!plan) return report_failure(plan.error());
     io.restart();
 
@@ -176,6 +187,7 @@ int mirror_command(int argc, char** argv) {
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
     batch.journal = journal.get();
+    batch.open_pair = std::move(open_pair);
     const bool json = wants_json(args);
     int code = 0;
     const std::size_t total = items.size();

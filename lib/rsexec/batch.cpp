@@ -178,6 +178,16 @@ struct BatchRun::State {
         co_return true;
     }
 
+    // A session opened elsewhere, counted as this worker's own.
+    asio::awaitable<void> adopt(Site& site, std::unique_ptr<ControlSession>& session, const FtpUrl& url) {
+        if (!session || !session->is_open()) co_return;
+        site.server = server_of(url);
+        co_await limiter.acquire(site.server);
+        site.login = login_of(url, credentials_for(url, options.netrc));
+        site.session = std::move(session);
+        open_sessions.insert(site.session.get());
+    }
+
     asio::awaitable<Status> open(Site& site, Side side, const FtpUrl& url, unsigned worker) {
         SessionOptions session_options = options.session;
         session_options.label = std::string(side_name(side)) + "#" + std::to_string(worker);
@@ -454,6 +464,10 @@ struct BatchRun::State {
         bool proven = false;  // `paired` worked for a copy (rather than being the plan's first)
         bool pipelining = options.pipelining != Pipelining::off;
         const auto logins = [&] { return src.login + " " + dst.login; };
+        if (worker_number == 1 && options.open_pair) {
+            co_await adopt(src, options.open_pair->source, options.open_pair->source_url);
+            co_await adopt(dst, options.open_pair->destination, options.open_pair->destination_url);
+        }
         for (;;) {
             if (!failed.empty()) {
                 auto [index, error] = std::move(failed.front());

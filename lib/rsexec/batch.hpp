@@ -38,6 +38,13 @@ enum class Pipelining { off, commands, block };
 const char* pipelining_name(Pipelining pipelining) noexcept;
 std::optional<Pipelining> parse_pipelining(std::string_view name);
 
+// Two sessions already logged in (mirror's, after its listing): the first worker starts with
+// them instead of logging in again.
+struct OpenPair {
+    std::unique_ptr<ControlSession> source, destination;
+    FtpUrl source_url, destination_url;
+};
+
 struct BatchOptions {
     unsigned jobs = 4;
     unsigned max_per_host = 0;         // 0: no cap
@@ -55,6 +62,7 @@ struct BatchOptions {
     // other processes submitted. Null: a journal in memory.
     Journal* journal = nullptr;
     std::size_t claim_chunk = 16;      // items claimed per round trip to the journal
+    std::shared_ptr<OpenPair> open_pair;
     std::function<void(const BatchEvent&)> on_event;
 };
 

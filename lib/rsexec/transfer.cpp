@@ -428,10 +428,16 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
 
     if (temporary) {
-        auto from = co_await destination.expect(3, "RNFR", target);
+        // RNFR and RNTO in one write, one round trip: a server that refuses the RNFR answers the
+        // RNTO with 503 (bad sequence), and the RNFR's refusal is the error.
+        const std::vector<ControlSession::Command> rename{{"RNFR", target}, {"RNTO", request.destination_path}};
+        if (auto sent = co_await destination.send_all(rename); !sent) co_return sent.error();
+        auto from = co_await destination.read_reply();
         if (!from) co_return from.error();
-        auto to = co_await destination.expect(2, "RNTO", request.destination_path);
+        auto to = co_await destination.read_reply();
+        if (from->code != 350) co_return destination.refused("RNFR " + target, *from);
         if (!to) co_return to.error();
+        if (!to->completion()) co_return destination.refused("RNTO " + request.destination_path, *to);
     }
     co_return result;
 }
