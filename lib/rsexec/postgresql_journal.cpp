@@ -72,6 +72,11 @@ std::string trimmed(const char* message) {
 
 std::string lease_seconds(const JournalOptions& options) { return std::to_string(options.lease.count()); }
 
+bool failed_result(const PGresult* result) {
+    const auto status = PQresultStatus(result);
+    return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
+}
+
 } // namespace
 
 class PostgresqlJournal::Result {
@@ -81,6 +86,7 @@ public:
     Result& operator=(Result&&) = delete;
     ~Result() { PQclear(result_); }
     int rows() const { return PQntuples(result_); }
+    bool failed() const { return failed_result(result_); }
     bool null(int row, int column) const { return PQgetisnull(result_, row, column); }
     std::string text(int row, int column) const { return PQgetvalue(result_, row, column); }
     std::int64_t integer(int row, int column) const { return std::stoll("0" + text(row, column)); }
@@ -119,6 +125,7 @@ Expected<PostgresqlJournal::Result> PostgresqlJournal::query(const char* sql, co
         if (PQstatus(db_) == CONNECTION_OK) return query(sql, params);
         return Error(Errc::connection_closed, "journal: lost the database: " + trimmed(PQerrorMessage(db_)));
     }
+    if (result.failed()) return Error(Errc::bad_job, "journal: " + trimmed(PQerrorMessage(db_)));
     return result;
 }
 
@@ -153,11 +160,6 @@ Status PostgresqlJournal::find_job() {
     return success();
 }
 
-static bool failed_result(const PGresult* result) {
-    const auto status = PQresultStatus(result);
-    return status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK;
-}
-
 Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
     // Items go in chunks of one JSON array each, all in one transaction.
     constexpr std::size_t chunk = 5000;
@@ -176,7 +178,10 @@ Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<J
     auto job = query("INSERT INTO rsexec_jobs (name, max_per_host) VALUES ($1, $2)"
                      " ON CONFLICT (name) DO UPDATE SET max_per_host = excluded.max_per_host",
                      {options_.job, std::to_string(max_per_host)});
-    if (!job) return job.error();
+    if (!job) {
+        PQclear(PQexec(db_, "ROLLBACK"));
+        return job.error();
+    }
     for (std::size_t start = 0; start < items.size(); start += chunk) {
         nlohmann::json rows = nlohmann::json::array();
         for (std::size_t seq = start; seq < std::min(items.size(), start + chunk); ++seq) {
@@ -194,7 +199,10 @@ Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<J
                               " ON CONFLICT (job, key) DO UPDATE SET state = CASE WHEN rsexec_items.state = 'failed'"
                               " THEN 'pending' ELSE rsexec_items.state END RETURNING key, state",
                               {options_.job, rows.dump()});
-        if (!inserted) return inserted.error();
+        if (!inserted) {
+            PQclear(PQexec(db_, "ROLLBACK"));
+            return inserted.error();
+        }
         for (int row = 0; row < inserted->rows(); ++row)
             if (inserted->text(row, 1) == "done") done.push_back(seq_of[inserted->text(row, 0)]);
     }
