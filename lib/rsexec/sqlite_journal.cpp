@@ -128,6 +128,12 @@ Status SqliteJournal::migrate() {
 
 Expected<std::vector<std::size_t>> SqliteJournal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+    // The job file is the job: an item an earlier version of it listed, and this one does not,
+    // is not claimed (an item without URLs never is) unless it comes back.
+    if (auto forgotten = exec("UPDATE items SET src = '', dst = '' WHERE state <> 'done'"); !forgotten) {
+        (void)exec("ROLLBACK");
+        return forgotten.error();
+    }
     // One process works a SQLite journal: what is running was left by a run that stopped.
     Statement upsert(db_, "INSERT INTO items (key, seq, line, src, dst, append, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')"
                           " ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, line = excluded.line, src = excluded.src,"

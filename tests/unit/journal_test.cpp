@@ -123,6 +123,22 @@ TEST_CASE("outcomes persist: a second run skips what is done and retries the res
     CHECK(after->running == 0);
 }
 
+TEST_CASE("an item the job file no longer lists is not claimed") {
+    TempJournalPath file;
+    {
+        auto journal = open_at(file.path.string());
+        REQUIRE(journal->submit(three_items(), 0));
+    }
+    auto journal = open_at(file.path.string());
+    REQUIRE(journal->submit({item("f1", 1), item("f3", 2)}, 0));
+    auto claimed = journal->claim(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 2);
+    CHECK((*claimed)[0].item.source.path == "data/f1");
+    CHECK((*claimed)[1].item.source.path == "data/f3");
+    CHECK(journal->progress()->total() == 2);
+}
+
 TEST_CASE("a journal of the first schema is brought forward and keeps its states") {
     TempJournalPath file;
     {
