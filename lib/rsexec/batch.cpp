@@ -256,6 +256,9 @@ struct BatchRun::State {
                             item.append ? WriteMode::append : WriteMode::temporary_then_rename};
         CopyOptions copy = options.copy;
         copy.resume = copy.resume || options.resume_retries;
+        const std::string watched = server_of(item.destination);
+        copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
+                           [this, watched] { limiter.release(watched); }};
         copy.progress = [this, index](std::uint64_t bytes) {
             auto progress = event(BatchEvent::Kind::progress, index);
             progress.bytes = bytes;

@@ -33,6 +33,16 @@ asio::awaitable<void> ConnectionLimiter::acquire(const std::string& server) {
     }
 }
 
+bool ConnectionLimiter::try_acquire(const std::string& server) {
+    if (limit_ != 0 && open_[server] >= limit_) return false;
+    if (journal_) {
+        auto acquired = journal_->acquire_connection(server, limit_);
+        if (acquired && !*acquired) return false;
+    }
+    peak_ = std::max(peak_, ++open_[server]);
+    return true;
+}
+
 void ConnectionLimiter::release(const std::string& server) {
     auto it = open_.find(server);
     if (it == open_.end() || it->second == 0) return;

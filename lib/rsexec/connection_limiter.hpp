@@ -22,6 +22,8 @@ public:
 
     // Waits until a connection to `server` ("host:port") may be opened, and counts it.
     asio::awaitable<void> acquire(const std::string& server);
+    // The same without waiting: false when no connection to `server` may be opened now.
+    bool try_acquire(const std::string& server);
     void release(const std::string& server);
 
     unsigned open_to(const std::string& server) const;

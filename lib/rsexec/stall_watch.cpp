@@ -15,12 +15,14 @@ double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).c
 } // namespace
 
 StallWatch::StallWatch(ControlSession& destination, std::string path, Clock::duration limit,
-                       std::function<void(const std::string&)> notice, std::function<void(std::uint64_t)> progress)
+                       std::function<void(const std::string&)> notice, std::function<void(std::uint64_t)> progress,
+                       SpareSlot slot)
     : destination_(destination), path_(std::move(path)), limit_(limit), notice_(std::move(notice)),
-      progress_(std::move(progress)) {}
+      progress_(std::move(progress)), slot_(std::move(slot)) {}
 
 StallWatch::~StallWatch() {
     if (spare_) spare_->close();
+    if (holding_slot_ && slot_.give_back) slot_.give_back();
 }
 
 Clock::duration StallWatch::interval() const {
@@ -44,6 +46,14 @@ asio::awaitable<StallWatch::Poll> StallWatch::poll() {
         if (!login) {
             give_up_measuring("no login to open a second connection with");
             co_return Poll::unmeasurable;
+        }
+        if (!holding_slot_ && slot_.take) {
+            if (!slot_.take()) {
+                give_up_measuring("no connection to " + std::string(side_name(destination_.side())) +
+                                  " left for a second one (--max-per-host)");
+                co_return Poll::unmeasurable;
+            }
+            holding_slot_ = true;
         }
         SessionOptions options = destination_.options();
         options.label = std::string(destination_.label()) + "/watch";
@@ -124,6 +134,8 @@ asio::awaitable<void> StallWatch::close() {
     }
     if (spare_) spare_->close();
     spare_.reset();
+    if (holding_slot_ && slot_.give_back) slot_.give_back();
+    holding_slot_ = false;
 }
 
 } // namespace rsexec

@@ -27,11 +27,17 @@
 
 namespace rsexec {
 
+// Who counts connections (a batch's --max-per-host) may deny the spare connection its slot.
+struct SpareSlot {
+    std::function<bool()> take;     // false: no slot free, the watch goes without
+    std::function<void()> give_back;
+};
+
 class StallWatch {
 public:
     StallWatch(ControlSession& destination, std::string path, Clock::duration limit,
                std::function<void(const std::string&)> notice,
-               std::function<void(std::uint64_t)> progress = {});
+               std::function<void(std::uint64_t)> progress = {}, SpareSlot slot = {});
     ~StallWatch();
     StallWatch(const StallWatch&) = delete;
     StallWatch& operator=(const StallWatch&) = delete;
@@ -55,6 +61,8 @@ private:
     Clock::duration limit_;
     std::function<void(const std::string&)> notice_;
     std::function<void(std::uint64_t)> progress_;
+    SpareSlot slot_;
+    bool holding_slot_ = false;
     std::unique_ptr<ControlSession> spare_;
     bool spare_busy_ = false;  // a command was in flight when the last watch() was cancelled
     bool measurable_ = true;

@@ -335,7 +335,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         Leg retrieve{source, "RETR " + request.source_path};
         Leg store{destination, store_verb + " " + target};
         StallWatch stall_watch(destination, target, std::max(source.timeout(), destination.timeout()), options.notice,
-                               options.progress);
+                               options.progress, options.spare_slot);
         // The receiver first: a sender that finished before the receiver heard its STOR would
         // leave some servers (pyftpdlib) with a closed data connection they never read.
         if (auto sent = co_await destination.send(store_verb, target); !sent) co_return sent.error();

@@ -15,6 +15,7 @@
 
 #include "rsexec/control_session.hpp"
 #include "rsexec/pairing.hpp"
+#include "rsexec/stall_watch.hpp"
 
 namespace rsexec {
 
@@ -55,6 +56,8 @@ struct CopyOptions {
     // Told the copy's size whenever the stall watch sees it grow (transfers longer than one
     // poll interval): live progress without a byte passing through rsexec.
     std::function<void(std::uint64_t bytes)> progress;
+    // The stall watch's second connection to the destination, counted by whoever caps them.
+    SpareSlot spare_slot;
 };
 
 struct CopyResult {

@@ -8,6 +8,10 @@ transfer (SIGKILL), or one stops without dying (SIGSTOP), and a partial copy is 
                       failed) naming that side, and the final name keeps its old content.
   stop-src, stop-dst  SIGSTOP one server mid-way: rsexec gives up after --timeout 3 with exit 10,
                       naming the stopped side, and the other side is sent ABOR.
+  stop-capped         SIGSTOP the source mid-way through a batch with --max-per-host 1: the stall
+                      watch, which needs a second connection to the destination, goes without
+                      (a notice says why) and the destination never sees two logins; SIGCONT,
+                      and the copy completes.
   resume              SIGKILL the source at about half of 256 MiB with --resume; a second run
                       moves only the rest (REST n, and rsexecd's transfer log) and the copy is
                       byte-identical.
@@ -190,6 +194,47 @@ def case_stop_src(rsexec, rsexecd, workdir):
 
 def case_stop_dst(rsexec, rsexecd, workdir):
     stopped(rsexec, rsexecd, workdir, "dst")
+
+
+def most_at_once(log):
+    """The most sessions logged in at once, from rsexecd's log ('#N ... logged in', '#N ... disconnected')."""
+    open_now, most = set(), 0
+    for line in log.splitlines():
+        match = re.search(r" #(\d+) \S+ (logged in as|disconnected)", line)
+        if match and match.group(2) == "disconnected":
+            open_now.discard(match.group(1))
+        elif match:
+            open_now.add(match.group(1))
+            most = max(most, len(open_now))
+    return most
+
+
+def case_stop_capped(rsexec, rsexecd, workdir):
+    src, dst = servers(rsexecd, workdir)
+    try:
+        make_sparse(src.path("big.bin"), 512 * MiB)
+        job = os.path.join(workdir, "capped.job")
+        with open(job, "w") as f:
+            f.write("%s %s\n" % (url(src, "big.bin"), url(dst, "big.bin")))
+        run = Rsexec(rsexec, workdir, ["batch", "-j", "1", "--max-per-host", "1", "--timeout", "3", "-v",
+                                       "--no-journal", "--json", job])
+        wait_for_bytes(dst.path(".big.bin.rsexec-part"), 64 * MiB, run)
+        src.process.send_signal(signal.SIGSTOP)
+        # The watch's first poll comes about a second later: wait for its notice, bounded.
+        deadline = time.monotonic() + 15
+        notice = "left for a second one (--max-per-host)"
+        while notice not in run.stderr() and time.monotonic() < deadline and run.process.poll() is None:
+            time.sleep(0.05)
+        assert notice in run.stderr(), "no notice that the watch went without:\n%s" % run.stderr()[-2000:]
+        assert most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:]
+        src.process.send_signal(signal.SIGCONT)
+        code = run.wait(60)
+        assert code == 0, "exit %d after SIGCONT:\n%s" % (code, run.stderr()[-2000:])
+        assert os.path.getsize(dst.path("big.bin")) == 512 * MiB, "the copy is incomplete"
+        assert most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:]
+        print("  --max-per-host 1: no second login for the stall watch; the copy completed after SIGCONT")
+    finally:
+        stop(src, dst)
 
 
 def case_resume(rsexec, rsexecd, workdir):
