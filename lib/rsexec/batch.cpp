@@ -308,12 +308,12 @@ struct BatchRun::State {
     // look again while any are running (a worker that stops renewing its lease loses them).
     asio::awaitable<bool> more_may_come() {
         if (!journal->shared() || stopping) co_return false;
-        auto progress = journal->progress();
-        if (!progress) {
-            journal_failed(progress.error());
+        auto unfinished = journal->unfinished();
+        if (!unfinished) {
+            journal_failed(unfinished.error());
             co_return false;
         }
-        if (progress->pending == 0 && progress->running == 0) co_return false;
+        if (!*unfinished) co_return false;
         asio::steady_timer timer(executor, std::min<Clock::duration>(std::chrono::seconds(1), journal->lease() / 4));
         co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
         exhausted = false;

@@ -97,6 +97,8 @@ public:
     virtual Status release_connection(const std::string& server) = 0;
 
     virtual Expected<JobProgress> progress() = 0;
+    // Whether any item of the job is pending or running (cheaper than progress()).
+    virtual Expected<bool> unfinished() = 0;
     // Database round trips made so far (for the benchmark's overhead per item).
     virtual std::uint64_t round_trips() const = 0;
 };

@@ -300,6 +300,13 @@ Status PostgresqlJournal::release_connection(const std::string& server) {
     return success();
 }
 
+Expected<bool> PostgresqlJournal::unfinished() {
+    auto found = query("SELECT EXISTS (SELECT 1 FROM rsexec_items WHERE job = $1 AND state IN ('pending', 'running'))",
+                       {options_.job});
+    if (!found) return found.error();
+    return found->rows() == 1 && found->text(0, 0) == "t";
+}
+
 Expected<JobProgress> PostgresqlJournal::progress() {
     JobProgress progress;
     progress.job = options_.job;

@@ -222,6 +222,13 @@ Status SqliteJournal::leave() {
     return success();
 }
 
+Expected<bool> SqliteJournal::unfinished() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('pending', 'running') AND src <> '')");
+    if (!stmt || !stmt.step_row()) return sql_error(db_, "unfinished");
+    return stmt.integer(0) != 0;
+}
+
 Expected<JobProgress> SqliteJournal::progress() {
     JobProgress progress;
     progress.job = options_.job;

@@ -25,6 +25,7 @@ public:
     Expected<bool> acquire_connection(const std::string&, unsigned) override { return true; }
     Status release_connection(const std::string&) override { return success(); }
     Expected<JobProgress> progress() override;
+    Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }
 
 private:

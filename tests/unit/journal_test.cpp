@@ -62,6 +62,7 @@ TEST_CASE("items are claimed in job order, a chunk at a time, and each only once
     REQUIRE(second->size() == 1);
     CHECK((*second)[0].seq == 2);
     CHECK(journal->claim(2)->empty());
+    CHECK(*journal->unfinished());
     auto progress = journal->progress();
     REQUIRE(progress);
     CHECK(progress->running == 3);
@@ -121,6 +122,12 @@ TEST_CASE("outcomes persist: a second run skips what is done and retries the res
     REQUIRE(after);
     CHECK(after->pending == 2);
     CHECK(after->running == 0);
+    auto rest = journal->claim(10);
+    REQUIRE(rest);
+    std::vector<Outcome> outcomes;
+    for (const auto& claimed_item : *rest) outcomes.push_back({claimed_item.id, ItemState::done, 1, 1, ""});
+    REQUIRE(journal->report(outcomes));
+    CHECK_FALSE(*journal->unfinished());
 }
 
 TEST_CASE("an item the job file no longer lists is not claimed") {
