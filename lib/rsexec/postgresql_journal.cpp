@@ -113,16 +113,22 @@ Expected<std::unique_ptr<Journal>> PostgresqlJournal::open(const std::string& ur
 
 PostgresqlJournal::~PostgresqlJournal() { PQfinish(db_); }
 
-Expected<PostgresqlJournal::Result> PostgresqlJournal::query(const char* sql, const std::vector<std::string>& params) {
+Expected<PostgresqlJournal::Result> PostgresqlJournal::query(const char* sql, const std::vector<std::string>& params,
+                                                             bool again) {
     ++round_trips_;
+    const bool in_transaction = PQtransactionStatus(db_) != PQTRANS_IDLE;
     std::vector<const char*> values;
     for (const auto& param : params) values.push_back(param.c_str());
     Result result(PQexecParams(db_, sql, static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
-    // A lost server: one reconnection, then the statement again (they are all safe to repeat
-    // as a whole, for none ran once the connection was gone).
+    // A lost server: one reconnection and the statement once more, outside a transaction only.
+    // Each statement is its own transaction, so it either ran or did not; running one twice at
+    // worst claims items this worker then holds until it leaves, or counts one connection twice
+    // until then.
     if (PQstatus(db_) == CONNECTION_BAD) {
-        PQreset(db_);
-        if (PQstatus(db_) == CONNECTION_OK) return query(sql, params);
+        if (!again && !in_transaction) {
+            PQreset(db_);
+            if (PQstatus(db_) == CONNECTION_OK) return query(sql, params, true);
+        }
         return Error(Errc::connection_closed, "journal: lost the database: " + trimmed(PQerrorMessage(db_)));
     }
     if (result.failed()) return Error(Errc::bad_job, "journal: " + trimmed(PQerrorMessage(db_)));

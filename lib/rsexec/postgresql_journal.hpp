@@ -32,7 +32,8 @@ public:
 private:
     class Result;
     PostgresqlJournal(PGconn* db, JournalOptions options) : db_(db), options_(std::move(options)) {}
-    Expected<Result> query(const char* sql, const std::vector<std::string>& params);
+    // `again`: the one retry after a reconnection.
+    Expected<Result> query(const char* sql, const std::vector<std::string>& params, bool again = false);
     Status create_schema();
     Status find_job();
 
