@@ -386,8 +386,30 @@ private:
         return std::nullopt;
     }
 
+    // A receiver that refuses its STOR leaves the sender's RETR nothing to connect to (425), and
+    // the two replies may come in either order: the refusal is the cause, and what the file's
+    // error says. Reads the destination's replies (briefly) up to that STOR's.
+    asio::awaitable<std::optional<Error>> store_refusal(const Slot& slot) {
+        const auto limit = std::min<Clock::duration>(destination_.session.timeout(), std::chrono::seconds(2));
+        while (!destination_.pending.empty()) {
+            auto reply = co_await destination_.session.read_reply(limit);
+            if (!reply) co_return std::nullopt;
+            const Pending head = destination_.pending.front();
+            if (is_transfer(head.what) && reply->preliminary()) continue;
+            destination_.pending.pop_front();
+            if (head.what == Expect::store && head.slot == &slot)
+                co_return reply->completion() ? std::nullopt
+                                              : std::optional<Error>(destination_.session.refused("STOR " + slot.temporary, *reply));
+        }
+        co_return std::nullopt;
+    }
+
     // Both sessions are closed: the replies still due would answer commands nobody waits for.
     asio::awaitable<Status> stop(Stop stopped) {
+        if (stopped.culprit && stopped.error.side == Side::source && stopped.culprit->store_sent &&
+            !stopped.culprit->stored && destination_.session.is_open()) {
+            if (auto refusal = co_await store_refusal(*stopped.culprit)) stopped.error = std::move(*refusal);
+        }
         source_.session.close();
         destination_.session.close();
         for (auto& slot : slots_) {
