@@ -150,6 +150,13 @@ struct BatchRun::State {
         }
     }
 
+    // An item a pipeline handed back, with the source's size when its SIZE was answered.
+    struct Returned {
+        std::size_t index;
+        std::optional<std::uint64_t> source_size;
+        bool announced = false;  // its first attempt's start event is out
+    };
+
     // One side's session, reused while the next item names the same login.
     struct Site {
         std::unique_ptr<ControlSession> session;
@@ -186,6 +193,8 @@ struct BatchRun::State {
         site.login = login_of(url, credentials_for(url, options.netrc));
         site.session = std::move(session);
         open_sessions.insert(site.session.get());
+        ++summary.logins;  // made for this run, before it began
+        summary.peak_per_host = limiter.peak();
     }
 
     asio::awaitable<Status> open(Site& site, Side side, const FtpUrl& url, unsigned worker) {
@@ -244,7 +253,7 @@ struct BatchRun::State {
     }
 
     asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker,
-                                                  int attempt) {
+                                                  int attempt, std::optional<std::uint64_t> known_size) {
         const JobItem& item = item_at(index);
         if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
         auto target = destination_path(item.source, item.destination);
@@ -253,9 +262,11 @@ struct BatchRun::State {
             if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
         }
         CopyRequest request{item.source.path, *target,
-                            item.append ? WriteMode::append : WriteMode::temporary_then_rename};
+                            item.append ? WriteMode::append : WriteMode::temporary_then_rename, known_size};
         CopyOptions copy = options.copy;
-        copy.resume = copy.resume || options.resume_retries;
+        // What an earlier attempt, run or worker left is continued; a first attempt has none.
+        const bool started_before = attempt > 1 || entries[index].earlier_claims > 0;
+        copy.resume = copy.resume || (options.resume_retries && started_before);
         const std::string watched = server_of(item.destination);
         copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
                            [this, watched] { limiter.release(watched); }};
@@ -361,13 +372,17 @@ struct BatchRun::State {
         co_return false;
     }
 
-    // One item the usual way (copy_file), from attempt `first` on. Returns the pairing that
+    // One item the usual way (copy_file), from attempt `first` on; `known_size` is the source's
+    // size a pipeline has just been told, for the first of them. Returns the pairing that
     // worked, for the pipeline of the items after it.
     asio::awaitable<std::optional<PairingAttempt>> copy_one(Site& src, Site& dst, std::size_t index, unsigned worker,
-                                                            int first) {
+                                                            int first,
+                                                            std::optional<std::uint64_t> known_size = std::nullopt,
+                                                            bool announced = false) {
         for (int attempt = first;; ++attempt) {
-            begin(index, attempt);
-            auto result = co_await this->attempt(src, dst, index, worker, attempt);
+            if (attempt > first || !announced) begin(index, attempt);
+            auto result = co_await this->attempt(src, dst, index, worker, attempt, known_size);
+            known_size.reset();
             if (result) {
                 succeeded(index, attempt, *result);
                 if (result->found_complete) co_return std::nullopt;
@@ -400,7 +415,7 @@ struct BatchRun::State {
     // Returns whether the pipeline finished any file (one that finishes none is not tried again).
     asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
                                    std::deque<std::pair<std::size_t, Error>>& failed,
-                                   std::deque<std::size_t>& returned) {
+                                   std::deque<Returned>& returned) {
         PipelineOptions pipe;
         pipe.pairing = pairing;
         pipe.pairing_options = options.copy.pairing;
@@ -408,13 +423,13 @@ struct BatchRun::State {
         // copy_file, which says why or tries another pairing.
         auto protection = plan_data_protection(*src.session, *dst.session, pairing);
         if (!protection) {
-            returned.push_back(first);
+            returned.push_back({first, std::nullopt});
             co_return false;
         }
         if (auto applied = co_await apply_data_protection(*src.session, *dst.session, *protection); !applied) {
             drop(src);
             drop(dst);
-            returned.push_back(first);
+            returned.push_back({first, std::nullopt});
             co_return false;
         }
         pipe.pairing_options.cpsv = protection->cpsv;
@@ -448,7 +463,9 @@ struct BatchRun::State {
                 failed.emplace_back(index, result.error());
             }
         };
-        callbacks.returned = [&](std::size_t index) { returned.push_back(index); };
+        callbacks.returned = [&](std::size_t index, std::optional<std::uint64_t> size) {
+            returned.push_back({index, size, true});
+        };
         callbacks.stopping = [this] { return stopping; };
         if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
             drop(src);
@@ -460,7 +477,7 @@ struct BatchRun::State {
     asio::awaitable<void> worker(unsigned worker_number) {
         Site src, dst;
         std::deque<std::pair<std::size_t, Error>> failed;  // first attempts that failed in a pipeline
-        std::deque<std::size_t> returned;                  // items a pipeline handed back
+        std::deque<Returned> returned;                     // items a pipeline handed back
         // The pairing that last worked, and for which two logins.
         std::optional<PairingAttempt> paired;
         std::string paired_logins;
@@ -479,14 +496,15 @@ struct BatchRun::State {
                 continue;
             }
             if (!returned.empty()) {
-                const std::size_t index = returned.front();
+                const Returned item = returned.front();
                 returned.pop_front();
+                const std::size_t index = item.index;
                 if (stopping) {
                     // Taken by a pipeline but never sent: it stays pending for the next run.
                     interrupted(index, 1, Error(Errc::interrupted, "stopped before it was sent"));
                     continue;
                 }
-                if (auto worked = co_await copy_one(src, dst, index, worker_number, 1)) {
+                if (auto worked = co_await copy_one(src, dst, index, worker_number, 1, item.source_size, item.announced)) {
                     paired = worked;
                     paired_logins = logins();
                     proven = true;

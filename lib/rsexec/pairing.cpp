@@ -12,8 +12,8 @@ Endpoint forwardable(const Endpoint& announced, const ControlSession& announcer,
     return {announcer.peer_address(), announced.port()};
 }
 
-asio::awaitable<Status> pair_rfc438(ControlSession& listener, ControlSession& connector, bool listener_sends,
-                                    const PairingOptions& options) {
+asio::awaitable<Expected<PairingStep>> pair_rfc438(ControlSession& listener, ControlSession& connector,
+                                                  bool listener_sends, const PairingOptions& options) {
     auto listening = co_await listener.expect(2, "LSTN", listener_sends ? "S" : "R");
     if (!listening) co_return listening.error();
     auto x = parse_sock_reply(listening->text());
@@ -25,21 +25,17 @@ asio::awaitable<Status> pair_rfc438(ControlSession& listener, ControlSession& co
     if (!y) co_return Error(y.error().code, "SOCK: " + y.error().message, connector.side());
 
     // RFC 438 rule 2: the listener accepts only the connector's own socket.
-    auto pinned = co_await listener.expect(2, "SOCK", format_sock_argument(forwardable(*y, connector, options)));
-    if (!pinned) co_return pinned.error();
-    co_return success();
+    co_return PairingStep{&listener, {"SOCK", format_sock_argument(forwardable(*y, connector, options))}};
 }
 
-asio::awaitable<Status> pair_announced(Dialect dialect, ControlSession& listener, ControlSession& connector,
-                                       const PairingOptions& options) {
+asio::awaitable<Expected<PairingStep>> pair_announced(Dialect dialect, ControlSession& listener,
+                                                      ControlSession& connector, const PairingOptions& options) {
     const std::string verb = options.cpsv ? "CPSV" : listen_verb(dialect);
     auto passive = co_await listener.expect(2, verb);
     if (!passive) co_return passive.error();
     auto command = connect_command(dialect, *passive, listener, options);
     if (!command) co_return command.error();
-    auto active = co_await connector.expect(2, command->verb, command->argument);
-    if (!active) co_return active.error();
-    co_return success();
+    co_return PairingStep{&connector, {command->verb, command->argument}};
 }
 
 Side other(Side side) { return side == Side::source ? Side::destination : Side::source; }
@@ -62,8 +58,9 @@ std::optional<Dialect> parse_dialect(std::string_view name) {
     return std::nullopt;
 }
 
-asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
-                                      bool listener_sends, const PairingOptions& options) {
+asio::awaitable<Expected<PairingStep>> pair_sessions_but_last(Dialect dialect, ControlSession& listener,
+                                                              ControlSession& connector, bool listener_sends,
+                                                              const PairingOptions& options) {
     switch (dialect) {
     case Dialect::rfc438: co_return co_await pair_rfc438(listener, connector, listener_sends, options);
     case Dialect::pasv:
@@ -71,6 +68,21 @@ asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener,
     }
     co_return Error(Errc::pairing_refused, "unknown dialect");
 }
+
+asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
+                                      bool listener_sends, const PairingOptions& options) {
+    auto last = co_await pair_sessions_but_last(dialect, listener, connector, listener_sends, options);
+    if (!last) co_return last.error();
+    auto done = co_await last->session->expect(2, last->command.verb, last->command.argument);
+    if (!done) co_return done.error();
+    co_return success();
+}
+
+bool pipelines_behind_transfers(const Features& features, std::string_view greeting) {
+    return features.has("LSTN") || greeting.find("vsFTPd") != std::string_view::npos;
+}
+
+bool reads_commands_while_waiting(const Features& features) { return features.has("LSTN"); }
 
 Expected<DataProtection> plan_data_protection(const ControlSession& source, const ControlSession& destination,
                                              const PairingAttempt& attempt) {

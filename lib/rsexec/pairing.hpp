@@ -34,6 +34,26 @@ struct PairingOptions {
 asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener, ControlSession& connector,
                                       bool listener_sends, const PairingOptions& options);
 
+// A pairing's last command: RFC 438's SOCK to the listener, or PORT/EPRT to the connector.
+struct PairingStep {
+    ControlSession* session;
+    ControlSession::Command command;
+};
+// pair_sessions() up to its last step, which is returned rather than sent: the caller sends it
+// in one write with that session's transfer command, a round trip sooner. Only for servers that
+// read commands while they wait for a data connection (reads_commands_while_waiting), so that
+// when the step is refused, an ABOR still reaches the other server's transfer.
+asio::awaitable<Expected<PairingStep>> pair_sessions_but_last(Dialect dialect, ControlSession& listener,
+                                                              ControlSession& connector, bool listener_sends,
+                                                              const PairingOptions& options);
+// Whether a server is known to read the next command only once a transfer has ended (and to
+// take PORT and the transfer command in one write): rsexecd (it speaks LSTN) and vsftpd (its
+// greeting names it).
+bool pipelines_behind_transfers(const Features& features, std::string_view greeting);
+// rsexecd (it speaks LSTN; docs/PROTOCOL.md) answers ABOR while a transfer waits for its data
+// connection. vsftpd, for one, reads no command until its accept() times out.
+bool reads_commands_while_waiting(const Features& features);
+
 // The listener's half of a one-step dialect ("PASV", "EPSV"; "LSTN" for rfc438), and the
 // connector's half made from the listener's announcement: what a pipelined transfer sends
 // itself, one file after another.

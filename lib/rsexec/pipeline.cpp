@@ -105,10 +105,24 @@ public:
 
     asio::awaitable<Status> run() {
         if (options_.block_mode) {
+            // The first files' sizes before MODE B and the pairing: a first file too large to
+            // pipeline goes back at once, with the sessions still in stream mode and unpaired.
+            take_ahead();
+            while (!source_.idle()) {
+                if (auto sent = co_await source_.flush(); !sent) co_return co_await stop({sent.error()});
+                if (auto stopped = co_await receive()) co_return co_await stop(std::move(*stopped));
+            }
+            if (!slots_.empty() && too_large(*slots_.front())) {
+                hand_back_from(*slots_.front());
+                forget_settled();
+                co_return success();
+            }
             if (auto opened = co_await enter_block_mode(); !opened) co_return co_await stop({opened.error()});
         }
         for (;;) {
             if (auto stopped = top_up()) co_return co_await stop(std::move(*stopped));
+            // A file handed back with no reply due is done with.
+            forget_settled();
             // The receiver's commands first, as copy_file does.
             for (Wire* wire : {&destination_, &source_}) {
                 if (auto sent = co_await wire->flush(); !sent) co_return co_await stop({sent.error(), oldest_moving()});
@@ -160,7 +174,7 @@ private:
         for (auto& slot : slots_) {
             if (slot->started || slot->settled) continue;
             if (!slot->sized) break;  // in order
-            if (slot->source_size && *slot->source_size > options_.largest) {
+            if (too_large(*slot)) {
                 hand_back_from(*slot);
                 break;
             }
@@ -196,6 +210,8 @@ private:
                         options_.pairing_options.cpsv ? "CPSV" : listen_verb(options_.pairing.dialect));
         listen_queued_ = true;
     }
+
+    bool too_large(const Slot& slot) const { return slot.source_size && *slot.source_size > options_.largest; }
 
     // This file is too large to pipeline: it and every file taken after it go back, and no more
     // are taken; the pipeline ends once the files before it are done.
@@ -260,7 +276,7 @@ private:
         if (slot.settled) return;
         slot.settled = true;
         if (result) callbacks_.finished(slot.file.index, std::move(*result));
-        else callbacks_.returned(slot.file.index);
+        else callbacks_.returned(slot.file.index, slot.sized ? slot.source_size : std::nullopt);
     }
 
     void forget_settled() {
@@ -435,10 +451,6 @@ private:
 };
 
 } // namespace
-
-bool pipelines_behind_transfers(const Features& features, std::string_view greeting) {
-    return features.has("LSTN") || greeting.find("vsFTPd") != std::string_view::npos;
-}
 
 bool offers_block_mode(const Features& features) {
     const auto modes = features.parameters("MODE");

@@ -58,8 +58,9 @@ struct PipelineOptions {
 struct PipelineCallbacks {
     std::function<std::optional<PipelineFile>()> next;  // the next file for this pair, if any
     std::function<void(std::size_t index, Expected<CopyResult> result)> finished;
-    // A file the pipeline did not finish and did not fail: copy it the usual way.
-    std::function<void(std::size_t index)> returned;
+    // A file the pipeline did not finish and did not fail: copy it the usual way. With the size
+    // the source's SIZE has just answered, when it has.
+    std::function<void(std::size_t index, std::optional<std::uint64_t> source_size)> returned;
     // Asked before each file starts: when true, the files not started yet are returned and the
     // pipeline ends once the others are done.
     std::function<bool()> stopping;
@@ -67,10 +68,6 @@ struct PipelineCallbacks {
 
 // Whether a server's FEAT offers block mode: " MODE B".
 bool offers_block_mode(const Features& features);
-// Whether a server is known to read the next command only once a transfer has ended (and to
-// take PORT and the transfer command in one write): rsexecd (it speaks LSTN) and vsftpd (its
-// greeting names it).
-bool pipelines_behind_transfers(const Features& features, std::string_view greeting);
 
 // Runs until next() has no more files (or a file is too large) and every file taken is finished
 // or returned; the sessions are then in step for further commands. On an error both sessions

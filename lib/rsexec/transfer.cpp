@@ -256,7 +256,8 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     const bool temporary = request.mode == WriteMode::temporary_then_rename;
 
     // A missing source is found before anything is created at the destination.
-    auto source_size = co_await size_of(source, request.source_path);
+    Expected<std::optional<std::uint64_t>> source_size = request.source_size;
+    if (!request.source_size) source_size = co_await size_of(source, request.source_path);
     if (!source_size) co_return source_size.error();
 
     // Which digest both servers can compute is known from FEAT: a copy that cannot be verified
@@ -291,6 +292,11 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     std::vector<std::string> refusals;
     CopyResult result;
     bool transferred = false;
+    // The copy's SIZE right behind its STOR, where the server answers it once the transfer has
+    // ended: the verification costs no round trip of its own. Not where the server hears ABOR
+    // during a transfer (rsexecd): a SIZE waiting for the transfer would hold the ABOR up.
+    const bool size_queued = pipelines_behind_transfers(destination.features(), destination.greeting()) &&
+        !reads_commands_while_waiting(destination.features());
     const auto started_at = Clock::now();
 
     for (const auto& attempt : plan) {
@@ -310,8 +316,22 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             co_return applied.error();
         PairingOptions pairing = options.pairing;
         pairing.cpsv = protection->cpsv;
-        auto paired = co_await pair_sessions(attempt.dialect, listener, connector,
-                                             attempt.listener == Side::source, pairing);
+        // The pairing's last step goes out with the transfer commands (and is answered first)
+        // where both servers still hear ABOR if it is refused; REST must come last before RETR.
+        const bool defer_last = offset == 0 && reads_commands_while_waiting(source.features()) &&
+            reads_commands_while_waiting(destination.features());
+        std::optional<PairingStep> last;
+        Status paired = success();
+        if (auto prepared = co_await pair_sessions_but_last(attempt.dialect, listener, connector,
+                                                            attempt.listener == Side::source, pairing);
+            !prepared) {
+            paired = prepared.error();
+        } else if (defer_last) {
+            last = std::move(*prepared);
+        } else if (auto done = co_await prepared->session->expect(2, prepared->command.verb, prepared->command.argument);
+                   !done) {
+            paired = done.error();
+        }
         if (!paired) {
             if (!is_refusal(paired.error())) co_return paired.error();
             refusals.push_back(describe(attempt) + ": " + paired.error().describe());
@@ -336,14 +356,38 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         Leg store{destination, store_verb + " " + target};
         StallWatch stall_watch(destination, target, std::max(source.timeout(), destination.timeout()), options.notice,
                                options.progress, options.spare_slot);
+        std::vector<ControlSession::Command> to_destination, to_source;
+        if (last && last->session == &destination) to_destination.push_back(last->command);
+        to_destination.push_back({store_verb, target});
+        if (size_queued) to_destination.push_back({"SIZE", target});
+        if (last && last->session == &source) to_source.push_back(last->command);
+        to_source.push_back({"RETR", request.source_path});
         // The receiver first: a sender that finished before the receiver heard its STOR would
         // leave some servers (pyftpdlib) with a closed data connection they never read.
-        if (auto sent = co_await destination.send(store_verb, target); !sent) co_return sent.error();
-        if (auto sent = co_await source.send("RETR", request.source_path); !sent) {
+        if (auto sent = co_await destination.send_all(to_destination); !sent) co_return sent.error();
+        if (auto sent = co_await source.send_all(to_source); !sent) {
             co_await abort_leg(store);
             co_return sent.error();
         }
+        if (last) {
+            auto reply = co_await last->session->read_reply();
+            if (!reply) co_return reply.error();
+            if (reply->code / 100 != 2) {
+                Error refused = last->session->refused(last->command.verb + " " + last->command.argument, *reply);
+                // Both transfer commands are out: ABOR them, and the sessions are in step again.
+                co_await abort_leg(store);
+                co_await abort_leg(retrieve);
+                if (!source.is_open() || !destination.is_open()) co_return refused;
+                refusals.push_back(describe(attempt) + ": " + refused.describe());
+                notice(refusals.back());
+                if (temporary) co_await destination.command("DELE", target);
+                continue;
+            }
+        }
         auto outcome = co_await run_legs(retrieve, store, stall_watch);
+        // The queued SIZE's reply may still be due after a failure: ABOR and NOOP bring the
+        // destination back in step.
+        if (!outcome.status && size_queued) co_await forget_pairing(destination);
         if (!outcome.status) {
             const Error& error = outcome.status.error();
             const bool reusable = source.is_open() && destination.is_open();
@@ -386,7 +430,14 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         co_return error;
     };
 
-    auto written = co_await size_of(destination, target);
+    Expected<std::optional<std::uint64_t>> written = std::optional<std::uint64_t>();
+    if (size_queued) {
+        auto reply = co_await destination.read_reply();
+        if (!reply) co_return reply.error();
+        written = size_from_reply(destination, target, *reply);
+    } else {
+        written = co_await size_of(destination, target);
+    }
     if (!written && !written.error().is(Errc::permanent_reply)) co_return written.error();
     if (written && *written) {
         const std::uint64_t before = size_before.value_or(offset);

@@ -29,6 +29,9 @@ struct CopyRequest {
     std::string source_path;
     std::string destination_path;
     WriteMode mode = WriteMode::temporary_then_rename;
+    // The source's size as its SIZE answered a moment ago on this session (a batch's pipeline
+    // that handed the file back): not asked again.
+    std::optional<std::uint64_t> source_size;
 };
 
 // How a finished copy is checked before it gets its final name.

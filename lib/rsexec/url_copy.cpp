@@ -28,7 +28,7 @@ asio::awaitable<Expected<CopyResult>> copy_url(const FtpUrl& source, const FtpUr
     if (!src_open) co_return src_open.error();
     if (!dst_open) co_return dst_open.error();
 
-    CopyRequest request{source.path, *target, options.mode};
+    CopyRequest request{source.path, *target, options.mode, std::nullopt};
     auto result = co_await copy_file(src, dst, request, options.copy);
     for (ControlSession* session : {&src, &dst}) {
         if (session->is_open()) co_await session->command("QUIT");

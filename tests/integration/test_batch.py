@@ -2,7 +2,7 @@
 
     /usr/bin/python3 test_batch.py RSEXEC RSEXECD [GROUP]
 
-GROUP is one of: jobs, journal, mirror, pipeline (all when omitted). The servers listen on 127.0.0.21 and
+GROUP is one of: jobs, journal, mirror, pipeline, large (all when omitted). The servers listen on 127.0.0.21 and
 127.0.0.22; rsexec connects from 127.0.0.1, so every data connection is a foreign one.
 """
 import json
@@ -310,7 +310,53 @@ def test_pipeline(tmp):
             print("ok: --pipeline %s: a missing source and a refused STOR fail alone" % pipeline)
 
 
-GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror, "pipeline": test_pipeline}
+def test_large(tmp):
+    """A file too large for a pipeline, alone or last in a job, and a mirror of it: copied on the
+    sessions already open (one login per side), its source asked its SIZE once, no block mode
+    entered for it, and RFC 438's last SOCK sent in one write with the STOR."""
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        write_random(src.path("big", "large.bin"), 17 << 20)  # above the pipeline's 16 MiB
+        for i in range(3):
+            write_random(src.path("small", "s%d.bin" % i), 4096 + i)
+        job = os.path.join(tmp, "large.job")
+        cases = [("alone", ["big/large.bin"]), ("last", ["small/s0.bin", "small/s1.bin", "small/s2.bin", "big/large.bin"])]
+        for label, paths in cases:
+            out = "out-" + label
+            os.makedirs(dst.path(out))
+            with open(job, "w") as f:
+                f.writelines("%s %s\n" % (url(src, p), url(dst, out + "/")) for p in paths)
+            result = run(["batch", "-j", "1", "--no-journal", "--json", "-v", job])
+            check(result.returncode == 0, "%s: exit %d: %s" % (label, result.returncode, result.stderr[-2000:]))
+            parsed = events(result.stdout)
+            summary = parsed[-1]
+            check(summary["done"] == len(paths) and summary["logins"] == 2, "%s: %s" % (label, summary))
+            starts = [e for e in parsed if e["event"] == "start" and e["src"].endswith("large.bin")]
+            check(len(starts) == 1, "%s: %d start events for one attempt" % (label, len(starts)))
+            for p in paths:
+                name = p.rsplit("/", 1)[1]
+                check(digest(dst.path(out, name)) == digest(src.path(p)), "%s: %s differs" % (label, name))
+            trace = result.stderr.splitlines()
+            sizes = [l for l in trace if l.startswith("src") and "> SIZE big/large.bin" in l]
+            check(len(sizes) == 1, "%s: the source was asked its SIZE %d times" % (label, len(sizes)))
+            if label == "alone":
+                check(not any("> MODE B" in l for l in trace), "alone: block mode entered for nothing")
+            dst_lines = [l for l in trace if l.startswith("dst")]
+            stor = next(i for i, l in enumerate(dst_lines) if "> STOR " in l and "large.bin" in l)
+            check("> SOCK " in dst_lines[stor - 1], "%s: the pin did not go out with the STOR: %s"
+                  % (label, dst_lines[stor - 3:stor + 1]))
+            print("ok: %s: %d files, %d logins, SIZE asked once" % (label, summary["done"], summary["logins"]))
+
+        result = run(["mirror", "--json", url(src, "big/"), url(dst, "mirrored/")])
+        check(result.returncode == 0, "mirror: exit %d: %s" % (result.returncode, result.stderr[-2000:]))
+        summary = events(result.stdout)[-1]
+        check(summary["done"] == 1 and summary["logins"] == 2, "mirror: %s" % summary)
+        check(digest(dst.path("mirrored", "large.bin")) == digest(src.path("big", "large.bin")), "mirror: differs")
+        print("ok: mirror of one large file: %d logins" % summary["logins"])
+
+
+GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror, "pipeline": test_pipeline,
+          "large": test_large}
 
 if __name__ == "__main__":
     chosen = sys.argv[3:] or list(GROUPS)
