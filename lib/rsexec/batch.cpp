@@ -88,6 +88,7 @@ struct BatchRun::State {
     };
     std::deque<Entry> entries;
     std::deque<std::size_t> ready;  // claimed, not started
+    std::size_t chunk = 0;          // items per claim: options.claim_chunk, or 1 (give_back_unstarted)
     std::unordered_map<std::string, std::size_t> submitted_by_key;
     std::vector<Outcome> unreported;
     std::vector<BatchEvent> unannounced;  // their events
@@ -101,7 +102,10 @@ struct BatchRun::State {
     std::mt19937 random{std::random_device{}()};
 
     State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
-        : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host), keeper(ex) {}
+        : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host),
+          chunk(full_chunk()), keeper(ex) {}
+
+    std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
 
     void emit(BatchEvent event) {
         if (options.on_event) options.on_event(event);
@@ -154,7 +158,6 @@ struct BatchRun::State {
     struct Returned {
         std::size_t index;
         std::optional<std::uint64_t> source_size;
-        bool announced = false;  // its first attempt's start event is out
     };
 
     // One side's session, reused while the next item names the same login.
@@ -281,7 +284,7 @@ struct BatchRun::State {
     // Claims the next chunk of items from the journal; false when it has none now.
     bool claim_more() {
         if (exhausted) return false;
-        auto claimed = journal->claim(options.claim_chunk);
+        auto claimed = journal->claim(chunk);
         if (!claimed) {
             journal_failed(claimed.error());
             exhausted = true;
@@ -313,6 +316,27 @@ struct BatchRun::State {
         const std::size_t index = ready.front();
         ready.pop_front();
         return index;
+    }
+
+    // Claimed items not started go back to the journal: when the run ends (a next run then finds
+    // them unstarted, fit for a pipeline), and with a shared journal when a worker here is about
+    // to spend long on one large file, so that workers elsewhere take them; this process then
+    // claims one at a time until a pipeline finishes a file again.
+    void release_unstarted() {
+        if (ready.empty()) return;
+        std::vector<std::int64_t> ids;
+        for (const auto index : ready) ids.push_back(entries[index].id);
+        if (auto released = journal->release(ids); !released) {
+            journal_failed(released.error());
+            return;
+        }
+        ready.clear();
+        exhausted = false;
+    }
+    void give_back_unstarted() {
+        if (!journal->shared()) return;
+        chunk = 1;
+        release_unstarted();
     }
 
     // With a shared journal, nothing to claim now may mean items other workers hold: wait and
@@ -377,10 +401,9 @@ struct BatchRun::State {
     // worked, for the pipeline of the items after it.
     asio::awaitable<std::optional<PairingAttempt>> copy_one(Site& src, Site& dst, std::size_t index, unsigned worker,
                                                             int first,
-                                                            std::optional<std::uint64_t> known_size = std::nullopt,
-                                                            bool announced = false) {
+                                                            std::optional<std::uint64_t> known_size = std::nullopt) {
         for (int attempt = first;; ++attempt) {
-            if (attempt > first || !announced) begin(index, attempt);
+            begin(index, attempt);
             auto result = co_await this->attempt(src, dst, index, worker, attempt, known_size);
             known_size.reset();
             if (result) {
@@ -440,6 +463,10 @@ struct BatchRun::State {
         pipe.block_mode = options.pipelining == Pipelining::block &&
             offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
         bool finished_any = false;
+        std::set<std::size_t> announced;  // a start event is out
+        const auto announce = [&](std::size_t index) {
+            if (announced.insert(index).second) begin(index, 1);
+        };
         std::optional<std::size_t> pending_first = first;
         PipelineCallbacks callbacks;
         callbacks.next = [&]() -> std::optional<PipelineFile> {
@@ -449,22 +476,25 @@ struct BatchRun::State {
                 if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
                 if (!index) return std::nullopt;
                 const JobItem& item = item_at(*index);
-                begin(*index, 1);
                 auto target = destination_path(item.source, item.destination);
                 if (target) return PipelineFile{*index, item.source.path, *target};
+                announce(*index);
                 failed.emplace_back(*index, target.error());
             }
         };
+        callbacks.started = announce;
         callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
+            announce(index);  // a file can fail before it starts (its source is missing)
             if (result) {
                 finished_any = true;
+                chunk = full_chunk();
                 succeeded(index, 1, *result);
             } else {
                 failed.emplace_back(index, result.error());
             }
         };
         callbacks.returned = [&](std::size_t index, std::optional<std::uint64_t> size) {
-            returned.push_back({index, size, true});
+            returned.push_back({index, size});
         };
         callbacks.stopping = [this] { return stopping; };
         if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
@@ -499,12 +529,18 @@ struct BatchRun::State {
                 const Returned item = returned.front();
                 returned.pop_front();
                 const std::size_t index = item.index;
+                if (item.source_size && *item.source_size > PipelineOptions{}.largest) {
+                    // A long copy ahead: what the pipeline handed back with it goes back to be
+                    // pipelined again, here or (with a shared journal) by workers elsewhere.
+                    for (; !returned.empty(); returned.pop_back()) ready.push_front(returned.back().index);
+                    give_back_unstarted();
+                }
                 if (stopping) {
                     // Taken by a pipeline but never sent: it stays pending for the next run.
                     interrupted(index, 1, Error(Errc::interrupted, "stopped before it was sent"));
                     continue;
                 }
-                if (auto worked = co_await copy_one(src, dst, index, worker_number, 1, item.source_size, item.announced)) {
+                if (auto worked = co_await copy_one(src, dst, index, worker_number, 1, item.source_size)) {
                     paired = worked;
                     paired_logins = logins();
                     proven = true;
@@ -629,6 +665,7 @@ asio::awaitable<BatchSummary> BatchRun::run() {
     asio::co_spawn(s.executor, s.keep_journal(), ended);
     co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     s.flush();
+    s.release_unstarted();
     if (auto left = s.journal->leave(); !left) s.journal_failed(left.error());
     s.summary.journal_round_trips = s.journal->round_trips();
     s.summary.elapsed = Clock::now() - started;

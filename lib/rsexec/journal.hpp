@@ -88,6 +88,9 @@ public:
     // ran out. Renews this worker's lease.
     virtual Expected<std::vector<ClaimedItem>> claim(std::size_t count) = 0;
     virtual Status report(const std::vector<Outcome>& outcomes) = 0;
+    // Items this worker claimed and never started go back to pending as if never claimed, for
+    // other workers to take (and with no earlier claim to resume from).
+    virtual Status release(const std::vector<std::int64_t>& ids) = 0;
     virtual Status renew_lease() = 0;
     // This worker stops: what it claimed and did not finish goes back to pending.
     virtual Status leave() = 0;

@@ -226,6 +226,7 @@ private:
 
     std::optional<Stop> start(Slot& slot) {
         slot.started = true;
+        if (callbacks_.started) callbacks_.started(slot.file.index);
         slot.started_at = Clock::now();
         std::optional<ControlSession::Command> connect;
         if (per_file()) {

@@ -57,6 +57,8 @@ struct PipelineOptions {
 
 struct PipelineCallbacks {
     std::function<std::optional<PipelineFile>()> next;  // the next file for this pair, if any
+    // A file's transfer commands are about to go out.
+    std::function<void(std::size_t index)> started;
     std::function<void(std::size_t index, Expected<CopyResult> result)> finished;
     // A file the pipeline did not finish and did not fail: copy it the usual way. With the size
     // the source's SIZE has just answered, when it has.

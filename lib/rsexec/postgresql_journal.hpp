@@ -21,6 +21,7 @@ public:
     Expected<std::vector<std::size_t>> submit(const std::vector<JobItem>& items, unsigned max_per_host) override;
     Expected<std::vector<ClaimedItem>> claim(std::size_t count) override;
     Status report(const std::vector<Outcome>& outcomes) override;
+    Status release(const std::vector<std::int64_t>& ids) override;
     Status renew_lease() override;
     Status leave() override;
     Expected<bool> acquire_connection(const std::string& server, unsigned cap) override;

@@ -215,6 +215,23 @@ Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
     return exec("COMMIT");
 }
 
+Status SqliteJournal::release(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return success();
+    ++round_trips_;
+    if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+    Statement stmt(db_, "UPDATE items SET state = 'pending', claims = max(claims - 1, 0)"
+                        " WHERE rowid = ?1 AND state = 'running' AND worker = ?2");
+    for (const auto id : ids) {
+        if (!stmt || !stmt.bind(1, id).bind(2, options_.worker).step_done()) {
+            Error error = sql_error(db_, "release");
+            (void)exec("ROLLBACK");
+            return error;
+        }
+        stmt.reset();
+    }
+    return exec("COMMIT");
+}
+
 Status SqliteJournal::leave() {
     ++round_trips_;
     Statement stmt(db_, "UPDATE items SET state = 'pending' WHERE state = 'running' AND worker = ?1");

@@ -3,7 +3,7 @@ PostgreSQL server (postgres_fixture.py) and real rsexecd pairs; the SQLite journ
 
     /usr/bin/python3 test_queue.py RSEXEC RSEXECD [GROUP...]
 
-GROUP is one of: workers, same-state, status, takeover (all when omitted).
+GROUP is one of: workers, same-state, status, takeover, give-back (all when omitted).
   workers     1,000 small and 10 large files over two rsexecd pairs, submitted with
               --max-per-host 4, worked by 3 workers; one is SIGKILLed mid-job. Every file arrives
               whole and is renamed into place once; no server ever holds more than 4 control
@@ -15,6 +15,8 @@ GROUP is one of: workers, same-state, status, takeover (all when omitted).
               when no PostgreSQL server answers.
   takeover    a dead worker's items: its partial temporary resumes with REST, a file it renamed
               before its outcome reached the queue counts done without being sent again.
+  give-back   a worker that starts a file too large for a pipeline gives back what it claimed
+              and has not started: a second worker copies the rest while the first is stopped.
 
 The servers listen on 127.0.0.101 .. 127.0.0.104, PostgreSQL on 127.0.0.1 (a free port); rsexec
 connects from 127.0.0.1. The journal keeps no password: workers log in with the .netrc of a
@@ -26,6 +28,7 @@ import contextlib
 import json
 import os
 import random
+import signal
 import re
 import subprocess
 import sys
@@ -755,7 +758,72 @@ def test_takeover(tmp):
               % (size // 2))
 
 
-GROUPS = {"workers": test_workers, "same-state": test_same_state, "status": test_status, "takeover": test_takeover}
+def test_give_back(tmp):
+    """A worker that starts a file too large for a pipeline gives back the items it claimed and
+    has not started: a second worker, started while the first is stopped (SIGSTOP) inside its
+    first large copy, copies all the others."""
+    home = netrc_home(tmp)
+    with RsexecdServer(RSEXECD, ADDRESSES[0], extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, ADDRESSES[1], extra_args=FXP) as dst, PostgresServer() as pg:
+        names = ["large%d.bin" % i for i in range(6)]
+        for name in names:
+            write_random(src.path(name), 17 << 20)  # above the pipeline's 16 MiB
+        job = os.path.join(tmp, "give-back.job")
+        with open(job, "w") as f:
+            f.writelines("%s %s\n" % (url(src, n), url(dst, "")) for n in names)
+        result = run(["batch", "--journal", pg.url, "--job", "give-back", "--submit", job], home)
+        check(result.returncode == 0, "--submit: exit %d: %s" % (result.returncode, result.stderr))
+
+        first_err = os.path.join(tmp, "first.err")
+        with open(first_err, "wb") as stderr:
+            first = subprocess.Popen([RSEXEC, "worker", "--journal", pg.url, "--job", "give-back", "-j", "1",
+                                      "--name", "first", "--json", "-v"], stdout=subprocess.PIPE, stderr=stderr,
+                                     text=True, env=environment(home))
+        _workers.append(first)
+        try:
+            # Its first STOR is out once it has handed the file back and released the rest.
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and first.poll() is None:
+                with open(first_err) as f:
+                    if re.search(r"^dst#1> STOR ", f.read(), re.M):
+                        break
+                time.sleep(0.02)
+            first.send_signal(signal.SIGSTOP)
+            check(first.poll() is None, "the first worker ended before its first STOR")
+            second_process = subprocess.Popen([RSEXEC, "worker", "--journal", pg.url, "--job", "give-back", "-j", "1",
+                                               "--name", "second", "--json"], stdout=subprocess.PIPE,
+                                              stderr=subprocess.PIPE, text=True, env=environment(home))
+            _workers.append(second_process)
+            # The second copies the five the first gave back, then waits for the first's item.
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and status(pg.url, "give-back", home)["done"] < 5:
+                time.sleep(0.1)
+            report = status(pg.url, "give-back", home)
+            first.send_signal(signal.SIGCONT)
+            first_out, _ = first.communicate(timeout=60)
+            second_out, second_err = second_process.communicate(timeout=60)
+        finally:
+            for process in _workers:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGCONT)
+                    process.kill()
+                    process.wait()
+        check(report["done"] == 5 and report["running"] == 1, "while the first was stopped: %s" % report)
+        check(first.returncode == 0 and second_process.returncode == 0,
+              "exits %d, %d: %s\n%s" % (first.returncode, second_process.returncode, first_out[-3000:],
+                                        second_err[-2000:]))
+        done_by = {w: [name_of(e["src"]) for e in events(out) if e["event"] == "done"]
+                   for w, out in (("first", first_out), ("second", second_out))}
+        check(len(done_by["first"]) == 1 and len(done_by["second"]) == 5, "done: %s" % done_by)
+        for name in names:
+            check(digest(dst.path(name)) == digest(src.path(name)), name + " differs")
+        report = status(pg.url, "give-back", home)
+        check((report["done"], report["running"], report["pending"]) == (6, 0, 0), report)
+        print("ok: a worker inside a large copy gave back 5 items; the second worker copied them")
+
+
+GROUPS = {"workers": test_workers, "same-state": test_same_state, "status": test_status, "takeover": test_takeover,
+          "give-back": test_give_back}
 
 if __name__ == "__main__":
     chosen = sys.argv[3:] or list(GROUPS)

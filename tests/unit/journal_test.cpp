@@ -69,6 +69,30 @@ TEST_CASE("items are claimed in job order, a chunk at a time, and each only once
     CHECK(progress->pending == 0);
 }
 
+TEST_CASE("released items are pending again, as if never claimed, and only this worker's") {
+    TempJournalPath path;
+    auto journal = open_at(path.path.string(), "w1");
+    REQUIRE(journal->submit(three_items(), 0));
+    auto claimed = journal->claim(3);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 3);
+    // Another worker cannot release what w1 holds.
+    auto other = open_at(path.path.string(), "w2");
+    REQUIRE(other->release({(*claimed)[0].id}));
+    CHECK(other->claim(3)->empty());
+    REQUIRE(journal->release({(*claimed)[1].id, (*claimed)[2].id}));
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->running == 1);
+    CHECK(progress->pending == 2);
+    auto again = other->claim(3);
+    REQUIRE(again);
+    REQUIRE(again->size() == 2);
+    CHECK((*again)[0].seq == 1);
+    CHECK((*again)[0].earlier_claims == 0);  // never started: nothing to resume
+    CHECK((*again)[1].earlier_claims == 0);
+}
+
 TEST_CASE("a journal keeps no password: items come back with their users only") {
     TempJournalPath file;
     {
