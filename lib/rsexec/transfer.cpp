@@ -78,6 +78,9 @@ std::optional<Error> apply(Leg& leg, const Reply& reply) {
     return error;
 }
 
+// How long a side may stay silent once the other has finished (see run_legs).
+constexpr Clock::duration unstarted_grace = std::chrono::seconds(3);
+
 // Awaits both legs' replies together: a passive server may hold its 1yz until the data
 // connection arrives, so neither side is awaited alone while the other has not started. While
 // both move data, the stall watch takes the place of a reply timeout.
@@ -145,8 +148,23 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
             if (first.index() == 1) waited = &destination, received = std::get<1>(std::move(first));
         } else {
             Leg& leg = source.done ? destination : source;
+            // The other side finished before this one even started: the data connection it used
+            // cannot have been this side's (a listener that drops a foreign peer waits on for the
+            // right one). Only the two control paths' delays can still hold a 1yz back.
+            if (!leg.started) timer.expires_after(std::min(timeout, unstarted_grace));
             auto first = co_await (leg.session.receive() || timer.async_wait(asio::use_awaitable));
             if (first.index() == 0) waited = &leg, received = std::get<0>(std::move(first));
+            if (!waited && !leg.started) {
+                Leg& finished = source.done ? source : destination;
+                co_await abort_leg(leg);
+                auto outcome = co_await fail(
+                    leg, Error(Errc::transfer_failed,
+                               leg.command + ": not started although " + side_name(finished.session.side()) + "'s " +
+                                   finished.command + " has ended: the data connection did not join the two servers",
+                               leg.session.side()));
+                outcome.data_connection_refused = true;
+                co_return outcome;
+            }
         }
         if (!waited) {
             Leg& late = !source.started || (source.started && !source.done && destination.done) ? source : destination;

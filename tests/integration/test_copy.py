@@ -524,6 +524,21 @@ class Fallback(PairTestCase):
             self.assertLess(run.seconds, 20, run.describe())
         self.assertServersAlive()
 
+    def test_a_listener_dropping_its_peer_is_given_up_soon_after_the_other_side_ends(self):
+        # A source without FXP, listening, drops the destination's data connection and waits on
+        # (here up to 60 s) for its own client; the destination's STOR ends at once. rsexec gives
+        # the silent side a few seconds, not the whole wait, and names what happened.
+        slow = ["--data-timeout", "60", "--login-delay", "0.3"]
+        with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=slow, user=(USER, PASSWORD)) as lone:
+            write(lone.path("lone.bin"), os.urandom(1000))
+            run = self.copy("-v", "--dialect", "pasv", url(lone, "lone.bin"), url(self.dst, "lone.bin"))
+            self.assertExit(run, PAIRING)
+            self.assertIn("the data connection did not join the two servers", run.message(), run.describe())
+            self.assertLess(run.seconds, 15, run.describe())
+            self.assertFalse(os.path.exists(self.dst.path("lone.bin")))
+            self.assertEqual(leftover_parts(self.dst.root), [])
+        self.assertServersAlive()
+
     def test_the_swapped_rfc438_attempt_starts_from_a_clean_slate(self):
         # The first attempt (dst listening) sends LSTN to dst and fails at src's SOCK (504). In the
         # swapped attempt dst is the connector: its SOCK comes without a LSTN of this attempt and,
