@@ -12,6 +12,9 @@ transfer (SIGKILL), or one stops without dying (SIGSTOP), and a partial copy is 
                       watch, which needs a second connection to the destination, goes without
                       (a notice says why) and the destination never sees two logins; SIGCONT,
                       and the copy completes.
+  second-sigint       a batch's first SIGINT waits for the running copy (its source SIGSTOPped),
+                      the second aborts it: exit 12 at once, nothing under the final name; the
+                      next run resumes the temporary file from the journal.
   resume              SIGKILL the source at about half of 256 MiB with --resume; a second run
                       moves only the rest (REST n, and rsexecd's transfer log) and the copy is
                       byte-identical.
@@ -22,6 +25,7 @@ transfer still win the race, the case is tried again, at most three times.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -36,7 +40,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import RsexecdServer  # noqa: E402
 
 MiB = 1 << 20
-TRANSFER, TIMEOUT = 8, 10  # app/rsexec/exit_codes_help.hpp
+TRANSFER, TIMEOUT, INTERRUPTED = 8, 10, 12  # app/rsexec/exit_codes_help.hpp
 OLD_CONTENT = b"the old content of big.bin\n"
 SERVER_ARGS = ["--fxp-peers", "127.0.0.0/8"]
 
@@ -233,6 +237,51 @@ def case_stop_capped(rsexec, rsexecd, workdir):
         assert os.path.getsize(dst.path("big.bin")) == 512 * MiB, "the copy is incomplete"
         assert most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:]
         print("  --max-per-host 1: no second login for the stall watch; the copy completed after SIGCONT")
+    finally:
+        stop(src, dst)
+
+
+def case_second_sigint(rsexec, rsexecd, workdir):
+    src, dst = servers(rsexecd, workdir)
+    try:
+        make_sparse(src.path("big.bin"), 512 * MiB)
+        job = os.path.join(workdir, "interrupt.job")
+        with open(job, "w") as f:
+            f.write("%s %s\n" % (url(src, "big.bin"), url(dst, "big.bin")))
+        args = ["batch", "-j", "1", "--timeout", "30", "--json", job]
+        run = Rsexec(rsexec, workdir, args)
+        partial = dst.path(".big.bin.rsexec-part")
+        wait_for_bytes(partial, 64 * MiB, run)
+        # The source stops answering: the running copy can end only by being aborted.
+        src.process.send_signal(signal.SIGSTOP)
+        run.process.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline and run.process.poll() is None:
+            time.sleep(0.05)
+        assert run.process.poll() is None, "the first SIGINT did not wait for the running copy:\n" + run.stderr()[-1500:]
+        run.process.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        code = run.wait(30)
+        elapsed = time.monotonic() - signalled
+        src.process.send_signal(signal.SIGCONT)
+        assert code == INTERRUPTED, "exit %d after the second SIGINT: %s" % (code, run.stderr()[-1500:])
+        assert elapsed < 3, "the second SIGINT took %.1f s to end the run" % elapsed
+        with open(run.out_path) as f:
+            summary = json.loads(f.read().splitlines()[-1])
+        assert summary["event"] == "summary" and summary["interrupted"] == 1 and summary["done"] == 0, summary
+        assert not os.path.exists(dst.path("big.bin")), "a file under the final name after the abort"
+        kept = os.path.getsize(partial)
+        print("  second SIGINT: exit %d %.2f s later, %d bytes kept under the temporary name" % (code, elapsed, kept))
+
+        # The journal beside the job file has the item as started: the next run resumes it.
+        rerun = Rsexec(rsexec, workdir, args)
+        code = rerun.wait(60)
+        assert code == 0, "the next run: exit %d: %s" % (code, rerun.stderr()[-1500:])
+        with open(rerun.out_path) as f:
+            done = [json.loads(line) for line in f if '"done"' in line and '"event":"done"' in line]
+        assert done and done[0].get("resumed_from", 0) > 0, "the next run did not resume: %s" % done
+        assert os.path.getsize(dst.path("big.bin")) == 512 * MiB and not os.path.exists(partial)
+        print("  the next run resumed at byte %d and completed" % done[0]["resumed_from"])
     finally:
         stop(src, dst)
 
