@@ -138,6 +138,12 @@ const CommandSpec* find_command(std::string_view verb) {
     return it == table.end() ? nullptr : &*it;
 }
 
+bool sets_up_data_connection(std::string_view verb) {
+    for (std::string_view v : {"PASV", "EPSV", "PORT", "EPRT", "LSTN", "SOCK", "CPSV"})
+        if (verb == v) return true;
+    return false;
+}
+
 bool allowed_in_clear(std::string_view verb) {
     static constexpr std::array<std::string_view, 7> verbs{"AUTH", "FEAT", "QUIT", "NOOP", "SYST", "HELP", "OPTS"};
     return std::find(verbs.begin(), verbs.end(), verb) != verbs.end();
@@ -494,7 +500,8 @@ asio::awaitable<void> Session::on_epsv(std::string argument) {
     close_kept_data("EPSV");
     listening_for_sock_ = false;
     if (equals_nocase(argument, "ALL")) {
-        reply(200, "EPSV ALL ok");
+        epsv_all_ = true;
+        reply(200, "EPSV ALL ok: EPSV alone sets up data connections from now on");
         co_return;
     }
     const char* family = plain_address(local_.address()).is_v4() ? "1" : "2";

@@ -29,6 +29,9 @@ const CommandSpec* find_command(std::string_view verb);
 // RFC 4217 ones and SSCN, CPSV.
 const std::vector<std::string>& feature_lines(bool tls);
 
+// PASV, EPSV, PORT, EPRT, LSTN, SOCK, CPSV: the verbs that set up a data connection (upper case).
+bool sets_up_data_connection(std::string_view verb);
+
 // With --tls required, the verbs answered on a clear control connection (before AUTH TLS).
 bool allowed_in_clear(std::string_view verb);
 

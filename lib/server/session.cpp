@@ -139,6 +139,11 @@ asio::awaitable<void> Session::dispatch(std::string line) {
         reply(501, "Syntax error in parameters or arguments");
         co_return;
     }
+    if (epsv_all_ && sets_up_data_connection(verb) && verb != "EPSV") {
+        // RFC 2428 4: after EPSV ALL, every other way to set up a data connection is refused.
+        reply(503, verb + " refused after EPSV ALL (RFC 2428): use EPSV");
+        co_return;
+    }
     if (transfer_ && !spec->during_transfer) co_await wait_for_transfer();
     // RFC 959 4.1.3: RNTO must follow RNFR immediately.
     if (verb != "RNTO") rename_from_.reset();

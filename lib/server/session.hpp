@@ -206,6 +206,7 @@ private:
     std::uint64_t restart_offset_ = 0;            // REST (RFC 3659 5)
     std::optional<std::filesystem::path> rename_from_; // RNFR
     bool listening_for_sock_ = false;            // LSTN given; SOCK will pin
+    bool epsv_all_ = false;                      // EPSV ALL: EPSV alone sets up data connections
     DataChannel data_;
     std::optional<DataSocket> kept_data_;             // block mode, between transfers
     std::string kept_unread_;                     // bytes read from it past the last EOF block
