@@ -18,7 +18,8 @@ using namespace asio::experimental::awaitable_operators;
 // its replies have come: RFC 959 expects 1yz when the data connection opens, then 2yz.
 struct Leg {
     ControlSession& session;
-    std::string command;   // "RETR path", for messages
+    ControlSession::Command request;  // {"RETR", path}
+    std::string command = request.verb + " " + request.argument;  // for messages
     bool started = false;  // 1yz seen
     bool done = false;     // 2yz seen
 };
@@ -236,6 +237,50 @@ asio::awaitable<std::uint64_t> resumable_offset(ControlSession& destination, con
     co_return **partial;
 }
 
+// Sends both transfer commands, each in one write with what rides along: the pairing's deferred
+// last step before it, the copy's queued SIZE after the STOR. The receiver's go first: a sender
+// that finished before the receiver heard its STOR would leave some servers (pyftpdlib) with a
+// closed data connection they never read. Then reads the deferred step's reply; when it is a
+// refusal, both transfers are aborted (the sessions are in step again) and it is returned.
+asio::awaitable<Expected<std::optional<Error>>> start_legs(Leg& retrieve, Leg& store,
+                                                           const std::optional<PairingStep>& last, bool size_queued) {
+    ControlSession& source = retrieve.session;
+    ControlSession& destination = store.session;
+    std::vector<ControlSession::Command> to_destination, to_source;
+    if (last && last->session == &destination) to_destination.push_back(last->command);
+    to_destination.push_back(store.request);
+    if (size_queued) to_destination.push_back({"SIZE", store.request.argument});
+    if (last && last->session == &source) to_source.push_back(last->command);
+    to_source.push_back(retrieve.request);
+    if (auto sent = co_await destination.send_all(to_destination); !sent) co_return sent.error();
+    if (auto sent = co_await source.send_all(to_source); !sent) {
+        co_await abort_leg(store);
+        co_return sent.error();
+    }
+    if (!last) co_return std::nullopt;
+    auto reply = co_await last->session->read_reply();
+    if (!reply) co_return reply.error();
+    if (reply->code / 100 == 2) co_return std::nullopt;
+    Error refused = last->session->refused(last->command.verb + " " + last->command.argument, *reply);
+    co_await abort_leg(store);
+    co_await abort_leg(retrieve);
+    co_return std::optional<Error>(std::move(refused));
+}
+
+// RNFR and RNTO in one write, one round trip: a server that refuses the RNFR answers the RNTO
+// with 503 (bad sequence), and the RNFR's refusal is the error.
+asio::awaitable<Status> rename(ControlSession& session, const std::string& from, const std::string& to) {
+    const std::vector<ControlSession::Command> commands{{"RNFR", from}, {"RNTO", to}};
+    if (auto sent = co_await session.send_all(commands); !sent) co_return sent.error();
+    auto from_reply = co_await session.read_reply();
+    if (!from_reply) co_return from_reply.error();
+    auto to_reply = co_await session.read_reply();
+    if (from_reply->code != 350) co_return session.refused("RNFR " + from, *from_reply);
+    if (!to_reply) co_return to_reply.error();
+    if (!to_reply->completion()) co_return session.refused("RNTO " + to, *to_reply);
+    co_return success();
+}
+
 } // namespace
 
 const char* verify_name(Verify verify) noexcept {
@@ -370,37 +415,19 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         }
         const std::string store_verb = request.mode == WriteMode::append || offset > 0 ? "APPE" : "STOR";
 
-        Leg retrieve{source, "RETR " + request.source_path};
-        Leg store{destination, store_verb + " " + target};
+        Leg retrieve{source, {"RETR", request.source_path}};
+        Leg store{destination, {store_verb, target}};
         StallWatch stall_watch(destination, target, std::max(source.timeout(), destination.timeout()), options.notice,
                                options.progress, options.spare_slot);
-        std::vector<ControlSession::Command> to_destination, to_source;
-        if (last && last->session == &destination) to_destination.push_back(last->command);
-        to_destination.push_back({store_verb, target});
-        if (size_queued) to_destination.push_back({"SIZE", target});
-        if (last && last->session == &source) to_source.push_back(last->command);
-        to_source.push_back({"RETR", request.source_path});
-        // The receiver first: a sender that finished before the receiver heard its STOR would
-        // leave some servers (pyftpdlib) with a closed data connection they never read.
-        if (auto sent = co_await destination.send_all(to_destination); !sent) co_return sent.error();
-        if (auto sent = co_await source.send_all(to_source); !sent) {
-            co_await abort_leg(store);
-            co_return sent.error();
-        }
-        if (last) {
-            auto reply = co_await last->session->read_reply();
-            if (!reply) co_return reply.error();
-            if (reply->code / 100 != 2) {
-                Error refused = last->session->refused(last->command.verb + " " + last->command.argument, *reply);
-                // Both transfer commands are out: ABOR them, and the sessions are in step again.
-                co_await abort_leg(store);
-                co_await abort_leg(retrieve);
-                if (!source.is_open() || !destination.is_open()) co_return refused;
-                refusals.push_back(describe(attempt) + ": " + refused.describe());
-                notice(refusals.back());
-                if (temporary) co_await destination.command("DELE", target);
-                continue;
-            }
+        auto started = co_await start_legs(retrieve, store, last, size_queued);
+        if (!started) co_return started.error();
+        if (*started) {
+            Error refused = std::move(**started);
+            if (!source.is_open() || !destination.is_open()) co_return refused;
+            refusals.push_back(describe(attempt) + ": " + refused.describe());
+            notice(refusals.back());
+            if (temporary) co_await destination.command("DELE", target);
+            continue;
         }
         auto outcome = co_await run_legs(retrieve, store, stall_watch);
         // The queued SIZE's reply may still be due after a failure: ABOR and NOOP bring the
@@ -497,16 +524,8 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
 
     if (temporary) {
-        // RNFR and RNTO in one write, one round trip: a server that refuses the RNFR answers the
-        // RNTO with 503 (bad sequence), and the RNFR's refusal is the error.
-        const std::vector<ControlSession::Command> rename{{"RNFR", target}, {"RNTO", request.destination_path}};
-        if (auto sent = co_await destination.send_all(rename); !sent) co_return sent.error();
-        auto from = co_await destination.read_reply();
-        if (!from) co_return from.error();
-        auto to = co_await destination.read_reply();
-        if (from->code != 350) co_return destination.refused("RNFR " + target, *from);
-        if (!to) co_return to.error();
-        if (!to->completion()) co_return destination.refused("RNTO " + request.destination_path, *to);
+        if (auto renamed = co_await rename(destination, target, request.destination_path); !renamed)
+            co_return renamed.error();
     }
     co_return result;
 }
