@@ -213,13 +213,19 @@ def most_at_once(log):
     return most
 
 
+def big_file_job(src, dst, workdir):
+    """A job file of one line: a sparse 512 MiB big.bin from src to dst."""
+    make_sparse(src.path("big.bin"), 512 * MiB)
+    job = os.path.join(workdir, "big.job")
+    with open(job, "w") as f:
+        f.write("%s %s\n" % (url(src, "big.bin"), url(dst, "big.bin")))
+    return job
+
+
 def case_stop_capped(rsexec, rsexecd, workdir):
     src, dst = servers(rsexecd, workdir)
     try:
-        make_sparse(src.path("big.bin"), 512 * MiB)
-        job = os.path.join(workdir, "capped.job")
-        with open(job, "w") as f:
-            f.write("%s %s\n" % (url(src, "big.bin"), url(dst, "big.bin")))
+        job = big_file_job(src, dst, workdir)
         run = Rsexec(rsexec, workdir, ["batch", "-j", "1", "--max-per-host", "1", "--timeout", "3", "-v",
                                        "--no-journal", "--json", job])
         wait_for_bytes(dst.path(".big.bin.rsexec-part"), 64 * MiB, run)
@@ -244,10 +250,7 @@ def case_stop_capped(rsexec, rsexecd, workdir):
 def case_second_sigint(rsexec, rsexecd, workdir):
     src, dst = servers(rsexecd, workdir)
     try:
-        make_sparse(src.path("big.bin"), 512 * MiB)
-        job = os.path.join(workdir, "interrupt.job")
-        with open(job, "w") as f:
-            f.write("%s %s\n" % (url(src, "big.bin"), url(dst, "big.bin")))
+        job = big_file_job(src, dst, workdir)
         args = ["batch", "-j", "1", "--timeout", "30", "--json", job]
         run = Rsexec(rsexec, workdir, args)
         partial = dst.path(".big.bin.rsexec-part")

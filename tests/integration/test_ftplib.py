@@ -53,6 +53,22 @@ class FtplibClient(unittest.TestCase):
         self.assertEqual(self.get("active.bin"), data[:100000])
         self.assertEqual(self.local("active.bin"), data[:100000])
 
+    def retr_by_hand_over_epsv(self, name):
+        """RETR over a data connection opened by hand after EPSV: the bytes received."""
+        code = self.ftp.sendcmd("EPSV")
+        self.assertTrue(code.startswith("229"), code)
+        port = int(code.split("|||")[1].split("|")[0])
+        data = socket.create_connection((self.server.address, port), timeout=10)
+        self.ftp.sendcmd("TYPE I")
+        self.ftp.putcmd("RETR " + name)
+        self.assertTrue(self.ftp.getresp().startswith("150"))
+        received = b""
+        while chunk := data.recv(65536):
+            received += chunk
+        data.close()
+        self.assertTrue(self.ftp.getresp().startswith("226"))
+        return received
+
     def test_after_epsv_all_only_epsv_sets_up_a_data_connection(self):
         self.put("all.txt", b"only epsv\n")
         self.assertTrue(self.ftp.sendcmd("EPSV ALL").startswith("200"))
@@ -64,34 +80,11 @@ class FtplibClient(unittest.TestCase):
             with self.assertRaises(ftplib.error_perm) as refused:
                 self.ftp.sendcmd(command)
             self.assertTrue(str(refused.exception).startswith("503"), "%s: %s" % (command, refused.exception))
-        code = self.ftp.sendcmd("EPSV")
-        self.assertTrue(code.startswith("229"), code)
-        data = socket.create_connection((self.server.address, int(code.split("|||")[1].split("|")[0])), timeout=10)
-        self.ftp.sendcmd("TYPE I")
-        self.ftp.putcmd("RETR all.txt")
-        self.assertTrue(self.ftp.getresp().startswith("150"))
-        received = b""
-        while chunk := data.recv(65536):
-            received += chunk
-        data.close()
-        self.assertTrue(self.ftp.getresp().startswith("226"))
-        self.assertEqual(received, b"only epsv\n")
+        self.assertEqual(self.retr_by_hand_over_epsv("all.txt"), b"only epsv\n")
 
     def test_epsv_and_eprt_work_by_hand(self):
         self.put("e.txt", b"extended\n")
-        code = self.ftp.sendcmd("EPSV")
-        self.assertTrue(code.startswith("229"), code)
-        port = int(code.split("|||")[1].split("|")[0])
-        data = socket.create_connection((self.server.address, port), timeout=10)
-        self.ftp.sendcmd("TYPE I")
-        self.ftp.putcmd("RETR e.txt")
-        self.assertTrue(self.ftp.getresp().startswith("150"))
-        received = b""
-        while chunk := data.recv(65536):
-            received += chunk
-        data.close()
-        self.assertTrue(self.ftp.getresp().startswith("226"))
-        self.assertEqual(received, b"extended\n")
+        self.assertEqual(self.retr_by_hand_over_epsv("e.txt"), b"extended\n")
         listener = socket.create_server(("127.0.0.1", 0))
         self.addCleanup(listener.close)
         self.assertTrue(self.ftp.sendcmd("EPRT |1|127.0.0.1|%d|" % listener.getsockname()[1]).startswith("200"))
