@@ -14,7 +14,7 @@ constexpr int schema_version = 1;
 
 // The schema, created once by whichever worker comes first (the advisory lock serializes the
 // others). Connection counts live in rsexec_connections, one row per worker and server; the
-// rows of a worker whose lease ran out a lease ago no longer count.
+// rows of a worker whose lease ran out no longer count.
 constexpr const char* schema_sql = R"sql(
 BEGIN;
 SELECT pg_advisory_xact_lock(7243001);
@@ -35,18 +35,15 @@ CREATE TABLE IF NOT EXISTS rsexec_workers (
   lease_until timestamptz NOT NULL);
 CREATE TABLE IF NOT EXISTS rsexec_connections (
   server text NOT NULL, worker text NOT NULL, open integer NOT NULL, PRIMARY KEY (server, worker));
-CREATE OR REPLACE FUNCTION rsexec_acquire_connection(p_server text, p_worker text, p_cap integer,
-                                                     p_grace integer)
+CREATE OR REPLACE FUNCTION rsexec_acquire_connection(p_server text, p_worker text, p_cap integer)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE used integer;
 BEGIN
   -- One at a time per server; each statement after the lock sees what the previous holder wrote.
   PERFORM pg_advisory_xact_lock(hashtext(p_server));
-  -- A worker's connections count for p_grace seconds past its lease: one that renews late (a
-  -- loaded machine, a slow database) may still hold them.
   SELECT COALESCE(sum(c.open), 0) INTO used FROM rsexec_connections c
     JOIN rsexec_workers w ON w.name = c.worker
-   WHERE c.server = p_server AND w.lease_until > now() - make_interval(secs => p_grace);
+   WHERE c.server = p_server AND w.lease_until > now();
   IF p_cap > 0 AND used >= p_cap THEN RETURN false; END IF;
   INSERT INTO rsexec_connections VALUES (p_server, p_worker, 1)
     ON CONFLICT (server, worker) DO UPDATE SET open = rsexec_connections.open + 1;
@@ -307,8 +304,8 @@ Status PostgresqlJournal::leave() {
 }
 
 Expected<bool> PostgresqlJournal::acquire_connection(const std::string& server, unsigned cap) {
-    auto acquired = query("SELECT rsexec_acquire_connection($1, $2, $3::int, $4::int)",
-                          {server, options_.worker, std::to_string(cap), lease_seconds(options_)});
+    auto acquired = query("SELECT rsexec_acquire_connection($1, $2, $3::int)",
+                          {server, options_.worker, std::to_string(cap)});
     if (!acquired) return acquired.error();
     if (acquired->rows() != 1) return Error(Errc::bad_job, "journal: acquire_connection: " + trimmed(PQerrorMessage(db_)));
     return acquired->text(0, 0) == "t";

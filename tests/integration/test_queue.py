@@ -412,8 +412,8 @@ def test_workers(tmp):
             if peak > CAP:
                 pids = {str(w["process"].pid): w["name"] for w in crowd.workers}
                 whose = collections.Counter(pids.get(p, "pid " + p) for p in sampler.over.get((server.address, server.port), []))
-                raise AssertionError("%s had %d control connections at once (cap %d); a moment later, their client"
-                                     " ends: %s" % (server.address, peak, CAP, dict(whose)))
+                raise AssertionError("%s had %d control connections at once (cap %d); their client ends: %s"
+                                     % (server.address, peak, CAP, dict(whose)))
         print("ok: control connections at once, per server: %s (cap %d; %d samples)" % (
             ", ".join("%s %d" % (s.address, sampler.peak[(s.address, s.port)]) for s in servers), CAP, sampler.samples))
 
@@ -494,10 +494,12 @@ def stderr_tails(crowd):
 
 
 class ConnectionSampler(threading.Thread):
-    """Every 50 ms, the established TCP connections whose local end is a server's control port
-    (server side only: each connection once; data connections use other ports). The first time
-    a server has more than `cap`, the client ends of its connections are looked up with their
-    processes (`over`), to say whose they were."""
+    """Every 50 ms, the TCP connections to a server's control port that are established at both
+    ends in one `ss` snapshot (data connections use other ports). A connection whose client has
+    already closed its end still shows ESTABLISHED at the server's for a moment (its FIN not yet
+    processed): the cap governs what clients hold open, so such a connection does not count.
+    The first time a server has more than `cap`, the client ends are kept with their processes
+    (`over`), to say whose they were."""
 
     def __init__(self, servers, cap=CAP):
         super().__init__(daemon=True)
@@ -508,37 +510,40 @@ class ConnectionSampler(threading.Thread):
         self.samples = 0
         self.failure = None
         self._halt = threading.Event()
-        self._filter = "( " + " or ".join("sport = :%d" % s.port for s in servers) + " )"
+        ports = [s.port for s in servers]
+        self._filter = "( " + " or ".join("sport = :%d or dport = :%d" % (p, p) for p in ports) + " )"
+
+    @staticmethod
+    def _endpoint(text):
+        address, _, port = text.rpartition(":")
+        return address.strip("[]"), int(port)
 
     def run(self):
         while not self._halt.is_set():
             try:
-                out = subprocess.run(["ss", "-Htn", "state", "established", self._filter],
+                out = subprocess.run(["ss", "-Htnp", "state", "established", self._filter],
                                      capture_output=True, text=True, timeout=10, check=True).stdout
             except (subprocess.SubprocessError, OSError) as e:
                 self.failure = e
                 return
-            counts = collections.Counter()
+            server_ends, client_ends = set(), {}
             for line in out.splitlines():
                 fields = line.split()
-                if len(fields) >= 4:
-                    address, _, port = fields[2].rpartition(":")
-                    key = (address.strip("[]"), int(port))
-                    if key in self.keys:
-                        counts[key] += 1
+                if len(fields) < 4:
+                    continue
+                local, peer = self._endpoint(fields[2]), self._endpoint(fields[3])
+                if local in self.keys:
+                    server_ends.add((local, peer))
+                elif peer in self.keys:
+                    client_ends[(peer, local)] = line
+            counts = collections.Counter(server for server, client in server_ends if (server, client) in client_ends)
             for key, n in counts.items():
                 self.peak[key] = max(self.peak[key], n)
                 if n > self.cap and key not in self.over:
-                    self.over[key] = self.clients(key)
+                    self.over[key] = sorted(re.findall(r"pid=(\d+)", "\n".join(
+                        line for (server, _), line in client_ends.items() if server == key)))
             self.samples += 1
             self._halt.wait(0.05)
-
-    @staticmethod
-    def clients(key):
-        """'pid=N,pid=M,...' of the processes holding the client ends of connections to `key`."""
-        out = subprocess.run(["ss", "-Htnp", "state", "established", "( dst %s:%d )" % key],
-                             capture_output=True, text=True, timeout=10).stdout
-        return sorted(re.findall(r"pid=(\d+)", out))
 
     def stop(self):
         self._halt.set()
