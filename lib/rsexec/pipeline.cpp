@@ -405,8 +405,15 @@ private:
 
     // A receiver that refuses its STOR leaves the sender's RETR nothing to connect to (425), and
     // the two replies may come in either order: the refusal is the cause, and what the file's
-    // error says. Reads the destination's replies (briefly) up to that STOR's.
-    asio::awaitable<std::optional<Error>> store_refusal(const Slot& slot) {
+    // error says. In block mode a refused STOR also ends the kept data connection, so the RETRs
+    // of later files fail too: the first STOR refused is the cause, whichever file's RETR failed.
+    // Reads the destination's replies (briefly) up to that file's STOR; returns the first refused
+    // STOR among them, and its file.
+    struct Refusal {
+        Slot* slot;
+        Error error;
+    };
+    asio::awaitable<std::optional<Refusal>> store_refusal(const Slot& slot) {
         const auto limit = std::min<Clock::duration>(destination_.session.timeout(), std::chrono::seconds(2));
         while (!destination_.pending.empty()) {
             auto reply = co_await destination_.session.read_reply(limit);
@@ -414,9 +421,10 @@ private:
             const Pending head = destination_.pending.front();
             if (is_transfer(head.what) && reply->preliminary()) continue;
             destination_.pending.pop_front();
-            if (head.what == Expect::store && head.slot == &slot)
-                co_return reply->completion() ? std::nullopt
-                                              : std::optional<Error>(destination_.session.refused("STOR " + slot.temporary, *reply));
+            if (head.what != Expect::store) continue;
+            if (!reply->completion())
+                co_return Refusal{head.slot, destination_.session.refused("STOR " + head.slot->temporary, *reply)};
+            if (head.slot == &slot) co_return std::nullopt;
         }
         co_return std::nullopt;
     }
@@ -425,7 +433,10 @@ private:
     asio::awaitable<Status> stop(Stop stopped) {
         if (stopped.culprit && stopped.error.side == Side::source && stopped.culprit->store_sent &&
             !stopped.culprit->stored && destination_.session.is_open()) {
-            if (auto refusal = co_await store_refusal(*stopped.culprit)) stopped.error = std::move(*refusal);
+            if (auto refusal = co_await store_refusal(*stopped.culprit)) {
+                stopped.culprit = refusal->slot;
+                stopped.error = std::move(refusal->error);
+            }
         }
         source_.session.close();
         destination_.session.close();
