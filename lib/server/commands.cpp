@@ -65,9 +65,17 @@ std::string_view without_ls_options(std::string_view argument) {
 }
 
 // Runs on the worker pool; empty when the file cannot be read.
-asio::awaitable<std::string> hex_sha256(std::filesystem::path real) {
-    auto digest = sha256_file(real);
+asio::awaitable<std::string> hex_sha256(FileDescriptor file) {
+    auto digest = sha256_descriptor(file.get());
     co_return digest ? *digest : std::string{};
+}
+
+// Files are opened O_NONBLOCK so that a FIFO or device in the root cannot block the server;
+// once fstat(2) showed a regular file, the flag goes (it means nothing there anyway).
+bool regular_file(int fd, struct ::stat& st) {
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    const int flags = ::fcntl(fd, F_GETFL);
+    return flags >= 0 && ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) == 0;
 }
 
 Error errno_error(const std::string& what) { return Error(std::error_code(errno, std::generic_category()), what); }
@@ -167,20 +175,52 @@ const std::vector<std::string>& feature_lines(bool tls) {
 
 // ---- helpers -------------------------------------------------------------------------------
 
-std::optional<Session::Target> Session::resolve(std::string_view argument, bool entry) {
+std::optional<std::string> Session::target_path(std::string_view argument) {
     auto path = virtual_path(cwd_, argument);
     if (!path) {
-        context_.log.warning("{} refused path '{}': {}", tag_, argument, path.error().message);
+        context_.log.warning("{} refused path '{}': {}", tag_, printable_name(argument), path.error().message);
         reply(550, "Permission denied: path leaves the root");
         return std::nullopt;
     }
-    auto real = entry ? context_.jail.resolve_entry(*path) : context_.jail.resolve(*path);
-    if (!real) {
-        context_.log.warning("{} refused path '{}': {}", tag_, *path, real.error().message);
-        reply(550, "Permission denied: path leaves the root");
+    return std::move(*path);
+}
+
+void Session::reply_jail_error(const std::string& path, const Error& error, int code, std::string_view text) {
+    // EXDEV: openat2 met a symlink leading out of the root; ELOOP: a symlink that is not followed
+    // (the last segment of a file to create, or any segment without openat2).
+    if (error.code == std::errc::cross_device_link || error.code == std::errc::too_many_symbolic_link_levels) {
+        context_.log.warning("{} refused path '{}': {}", tag_, printable_name(path), error.message);
+        reply(code, error.code == std::errc::cross_device_link ? "Permission denied: path leaves the root"
+                                                                : "Permission denied: symlink not followed");
+        return;
+    }
+    reply(code, text);
+}
+
+std::optional<FileDescriptor> Session::open_target(const std::string& path, int flags, int code,
+                                                   std::string_view text) {
+    auto file = context_.jail.open_path(path, flags);
+    if (!file) {
+        reply_jail_error(path, file.error(), code, text);
         return std::nullopt;
     }
-    return Target{std::move(*path), std::move(*real)};
+    return std::move(*file);
+}
+
+std::optional<JailEntry> Session::parent_of(const std::string& path, int code, std::string_view text) {
+    auto entry = context_.jail.open_parent(path);
+    if (!entry) {
+        reply_jail_error(path, entry.error(), code, text);
+        return std::nullopt;
+    }
+    return std::move(*entry);
+}
+
+bool Session::refuse_new_name(const std::string& path) {
+    if (!has_control_character(virtual_name(path))) return false;
+    context_.log.warning("{} refused new name '{}': control character", tag_, printable_name(path));
+    reply(553, "File name not allowed: control characters");
+    return true;
 }
 
 bool Session::require_write() {
@@ -337,19 +377,14 @@ asio::awaitable<void> Session::on_rest(std::string argument) {
 // ---- directories ---------------------------------------------------------------------------
 
 asio::awaitable<void> Session::on_pwd(std::string) {
-    reply(257, quoted_path(cwd_) + " is the current directory");
+    reply(257, quoted_path(printable_name(cwd_)) + " is the current directory");
     co_return;
 }
 
 asio::awaitable<void> Session::on_cwd(std::string argument) {
-    auto target = resolve(argument.empty() ? "/" : argument);
-    if (!target) co_return;
-    std::error_code ec;
-    if (!std::filesystem::is_directory(target->real, ec)) {
-        reply(550, "Failed to change directory");
-        co_return;
-    }
-    cwd_ = target->path;
+    auto path = target_path(argument.empty() ? "/" : argument);
+    if (!path || !open_target(*path, O_PATH | O_DIRECTORY, 550, "Failed to change directory")) co_return;
+    cwd_ = std::move(*path);
     reply(250, "Directory successfully changed");
 }
 
@@ -357,21 +392,24 @@ asio::awaitable<void> Session::on_cdup(std::string) { co_await on_cwd(".."); }
 
 asio::awaitable<void> Session::on_mkd(std::string argument) {
     if (!require_write()) co_return;
-    auto target = resolve(argument);
-    if (!target) co_return;
-    std::error_code ec;
-    if (!std::filesystem::create_directory(target->real, ec) || ec) {
+    auto path = target_path(argument);
+    if (!path || refuse_new_name(*path)) co_return;
+    auto entry = parent_of(*path, 550, "Create directory operation failed");
+    if (!entry) co_return;
+    if (::mkdirat(entry->directory.get(), entry->name.c_str(), 0777) != 0) {
         reply(550, "Create directory operation failed");
         co_return;
     }
-    reply(257, quoted_path(target->path) + " created");
+    reply(257, quoted_path(printable_name(*path)) + " created");
 }
 
 asio::awaitable<void> Session::on_rmd(std::string argument) {
     if (!require_write()) co_return;
-    auto target = resolve(argument, true);
-    if (!target) co_return;
-    if (target->path == "/" || ::rmdir(target->real.c_str()) != 0) {
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto entry = parent_of(*path, 550, "Remove directory operation failed");
+    if (!entry) co_return;
+    if (::unlinkat(entry->directory.get(), entry->name.c_str(), AT_REMOVEDIR) != 0) {
         reply(550, "Remove directory operation failed");
         co_return;
     }
@@ -380,10 +418,15 @@ asio::awaitable<void> Session::on_rmd(std::string argument) {
 
 asio::awaitable<void> Session::on_dele(std::string argument) {
     if (!require_write()) co_return;
-    auto target = resolve(argument, true);
-    if (!target) co_return;
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto entry = parent_of(*path, 550, "Delete operation failed");
+    if (!entry) co_return;
+    // The entry itself: a symlink is deleted, never what it points to.
     struct ::stat st {};
-    if (::lstat(target->real.c_str(), &st) != 0 || S_ISDIR(st.st_mode) || ::unlink(target->real.c_str()) != 0) {
+    const int directory = entry->directory.get();
+    if (::fstatat(directory, entry->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(st.st_mode) ||
+        ::unlinkat(directory, entry->name.c_str(), 0) != 0) {
         reply(550, "Delete operation failed");
         co_return;
     }
@@ -392,14 +435,18 @@ asio::awaitable<void> Session::on_dele(std::string argument) {
 
 asio::awaitable<void> Session::on_rnfr(std::string argument) {
     if (!require_write()) co_return;
-    auto target = resolve(argument, true);
-    if (!target) co_return;
-    std::error_code ec;
-    if (target->path == "/" || !std::filesystem::exists(std::filesystem::symlink_status(target->real, ec))) {
+    rename_from_.reset();
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto entry = parent_of(*path, 550, "RNFR command failed");
+    if (!entry) co_return;
+    struct ::stat st {};
+    if (::fstatat(entry->directory.get(), entry->name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
         reply(550, "RNFR command failed");
         co_return;
     }
-    rename_from_ = target->real;
+    // The parent stays open: RNTO renames this entry, whatever happens to the names above it.
+    rename_from_ = std::move(*entry);
     reply(350, "Ready for RNTO");
 }
 
@@ -409,9 +456,11 @@ asio::awaitable<void> Session::on_rnto(std::string argument) {
         reply(503, "RNFR required first");
         co_return;
     }
-    auto target = resolve(argument, true);
-    if (!target) co_return;
-    if (target->path == "/" || ::rename(from->c_str(), target->real.c_str()) != 0) {
+    auto path = target_path(argument);
+    if (!path || refuse_new_name(*path)) co_return;
+    auto to = parent_of(*path, 550, "Rename failed");
+    if (!to) co_return;
+    if (::renameat(from->directory.get(), from->name.c_str(), to->directory.get(), to->name.c_str()) != 0) {
         reply(550, "Rename failed");
         co_return;
     }
@@ -421,10 +470,12 @@ asio::awaitable<void> Session::on_rnto(std::string argument) {
 // ---- file facts (RFC 3659) -----------------------------------------------------------------
 
 asio::awaitable<void> Session::on_size(std::string argument) {
-    auto target = resolve(argument);
-    if (!target) co_return;
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto file = open_target(*path, O_PATH, 550, "Could not get file size");
+    if (!file) co_return;
     struct ::stat st {};
-    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(file->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         reply(550, "Could not get file size");
         co_return;
     }
@@ -432,10 +483,12 @@ asio::awaitable<void> Session::on_size(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_mdtm(std::string argument) {
-    auto target = resolve(argument);
-    if (!target) co_return;
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto file = open_target(*path, O_PATH, 550, "Could not get file modification time");
+    if (!file) co_return;
     struct ::stat st {};
-    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (::fstat(file->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         reply(550, "Could not get file modification time");
         co_return;
     }
@@ -443,27 +496,33 @@ asio::awaitable<void> Session::on_mdtm(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_mlst(std::string argument) {
-    auto target = resolve(argument.empty() ? "." : argument);
-    if (!target) co_return;
-    auto entry = stat_entry(target->real, target->path);
+    auto path = target_path(argument.empty() ? "." : argument);
+    if (!path) co_return;
+    auto file = open_target(*path, O_PATH, 550, "No such file or directory");
+    if (!file) co_return;
+    auto entry = entry_of(file->get(), *path);
     if (!entry) {
         reply(550, "No such file or directory");
         co_return;
     }
     // RFC 3659 7.2: the facts line starts with a space, and names the path as given.
-    reply_lines(250, "Listing " + target->path, {format_facts(*entry, access_ == Access::read_write)}, "End");
+    reply_lines(250, "Listing " + printable_name(*path), {format_facts(*entry, access_ == Access::read_write)},
+                "End");
 }
 
 asio::awaitable<std::optional<Session::FileDigest>> Session::sha256_of(std::string_view argument) {
-    auto target = resolve(argument);
-    if (!target) co_return std::nullopt;
+    auto path = target_path(argument);
+    if (!path) co_return std::nullopt;
+    auto file = open_target(*path, O_RDONLY | O_NONBLOCK, 550, "Not a plain file");
+    if (!file) co_return std::nullopt;
     struct ::stat st {};
-    if (::stat(target->real.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!regular_file(file->get(), st)) {
         reply(550, "Not a plain file");
         co_return std::nullopt;
     }
     // Hashing a large file takes seconds: done on a worker thread so other sessions go on.
-    auto hex = co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(target->real), asio::use_awaitable);
+    auto hex =
+        co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(std::move(*file)), asio::use_awaitable);
     if (hex.empty()) {
         reply(550, "Could not read file");
         co_return std::nullopt;
@@ -611,11 +670,13 @@ asio::awaitable<void> Session::on_retr(std::string argument) { co_await transfer
 asio::awaitable<void> Session::retr(std::string argument) {
     const auto offset = std::exchange(restart_offset_, 0);
     if (!data_ready()) co_return;
-    auto target = resolve(argument);
-    if (!target) co_return;
-    FileDescriptor file(::open(target->real.c_str(), O_RDONLY | O_CLOEXEC));
+    auto path = target_path(argument);
+    if (!path) co_return;
+    auto opened = open_target(*path, O_RDONLY | O_NONBLOCK, 550, "Failed to open file");
+    if (!opened) co_return;
+    FileDescriptor file = std::move(*opened);
     struct ::stat st {};
-    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!regular_file(file.get(), st)) {
         reply(550, "Failed to open file");
         co_return;
     }
@@ -623,22 +684,28 @@ asio::awaitable<void> Session::retr(std::string argument) {
         reply(554, "Restart offset beyond the end of the file");
         co_return;
     }
-    start_transfer("RETR", target->path, SendFile{std::move(file), offset});
+    start_transfer("RETR", printable_name(*path), SendFile{std::move(file), offset});
 }
 
 asio::awaitable<void> Session::store(std::string argument, std::string verb) {
     const auto offset = std::exchange(restart_offset_, 0);
     if (!require_write() || !data_ready()) co_return;
-    auto target = resolve(argument);
-    if (!target) co_return;
+    auto path = target_path(argument);
+    if (!path || refuse_new_name(*path)) co_return;
     // RFC 959 STOR replaces the file; REST n then STOR keeps the first n bytes (RFC 3659 5.5);
     // APPE appends.
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+    int flags = O_WRONLY | O_NONBLOCK;
     if (verb == "APPE") flags |= O_APPEND;
     else if (offset == 0) flags |= O_TRUNC;
-    FileDescriptor file(::open(target->real.c_str(), flags, 0644));
+    // Created in its parent with O_NOFOLLOW: a symlink there, dangling or not, is not written through.
+    auto created = context_.jail.create_file(*path, flags);
+    if (!created) {
+        reply_jail_error(*path, created.error(), 553, "Could not create file");
+        co_return;
+    }
+    FileDescriptor file = std::move(*created);
     struct ::stat st {};
-    if (!file || ::fstat(file.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (!regular_file(file.get(), st)) {
         reply(553, "Could not create file");
         co_return;
     }
@@ -649,7 +716,7 @@ asio::awaitable<void> Session::store(std::string argument, std::string verb) {
         reply(554, "Cannot restart at that offset");
         co_return;
     }
-    start_transfer(std::move(verb), target->path, ReceiveFile{std::move(file)});
+    start_transfer(std::move(verb), printable_name(*path), ReceiveFile{std::move(file)});
 }
 
 asio::awaitable<void> Session::on_stor(std::string argument) {
@@ -663,12 +730,14 @@ asio::awaitable<void> Session::on_appe(std::string argument) {
 asio::awaitable<void> Session::list(std::string argument, std::string verb) {
     if (!data_ready()) co_return;
     const auto path = verb == "MLSD" ? std::string_view(argument) : without_ls_options(argument);
-    auto target = resolve(path.empty() ? "." : path);
+    auto target = target_path(path.empty() ? "." : path);
     if (!target) co_return;
+    auto opened = open_target(*target, O_PATH, 550, "No such file or directory");
+    if (!opened) co_return;
     std::vector<Entry> entries;
-    std::error_code ec;
-    if (std::filesystem::is_directory(target->real, ec)) {
-        auto read = read_directory(target->real);
+    struct ::stat st {};
+    if (::fstat(opened->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        auto read = read_directory(opened->get());
         if (!read) {
             reply(550, "Failed to list directory");
             co_return;
@@ -678,7 +747,7 @@ asio::awaitable<void> Session::list(std::string argument, std::string verb) {
         reply(501, "MLSD needs a directory");
         co_return;
     } else {
-        auto entry = stat_entry(target->real, virtual_name(target->path));
+        auto entry = entry_of(opened->get(), virtual_name(*target));
         if (!entry) {
             reply(550, "No such file or directory");
             co_return;
@@ -691,10 +760,10 @@ asio::awaitable<void> Session::list(std::string argument, std::string verb) {
     for (const auto& entry : entries) {
         if (verb == "LIST") text += format_list_line(entry, now);
         else if (verb == "MLSD") text += format_facts(entry, writable);
-        else text += entry.name;
+        else text += printable_name(entry.name);
         text += "\r\n";
     }
-    start_transfer(std::move(verb), target->path, SendText{std::move(text)});
+    start_transfer(std::move(verb), printable_name(*target), SendText{std::move(text)});
 }
 
 asio::awaitable<void> Session::on_list(std::string argument) {
@@ -752,22 +821,24 @@ asio::awaitable<void> Session::on_stat(std::string argument) {
         co_return;
     }
     // RFC 959 STAT path: the listing over the control connection.
-    auto target = resolve(without_ls_options(argument));
-    if (!target) co_return;
+    auto path = target_path(without_ls_options(argument));
+    if (!path) co_return;
+    auto opened = open_target(*path, O_PATH, 550, "No such file or directory");
+    if (!opened) co_return;
     std::vector<std::string> lines;
-    std::error_code ec;
     const auto now = now_seconds();
-    if (std::filesystem::is_directory(target->real, ec)) {
-        auto read = read_directory(target->real);
+    struct ::stat st {};
+    if (::fstat(opened->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+        auto read = read_directory(opened->get());
         if (read)
             for (const auto& entry : *read) lines.push_back(format_list_line(entry, now));
-    } else if (auto entry = stat_entry(target->real, virtual_name(target->path))) {
+    } else if (auto entry = entry_of(opened->get(), virtual_name(*path))) {
         lines.push_back(format_list_line(*entry, now));
     } else {
         reply(550, "No such file or directory");
         co_return;
     }
-    reply_lines(213, "Status of " + target->path + ":", lines, "End of status");
+    reply_lines(213, "Status of " + printable_name(*path) + ":", lines, "End of status");
 }
 
 // ---- FTP over TLS (RFC 4217) and server-to-server TLS (SSCN, CPSV) -------------------------

@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <ctime>
+#include <memory>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace rsexec::server {
 namespace {
@@ -38,7 +42,38 @@ std::string mode_text(const Entry& entry) {
     return out;
 }
 
+Error stat_failed(const std::string& name) {
+    return Error(std::error_code(errno, std::generic_category()), "cannot stat " + printable_name(name));
+}
+
+Entry describe(const struct ::stat& st, std::string name) {
+    Entry entry;
+    entry.name = std::move(name);
+    entry.type = S_ISDIR(st.st_mode) ? Entry::Type::directory
+        : S_ISREG(st.st_mode)        ? Entry::Type::file
+        : S_ISLNK(st.st_mode)        ? Entry::Type::symlink
+                                     : Entry::Type::other;
+    entry.size = static_cast<std::uintmax_t>(st.st_size);
+    entry.modified = std::chrono::sys_seconds(std::chrono::seconds(st.st_mtim.tv_sec));
+    entry.permissions = static_cast<perms>(st.st_mode & 0777);
+    entry.links = static_cast<std::uintmax_t>(st.st_nlink);
+    return entry;
+}
+
+bool is_control(char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+}
+
 } // namespace
+
+std::string printable_name(std::string_view name) {
+    std::string out(name);
+    std::replace_if(out.begin(), out.end(), is_control, '?');
+    return out;
+}
+
+bool has_control_character(std::string_view name) { return std::any_of(name.begin(), name.end(), is_control); }
 
 std::string format_time_val(std::chrono::sys_seconds time) {
     const auto tm = utc(time);
@@ -55,7 +90,7 @@ std::string format_list_line(const Entry& entry, std::chrono::sys_seconds now) {
     const std::string when = recent ? fmt::format("{:02}:{:02}", tm.tm_hour, tm.tm_min)
                                     : fmt::format("{:>5}", tm.tm_year + 1900);
     return fmt::format("{} {:>3} ftp      ftp      {:>12} {} {:02} {} {}", mode_text(entry), entry.links, entry.size,
-                       months[tm.tm_mon], tm.tm_mday, when, entry.name);
+                       months[tm.tm_mon], tm.tm_mday, when, printable_name(entry.name));
 }
 
 std::string format_facts(const Entry& entry, bool writable) {
@@ -84,37 +119,48 @@ std::string format_facts(const Entry& entry, bool writable) {
     if (entry.type == Entry::Type::file) facts += fmt::format("size={};", entry.size);
     facts += "modify=" + format_time_val(entry.modified) + ";";
     facts += "perm=" + perm + ";";
-    return facts + " " + entry.name;
+    return facts + " " + printable_name(entry.name);
 }
 
-Expected<Entry> stat_entry(const std::filesystem::path& path, std::string name) {
+Expected<Entry> entry_of(int fd, std::string name) {
     struct ::stat st {};
-    if (::lstat(path.c_str(), &st) != 0)
-        return Error(std::error_code(errno, std::generic_category()), "cannot stat " + name);
-    Entry entry;
-    entry.name = std::move(name);
-    entry.type = S_ISDIR(st.st_mode) ? Entry::Type::directory
-        : S_ISREG(st.st_mode)        ? Entry::Type::file
-        : S_ISLNK(st.st_mode)        ? Entry::Type::symlink
-                                     : Entry::Type::other;
-    entry.size = static_cast<std::uintmax_t>(st.st_size);
-    entry.modified = std::chrono::sys_seconds(std::chrono::seconds(st.st_mtim.tv_sec));
-    entry.permissions = static_cast<perms>(st.st_mode & 0777);
-    entry.links = static_cast<std::uintmax_t>(st.st_nlink);
-    return entry;
+    if (::fstat(fd, &st) != 0) return stat_failed(name);
+    return describe(st, std::move(name));
 }
 
-Expected<std::vector<Entry>> read_directory(const std::filesystem::path& directory) {
-    std::error_code ec;
-    std::filesystem::directory_iterator it(directory, ec);
-    if (ec) return Error(ec, "cannot list directory");
-    std::vector<Entry> entries;
-    for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-        if (ec) return Error(ec, "cannot list directory");
-        auto entry = stat_entry(it->path(), it->path().filename().string());
-        if (entry) entries.push_back(std::move(*entry));
+Expected<Entry> entry_at(int directory, const std::string& name) {
+    struct ::stat st {};
+    if (::fstatat(directory, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return stat_failed(name);
+    return describe(st, name);
+}
+
+Expected<std::vector<Entry>> read_directory(int directory) {
+    // A descriptor of its own for the stream (fdopendir(3) takes it), readable even when
+    // `directory` is O_PATH: "." reopens the same directory without resolving any name.
+    const int readable = ::openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (readable < 0) return Error(std::error_code(errno, std::generic_category()), "cannot list directory");
+    struct CloseDir {
+        void operator()(DIR* stream) const { ::closedir(stream); }
+    };
+    std::unique_ptr<DIR, CloseDir> stream(::fdopendir(readable));
+    if (!stream) {
+        const int error = errno;
+        ::close(readable);
+        return Error(std::error_code(error, std::generic_category()), "cannot list directory");
     }
-    if (ec) return Error(ec, "cannot list directory");
+    std::vector<Entry> entries;
+    for (;;) {
+        errno = 0;
+        const auto* item = ::readdir(stream.get());
+        if (item == nullptr) {
+            if (errno != 0) return Error(std::error_code(errno, std::generic_category()), "cannot list directory");
+            break;
+        }
+        const std::string name = item->d_name;
+        if (name == "." || name == "..") continue;
+        // An entry removed meanwhile is left out.
+        if (auto entry = entry_at(::dirfd(stream.get()), name)) entries.push_back(std::move(*entry));
+    }
     std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.name < b.name; });
     return entries;
 }

@@ -4,11 +4,15 @@
 //   NLST - names only (RFC 959 4.1.3);
 //   MLSD/MLST - machine-readable facts "type=file;size=5;modify=20240102030405;perm=adfrw; name"
 //               (RFC 3659 7), and MDTM's time-val (RFC 3659 2.3).
-// stat_entry and read_directory are the only functions here that touch the file system.
+// entry_of, entry_at and read_directory are the only functions here that touch the file system;
+// they work on descriptors the jail opened (jail.hpp), never on path names.
+// Names are shown with every control character (CR, LF, ESC, ...) as '?', as ls -q does: RFC 959
+// has no escaping, and a CR LF in a name would end a reply or a listing line early.
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "rsexec/expected.hpp"
@@ -37,10 +41,17 @@ std::string format_time_val(std::chrono::sys_seconds time);
 // login may change the entry (anonymous read-only logins may not).
 std::string format_facts(const Entry& entry, bool writable);
 
-// The entry at `path`, described under `name`; a symlink is described as itself (lstat), so a
-// link leading out of the root shows nothing of its target.
-Expected<Entry> stat_entry(const std::filesystem::path& path, std::string name);
-// All entries of a directory, sorted by name.
-Expected<std::vector<Entry>> read_directory(const std::filesystem::path& directory);
+// `name` with bytes below 0x20 and DEL replaced by '?'.
+std::string printable_name(std::string_view name);
+// Whether `name` holds such a byte: names rsexecd refuses to create (553).
+bool has_control_character(std::string_view name);
+
+// The file open as `fd` (an O_PATH descriptor will do), described under `name`.
+Expected<Entry> entry_of(int fd, std::string name);
+// The entry `name` of the directory open as `directory`; a symlink is described as itself
+// (AT_SYMLINK_NOFOLLOW), so a link leading out of the root shows nothing of its target.
+Expected<Entry> entry_at(int directory, const std::string& name);
+// All entries of the directory open as `directory` (an O_PATH descriptor will do), sorted by name.
+Expected<std::vector<Entry>> read_directory(int directory);
 
 } // namespace rsexec::server

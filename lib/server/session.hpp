@@ -68,12 +68,6 @@ private:
         std::string unread; // block mode: bytes read past the EOF block (transfer.hpp)
     };
 
-    // A path argument resolved inside the jail.
-    struct Target {
-        std::string path; // virtual
-        std::filesystem::path real;
-    };
-
     // Control connection.
     asio::awaitable<std::optional<CommandLine>> read_line();
     asio::awaitable<void> dispatch(std::string line);
@@ -111,7 +105,16 @@ private:
     asio::awaitable<void> transfer_command(asio::awaitable<void> prepare);
 
     // Helpers of the handlers (commands.cpp).
-    std::optional<Target> resolve(std::string_view argument, bool entry = false);
+    // The virtual path of an argument (jail.hpp); 550 and nullopt when it climbs above "/".
+    std::optional<std::string> target_path(std::string_view argument);
+    // The jail's descriptors for a virtual path; on failure `code` and `text` are replied (a
+    // symlink leaving the root: 550 and a warning in the log) and nullopt returned.
+    std::optional<FileDescriptor> open_target(const std::string& path, int flags, int code, std::string_view text);
+    std::optional<JailEntry> parent_of(const std::string& path, int code, std::string_view text);
+    void reply_jail_error(const std::string& path, const Error& error, int code, std::string_view text);
+    // STOR, APPE, MKD, RNTO: a new name holding a control character is refused with 553 (a CR LF
+    // in it would forge replies and listing lines, RFC 959 has no escaping).
+    bool refuse_new_name(const std::string& path);
     bool require_write();
     // PORT, EPRT and SOCK name where this server is to connect; one policy for all three
     // (RFC 2577 bounce defence). Replies 504 and returns true when the target is refused.
@@ -204,7 +207,7 @@ private:
     bool binary_ = true;
     bool block_mode_ = false;                     // MODE B (RFC 959 3.4.2)
     std::uint64_t restart_offset_ = 0;            // REST (RFC 3659 5)
-    std::optional<std::filesystem::path> rename_from_; // RNFR
+    std::optional<JailEntry> rename_from_;        // RNFR: the entry to rename
     bool listening_for_sock_ = false;            // LSTN given; SOCK will pin
     bool epsv_all_ = false;                      // EPSV ALL: EPSV alone sets up data connections
     DataChannel data_;
