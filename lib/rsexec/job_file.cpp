@@ -11,6 +11,17 @@ Error line_error(std::size_t line, const std::string& what) {
     return Error(Errc::bad_job, "line " + std::to_string(line) + ": " + what);
 }
 
+constexpr std::string_view space_hint = "a space inside a URL is written %20";
+
+bool looks_like_url(std::string_view word) { return word.find("://") != std::string_view::npos; }
+
+// "ftp://h/a b.txt ftp://h2/": the words up to the next URL, joined as the URL they were meant to be.
+std::string joined_with_escaped_spaces(const std::vector<std::string>& words, std::size_t from) {
+    std::string url = words[from];
+    for (std::size_t i = from + 1; i < words.size() && !looks_like_url(words[i]); ++i) url += "%20" + words[i];
+    return url;
+}
+
 Expected<JobItem> item_of(std::size_t line, std::string_view source, std::string_view destination, bool append) {
     auto src = parse_ftp_url(source);
     if (!src) return line_error(line, "source: " + src.error().message);
@@ -39,19 +50,29 @@ Expected<JobItem> parse_text_line(std::size_t line, std::string_view text) {
     std::vector<std::string> words;
     std::istringstream in{std::string(text)};
     for (std::string word; in >> word;) words.push_back(word);
+    // A raw space splits a URL into words: the destination URL then comes third or later.
+    for (std::size_t i = 2; i < words.size() && looks_like_url(words[0]); ++i) {
+        if (looks_like_url(words[i])) {
+            const std::size_t from = looks_like_url(words[1]) ? 1 : 0;
+            return line_error(line, std::string(space_hint) + " (did you mean " +
+                                        joined_with_escaped_spaces(words, from).substr(0, 200) + "?)");
+        }
+    }
     if (words.size() < 2) return line_error(line, "expected SRC_URL DST_URL");
     bool append = false;
     for (std::size_t i = 2; i < words.size(); ++i) {
         if (words[i] == "append") append = true;
-        else return line_error(line, "unknown option '" + words[i].substr(0, 40) + "' (known: append)");
+        else
+            return line_error(line, "unknown option '" + words[i].substr(0, 40) + "' (known: append; " +
+                                        std::string(space_hint) + ")");
     }
     return item_of(line, words[0], words[1], append);
 }
 
 } // namespace
 
-Expected<std::vector<JobItem>> parse_job_file(std::string_view text) {
-    std::vector<JobItem> items;
+JobFile read_job_file(std::string_view text) {
+    JobFile file;
     std::size_t number = 0;
     while (!text.empty()) {
         const auto end = text.find('\n');
@@ -62,10 +83,23 @@ Expected<std::vector<JobItem>> parse_job_file(std::string_view text) {
         while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
         if (line.empty() || line.front() == '#') continue;
         auto item = line.front() == '{' ? parse_json_line(number, line) : parse_text_line(number, line);
-        if (!item) return item.error();
-        items.push_back(std::move(*item));
+        if (item) {
+            file.items.push_back(std::move(*item));
+        } else if (file.errors.size() < max_reported_job_errors) {
+            const std::string& message = item.error().message;
+            const auto colon = message.find(": ");  // line_error's "line N: " prefix
+            file.errors.push_back({number, colon == std::string::npos ? message : message.substr(colon + 2)});
+        } else {
+            ++file.unreported_errors;
+        }
     }
-    return items;
+    return file;
+}
+
+Expected<std::vector<JobItem>> parse_job_file(std::string_view text) {
+    auto file = read_job_file(text);
+    if (!file.valid()) return line_error(file.errors.front().line, file.errors.front().reason);
+    return std::move(file.items);
 }
 
 } // namespace rsexec
