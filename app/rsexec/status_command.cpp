@@ -1,4 +1,5 @@
 // rsexec status --journal WHERE: a job's progress, for people or (--json) for scripts.
+#include <algorithm>
 #include <iostream>
 
 #include <cxxopts.hpp>
@@ -71,6 +72,19 @@ int status_command(int argc, char** argv) {
         return report_failure(Error(Errc::bad_job, "no journal at " + where));
     auto journal = open_journal(where, std::move(journal_options));
     if (!journal) return report_failure(journal.error());
+    if (args.count("job")) {
+        // A job the journal does not hold has no counts to show, not zeros or another job's.
+        auto jobs = (*journal)->jobs();
+        if (!jobs) return report_failure(jobs.error());
+        const auto job = args["job"].as<std::string>();
+        if (std::find(jobs->begin(), jobs->end(), job) == jobs->end()) {
+            std::string names;
+            for (const auto& name : *jobs) names += (names.empty() ? "" : ", ") + name;
+            std::cerr << "rsexec status: the journal holds no job '" << job << "'; "
+                      << (names.empty() ? std::string("it holds no job") : "its jobs: " + names) << '\n';
+            return static_cast<int>(ExitCode::usage);
+        }
+    }
     auto progress = (*journal)->progress();
     if (!progress) return report_failure(progress.error());
     if (args.count("json")) std::cout << progress_json(*progress).dump() << '\n';

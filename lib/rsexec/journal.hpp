@@ -100,6 +100,10 @@ public:
     virtual Status release_connection(const std::string& server) = 0;
 
     virtual Expected<JobProgress> progress() = 0;
+    // The names of the jobs the journal holds (a SQLite journal holds one).
+    virtual Expected<std::vector<std::string>> jobs() = 0;
+    // The journal_key of every item of the job that is done: what a run would skip. Reads only.
+    virtual Expected<std::vector<std::string>> done_keys() = 0;
     // Whether any item of the job is pending or running (cheaper than progress()).
     virtual Expected<bool> unfinished() = 0;
     // Database round trips made so far (for the benchmark's overhead per item).

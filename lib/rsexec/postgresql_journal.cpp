@@ -325,6 +325,22 @@ Expected<bool> PostgresqlJournal::unfinished() {
     return found->rows() == 1 && found->text(0, 0) == "t";
 }
 
+Expected<std::vector<std::string>> PostgresqlJournal::jobs() {
+    auto found = query("SELECT name FROM rsexec_jobs ORDER BY name", {});
+    if (!found) return found.error();
+    std::vector<std::string> names;
+    for (int row = 0; row < found->rows(); ++row) names.push_back(found->text(row, 0));
+    return names;
+}
+
+Expected<std::vector<std::string>> PostgresqlJournal::done_keys() {
+    auto found = query("SELECT key FROM rsexec_items WHERE job = $1 AND state = 'done'", {options_.job});
+    if (!found) return found.error();
+    std::vector<std::string> keys;
+    for (int row = 0; row < found->rows(); ++row) keys.push_back(found->text(row, 0));
+    return keys;
+}
+
 Expected<JobProgress> PostgresqlJournal::progress() {
     JobProgress progress;
     progress.job = options_.job;

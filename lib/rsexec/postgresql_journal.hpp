@@ -27,6 +27,8 @@ public:
     Expected<bool> acquire_connection(const std::string& server, unsigned cap) override;
     Status release_connection(const std::string& server) override;
     Expected<JobProgress> progress() override;
+    Expected<std::vector<std::string>> jobs() override;
+    Expected<std::vector<std::string>> done_keys() override;
     Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }
 

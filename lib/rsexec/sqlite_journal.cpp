@@ -246,6 +246,24 @@ Expected<bool> SqliteJournal::unfinished() {
     return stmt.integer(0) != 0;
 }
 
+Expected<std::vector<std::string>> SqliteJournal::jobs() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT value FROM meta WHERE name = 'job'");
+    if (!stmt) return sql_error(db_, "jobs");
+    std::vector<std::string> names;
+    while (stmt.step_row()) names.push_back(stmt.text(0));
+    return names;
+}
+
+Expected<std::vector<std::string>> SqliteJournal::done_keys() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT key FROM items WHERE state = 'done'");
+    if (!stmt) return sql_error(db_, "done_keys");
+    std::vector<std::string> keys;
+    while (stmt.step_row()) keys.push_back(stmt.text(0));
+    return keys;
+}
+
 Expected<JobProgress> SqliteJournal::progress() {
     JobProgress progress;
     progress.job = options_.job;

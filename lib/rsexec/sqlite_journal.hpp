@@ -26,6 +26,8 @@ public:
     Expected<bool> acquire_connection(const std::string&, unsigned) override { return true; }
     Status release_connection(const std::string&) override { return success(); }
     Expected<JobProgress> progress() override;
+    Expected<std::vector<std::string>> jobs() override;
+    Expected<std::vector<std::string>> done_keys() override;
     Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }
 

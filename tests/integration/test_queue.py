@@ -44,6 +44,7 @@ RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
 FXP = ["--fxp-peers", "127.0.0.0/8"]
 ADDRESSES = ["127.0.0.101", "127.0.0.102", "127.0.0.103", "127.0.0.104"]
 PARTIAL = 11
+USAGE = 2
 LEASE = 3          # seconds: a killed worker's items come back this long after its last renewal
 CAP = 4            # --max-per-host of the workers group
 
@@ -665,6 +666,15 @@ def test_status(tmp):
             check(not text.lstrip().startswith("{"), "status without --json printed JSON: %r" % text)
             print("ok: %s status names the job and its counts:\n    %s" % (
                 "postgresql" if journal == pg.url else "sqlite", text.strip().replace("\n", "\n    ")))
+            # A job the journal does not hold: exit 2, naming the jobs it does hold; no counts.
+            for extra in ([], ["--json"]):
+                unknown = run(["status", "--journal", journal, "--job", "nosuch"] + extra, home, timeout=60)
+                check(unknown.returncode == USAGE, "status --job nosuch %s: exit %d: %r"
+                      % (extra, unknown.returncode, unknown.stdout))
+                check("nosuch" in unknown.stderr and "nightly" in unknown.stderr,
+                      "status --job nosuch does not name the jobs there are: %r" % unknown.stderr)
+                check(not unknown.stdout.strip(), "status --job nosuch printed counts: %r" % unknown.stdout)
+            print("ok: status of an unknown job: exit 2, %s" % unknown.stderr.strip())
 
         # "later": submitted now, worked later by a worker.
         later = os.path.join(tmp, "later.job")
