@@ -34,8 +34,8 @@ asio::awaitable<Expected<Endpoint>> passive_endpoint(ControlSession& session) {
 }
 
 template <class Stream>
-asio::awaitable<Expected<std::string>> read_all(Stream& socket, Clock::duration timeout, Side side) {
-    std::string data;
+asio::awaitable<Status> read_all(Stream& socket, Clock::duration timeout, Side side, ListingParser& parser) {
+    std::size_t total = 0;
     std::array<char, 64 * 1024> buffer;
     for (;;) {
         auto reading = [&]() -> asio::awaitable<Expected<std::size_t>> {
@@ -48,15 +48,19 @@ asio::awaitable<Expected<std::string>> read_all(Stream& socket, Clock::duration 
         auto got = co_await within(timeout, reading());
         if (!got) co_return Error(Errc::timeout, "listing data connection stalled", side);
         if (!*got) co_return got->error();
-        if (**got == 0) co_return data;
-        if (data.size() + **got > max_listing_bytes) co_return Error(Errc::reply_too_large, "directory listing over 64 MiB", side);
-        data.append(buffer.data(), **got);
+        if (**got == 0) {
+            parser.finish();
+            co_return success();
+        }
+        total += **got;
+        if (total > max_listing_bytes) co_return Error(Errc::reply_too_large, "directory listing over 64 MiB", side);
+        parser.feed(std::string_view(buffer.data(), **got));
     }
 }
 
 } // namespace
 
-asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession& session, const std::string& path) {
+asio::awaitable<Expected<DirectoryListing>> list_directory(ControlSession& session, const std::string& path) {
     auto endpoint = co_await passive_endpoint(session);
     if (!endpoint) co_return endpoint.error();
 
@@ -77,7 +81,8 @@ asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession&
         if (!started) co_return started.error();
         if (!started->preliminary()) co_return session.refused(verb + " " + path, *started);
     }
-    Expected<std::string> text = std::string();
+    ListingParser parser(mlsd ? ListingFormat::mlsd : ListingFormat::unix_list);
+    Status read = success();
     if (session.data_protection() == 'P') {
         // RFC 4217 9: PROT P puts this data connection under TLS too, rsexec the TLS client.
         // It resumes the control connection's TLS session, which some servers insist on.
@@ -104,16 +109,19 @@ asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession&
                                                   (shaken ? shaken->message() : std::string("timed out")),
                             session.side());
         }
-        text = co_await read_all(tls, session.timeout(), session.side());
+        read = co_await read_all(tls, session.timeout(), session.side(), parser);
     } else {
-        text = co_await read_all(data, session.timeout(), session.side());
+        read = co_await read_all(data, session.timeout(), session.side(), parser);
     }
     data.close();
-    if (!text) co_return text.error();
+    if (!read) co_return read.error();
     auto finished = co_await session.read_reply();
     if (!finished) co_return finished.error();
     if (!finished->completion()) co_return session.refused(verb + " " + path, *finished);
-    co_return mlsd ? parse_mlsd(*text) : parse_unix_list(*text);
+    DirectoryListing listing;
+    listing.entries = std::move(parser.entries());
+    listing.oversized = parser.oversized();
+    co_return listing;
 }
 
 } // namespace rsexec

@@ -12,9 +12,16 @@
 
 namespace rsexec {
 
-// A listing larger than this is refused rather than held in memory.
+// A listing larger than this is refused. It is parsed as it arrives (ListingParser), so rsexec
+// holds its entries, never the listing's text.
 inline constexpr std::size_t max_listing_bytes = 64 * 1024 * 1024;
 
-asio::awaitable<Expected<std::vector<ListEntry>>> list_directory(ControlSession& session, const std::string& path);
+struct DirectoryListing {
+    std::vector<ListEntry> entries;
+    // Entries skipped: a line over max_entry_bytes or a name over max_name_bytes.
+    std::size_t oversized = 0;
+};
+
+asio::awaitable<Expected<DirectoryListing>> list_directory(ControlSession& session, const std::string& path);
 
 } // namespace rsexec

@@ -19,7 +19,36 @@ struct ListEntry {
     std::optional<std::string> modify;  // MLSD's YYYYMMDDHHMMSS[.sss], UTC
 };
 
-// Lines that cannot be read, and the "." / ".." entries, are left out.
+// Bounds on one entry, whatever the server sends: a name (PATH_MAX on Linux), and the line that
+// carries it (facts or ls fields, then the name).
+inline constexpr std::size_t max_name_bytes = 4096;
+inline constexpr std::size_t max_entry_bytes = 8192;
+
+enum class ListingFormat { mlsd, unix_list };
+
+// A listing parsed as it arrives: only the line being read is held, never more than
+// max_entry_bytes of it. A longer line, or a name over max_name_bytes, is skipped and counted.
+class ListingParser {
+public:
+    explicit ListingParser(ListingFormat format) : format_(format) {}
+    void feed(std::string_view bytes);
+    // The end of the listing: a last line without its line end is read too.
+    void finish();
+    std::vector<ListEntry>& entries() noexcept { return entries_; }
+    // Entries skipped for a line over max_entry_bytes or a name over max_name_bytes.
+    std::size_t oversized() const noexcept { return oversized_; }
+
+private:
+    void on_line(std::string_view line);
+
+    ListingFormat format_;
+    std::string line_;        // the line so far (at most max_entry_bytes)
+    bool overlong_ = false;   // the current line went over the bound: dropped up to its end
+    std::vector<ListEntry> entries_;
+    std::size_t oversized_ = 0;
+};
+
+// Lines that cannot be read, oversized entries, and the "." / ".." entries are left out.
 std::vector<ListEntry> parse_mlsd(std::string_view text);
 std::vector<ListEntry> parse_unix_list(std::string_view text);
 
