@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <set>
 
+#include <fmt/core.h>
 #include <fnmatch.h>
 
 #include "rsexec/directory_listing.hpp"
@@ -30,6 +32,15 @@ bool needs_copy(const TreeEntry& source, const TreeEntry& destination, MirrorCom
     case MirrorCompare::size_and_time: return size_differs || source_newer;
     }
     return true;
+}
+
+std::string skipped_entries_message(const ControlSession& session, const std::string& directory, std::size_t count) {
+    const auto& login = session.login_used();
+    const std::string server = login ? login->host + ":" + std::to_string(login->port) : session.peer_address().to_string();
+    return fmt::format("{} {}: {} {}: skipped {} {} longer than {} bytes or with a name over {} bytes",
+                       side_name(session.side()), server, session.features().has("MLST") ? "MLSD" : "LIST",
+                       directory.empty() ? "." : directory, count, count == 1 ? "entry" : "entries", max_entry_bytes,
+                       max_name_bytes);
 }
 
 } // namespace
@@ -71,14 +82,28 @@ MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<T
         for (const auto& [path, entry] : there)
             if (!entry->directory && !here.count(path) && !is_excluded(path, policy.excludes))
                 plan.files_to_delete.push_back(path);
+        // In reverse order a directory comes after everything below it ("a/b" sorts after "a"),
+        // so whether it will still hold something is known when it is reached.
+        std::set<std::string> occupied;
+        for (auto it = there.rbegin(); it != there.rend(); ++it) {
+            const auto& [path, entry] = *it;
+            const bool stays = here.count(path) || is_excluded(path, policy.excludes) ||
+                               (entry->directory && occupied.count(path));
+            if (!stays) {
+                if (entry->directory) plan.directories_to_delete.push_back(path);
+                continue;
+            }
+            for (auto slash = path.rfind('/'); slash != std::string::npos && slash > 0; slash = path.rfind('/', slash - 1))
+                occupied.insert(path.substr(0, slash));
+        }
     }
     return plan;
 }
 
-asio::awaitable<Expected<std::vector<TreeEntry>>> walk_tree(ControlSession& session, const std::string& root,
-                                                            const std::vector<std::string>& excludes,
-                                                            bool missing_is_empty) {
-    std::vector<TreeEntry> tree;
+asio::awaitable<Expected<TreeWalk>> walk_tree(ControlSession& session, const std::string& root,
+                                              const std::vector<std::string>& excludes, bool missing_is_empty) {
+    TreeWalk walk;
+    std::vector<TreeEntry>& tree = walk.entries;
     std::deque<std::pair<std::string, std::size_t>> pending{{"", 0}};
     while (!pending.empty()) {
         // Plain locals: GCC 12 mishandles structured bindings and ?: temporaries across co_await.
@@ -91,18 +116,19 @@ asio::awaitable<Expected<std::vector<TreeEntry>>> walk_tree(ControlSession& sess
         if (!listing) {
             // 550 (no such file), or 501 from servers that say "not a directory" for a missing one.
             const int code = listing.error().reply_code;
-            if (relative.empty() && missing_is_empty && (code == 550 || code == 501)) co_return tree;
+            if (relative.empty() && missing_is_empty && (code == 550 || code == 501)) co_return walk;
             co_return listing.error();
         }
-        for (auto& entry : *listing) {
+        if (listing->oversized) walk.skipped.push_back(skipped_entries_message(session, directory, listing->oversized));
+        for (auto& entry : listing->entries) {
             if (entry.type == ListEntry::Type::other) continue;
             TreeEntry node{relative.empty() ? entry.name : relative + "/" + entry.name,
                            entry.type == ListEntry::Type::directory, entry.size, entry.modify};
-            if (is_excluded(node.path, excludes)) continue;
+            const bool excluded = is_excluded(node.path, excludes);
             if (tree.size() >= max_entries)
                 co_return Error(Errc::reply_too_large, "tree has more than " + std::to_string(max_entries) + " entries",
                                 session.side());
-            if (node.directory) {
+            if (node.directory && !excluded) {
                 if (depth + 1 >= max_depth)
                     co_return Error(Errc::reply_too_large, "tree deeper than " + std::to_string(max_depth) + " levels",
                                     session.side());
@@ -111,7 +137,7 @@ asio::awaitable<Expected<std::vector<TreeEntry>>> walk_tree(ControlSession& sess
             tree.push_back(std::move(node));
         }
     }
-    co_return tree;
+    co_return walk;
 }
 
 } // namespace rsexec

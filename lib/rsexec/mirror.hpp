@@ -27,7 +27,7 @@ enum class MirrorCompare {
 
 struct MirrorPolicy {
     MirrorCompare compare = MirrorCompare::size_and_time;
-    bool delete_extra = false;          // delete destination files the source does not have
+    bool delete_extra = false;          // delete destination files and directories the source does not have
     std::vector<std::string> excludes;  // globs matched against the relative path and the name
 };
 
@@ -35,6 +35,9 @@ struct MirrorPlan {
     std::vector<std::string> directories_to_make;  // parents before children
     std::vector<std::string> files_to_copy;
     std::vector<std::string> files_to_delete;
+    // Directories the source does not have that hold nothing once files_to_delete are gone
+    // (no excluded entry, nothing the source has): children before parents, for RMD.
+    std::vector<std::string> directories_to_delete;
     std::size_t up_to_date = 0;
 };
 
@@ -42,9 +45,17 @@ bool is_excluded(const std::string& path, const std::vector<std::string>& exclud
 MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<TreeEntry>& destination,
                        const MirrorPolicy& policy);
 
-// Every file and directory below `root`, listed with MLSD (else LIST). Excluded directories are
-// not entered. A root that does not exist is an empty tree when `missing_is_empty`.
-asio::awaitable<Expected<std::vector<TreeEntry>>> walk_tree(ControlSession& session, const std::string& root,
+struct TreeWalk {
+    std::vector<TreeEntry> entries;
+    // What the listings held that could not be read: "src 10.0.0.1:21: MLSD pub: skipped 1
+    // entry ...", one per directory, naming the server.
+    std::vector<std::string> skipped;
+};
+
+// Every file and directory below `root`, listed with MLSD (else LIST). Excluded entries are kept
+// (the plan leaves them alone, and a directory holding one is not empty); excluded directories
+// are not entered. A root that does not exist is an empty tree when `missing_is_empty`.
+asio::awaitable<Expected<TreeWalk>> walk_tree(ControlSession& session, const std::string& root,
                                                             const std::vector<std::string>& excludes,
                                                             bool missing_is_empty);
 

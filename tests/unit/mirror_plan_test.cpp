@@ -59,3 +59,39 @@ TEST_CASE("paths join without doubled slashes") {
     CHECK(join_path("root", "a/b") == "root/a/b");
     CHECK(join_path("root/", "a") == "root/a");
 }
+
+TEST_CASE("--delete removes directories the source lost, children before parents") {
+    const std::vector<TreeEntry> source{dir("keep"), file("keep/k", 1, "1")};
+    const std::vector<TreeEntry> destination{dir("keep"), file("keep/k", 1, "1"), dir("old"), file("old/o", 1, "1"),
+                                             dir("old/deep"), dir("old/deep/er"), file("old/deep/er/d", 1, "1"),
+                                             dir("old/empty"), dir("old-sibling")};
+    MirrorPolicy policy;
+    policy.delete_extra = true;
+    const auto plan = plan_mirror(source, destination, policy);
+    CHECK(plan.files_to_delete == std::vector<std::string>{"old/deep/er/d", "old/o"});
+    // Reverse path order: "old-sibling" sorts between "old" and "old/...".
+    CHECK(plan.directories_to_delete == std::vector<std::string>{"old/empty", "old/deep/er", "old/deep", "old-sibling", "old"});
+    CHECK(plan_mirror(source, destination, {}).directories_to_delete.empty());
+}
+
+TEST_CASE("a directory the source lost stays while it holds an excluded entry") {
+    const std::vector<TreeEntry> destination{dir("held"), file("held/h", 1, "1"), file("held/notes.tmp", 1, "1"),
+                                             dir("outer"), dir("outer/cache"), dir("gone"), dir("gone/sub")};
+    MirrorPolicy policy;
+    policy.delete_extra = true;
+    policy.excludes = {"*.tmp", "cache"};
+    const auto plan = plan_mirror({}, destination, policy);
+    CHECK(plan.files_to_delete == std::vector<std::string>{"held/h"});
+    // held/ keeps notes.tmp, outer/ keeps the excluded cache/: only gone/ (and gone/sub/) go.
+    CHECK(plan.directories_to_delete == std::vector<std::string>{"gone/sub", "gone"});
+}
+
+TEST_CASE("a directory the source still has is never deleted, even when emptied") {
+    const std::vector<TreeEntry> source{dir("d")};
+    const std::vector<TreeEntry> destination{dir("d"), file("d/extra", 1, "1")};
+    MirrorPolicy policy;
+    policy.delete_extra = true;
+    const auto plan = plan_mirror(source, destination, policy);
+    CHECK(plan.files_to_delete == std::vector<std::string>{"d/extra"});
+    CHECK(plan.directories_to_delete.empty());
+}
