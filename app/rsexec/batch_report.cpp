@@ -121,12 +121,12 @@ private:
 
 void add_batch_options(cxxopts::Options& options) {
     options.add_options("Batch")
-        ("j,jobs", "concurrent server pairs (each keeps its two control connections)",
-         cxxopts::value<unsigned>()->default_value("4"))
-        ("max-per-host", "most control connections open to one server at a time (0: no cap)",
-         cxxopts::value<unsigned>()->default_value("0"))
-        ("retries", "further attempts for transient failures (4xx, lost connections, timeouts)",
-         cxxopts::value<unsigned>()->default_value("3"))
+        ("j,jobs", "concurrent server pairs (each keeps its two control connections), 1 to 1024",
+         cxxopts::value<std::string>()->default_value("4"))
+        ("max-per-host", "most control connections open to one server at a time (0: no cap), up to 10000",
+         cxxopts::value<std::string>()->default_value("0"))
+        ("retries", "further attempts for transient failures (4xx, lost connections, timeouts), up to 100",
+         cxxopts::value<std::string>()->default_value("3"))
         ("pipeline", "send the next files' commands before the current replies arrive: block (also "
                      "keep one data connection across files where both servers offer MODE B), "
                      "commands, or off (one file at a time)",
@@ -143,9 +143,13 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
         return std::nullopt;
     }
     batch.pipelining = *pipelining;
-    batch.jobs = std::max(1u, args["jobs"].as<unsigned>());
-    batch.max_per_host = args["max-per-host"].as<unsigned>();
-    batch.retries = args["retries"].as<unsigned>();
+    const auto jobs = read_whole_number(command, args, "jobs", 1, 1024);
+    const auto max_per_host = read_whole_number(command, args, "max-per-host", 0, 10000);
+    const auto retries = read_whole_number(command, args, "retries", 0, 100);
+    if (!jobs || !max_per_host || !retries) return std::nullopt;
+    batch.jobs = *jobs;
+    batch.max_per_host = *max_per_host;
+    batch.retries = *retries;
     batch.copy = settings.copy;
     batch.session = settings.session;
     batch.netrc = settings.netrc ? &*settings.netrc : nullptr;

@@ -2,15 +2,18 @@
 
 #include <unistd.h>
 
+#include "transfer_options.hpp"
+
 namespace rsexec::cli {
 
-void add_journal_options(cxxopts::Options& options, const std::string& journal_help) {
+void add_journal_options(cxxopts::Options& options, const std::string& journal_help, bool optional) {
     options.add_options("Journal")
         ("journal", journal_help, cxxopts::value<std::string>())
         ("job", "the job's name in the journal", cxxopts::value<std::string>())
-        ("lease", "seconds a worker may go silent before its items go to others (shared journals)",
-         cxxopts::value<unsigned>()->default_value("30"))
+        ("lease", "seconds a worker may go silent before its items go to others (shared journals), 1 to 86400",
+         cxxopts::value<std::string>()->default_value("30"))
         ("name", "this worker's name in the journal (default: host:pid)", cxxopts::value<std::string>());
+    if (optional) options.add_options("Journal")("no-journal", "keep no journal (nothing is skipped or recorded)");
 }
 
 std::string worker_name(const cxxopts::ParseResult& args) {
@@ -20,14 +23,22 @@ std::string worker_name(const cxxopts::ParseResult& args) {
     return std::string(host[0] ? host : "localhost") + ":" + std::to_string(::getpid());
 }
 
-Expected<std::unique_ptr<Journal>> open_journal_from(const cxxopts::ParseResult& args, const std::string& default_where,
+bool read_journal_options(const char* command, const cxxopts::ParseResult& args, JournalSettings& settings) {
+    const auto lease = read_whole_number(command, args, "lease", 1, 86400);
+    if (!lease) return false;
+    settings.journal.lease = std::chrono::seconds(*lease);
+    settings.journal.job = args.count("job") ? args["job"].as<std::string>() : std::string();
+    settings.journal.worker = worker_name(args);
+    if (args.count("journal")) settings.where = args["journal"].as<std::string>();
+    settings.none = args.count("no-journal") > 0;
+    return true;
+}
+
+Expected<std::unique_ptr<Journal>> open_journal_from(const JournalSettings& settings, const std::string& default_where,
                                                      const std::string& default_job) {
-    const std::string where = args.count("journal") ? args["journal"].as<std::string>() : default_where;
-    JournalOptions options;
-    options.job = args.count("job") ? args["job"].as<std::string>() : default_job;
-    options.worker = worker_name(args);
-    options.lease = std::chrono::seconds(std::max(1u, args["lease"].as<unsigned>()));
-    return open_journal(where, std::move(options));
+    JournalOptions options = settings.journal;
+    if (options.job.empty()) options.job = default_job;
+    return open_journal(settings.where.value_or(default_where), std::move(options));
 }
 
 } // namespace rsexec::cli

@@ -1,6 +1,8 @@
 #pragma once
-// --journal, --job, --lease and --name: where batch, mirror, worker and status keep a job.
+// --journal, --job, --lease, --name (and --no-journal where a journal is optional): where batch,
+// mirror and worker keep a job. One definition, so that the three commands take them alike.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <cxxopts.hpp>
@@ -9,14 +11,23 @@
 
 namespace rsexec::cli {
 
-// `journal_help` says what --journal defaults to for the command.
-void add_journal_options(cxxopts::Options& options, const std::string& journal_help);
+// `journal_help` says what --journal defaults to for the command; `optional` adds --no-journal.
+void add_journal_options(cxxopts::Options& options, const std::string& journal_help, bool optional);
+
+struct JournalSettings {
+    std::optional<std::string> where;  // --journal
+    bool none = false;                 // --no-journal
+    JournalOptions journal;            // job (--job, else empty), worker (--name), lease (--lease)
+};
 
 // This process's name among a job's workers: host:pid, unless --name says otherwise.
 std::string worker_name(const cxxopts::ParseResult& args);
 
+// Checks the values (the reason printed) and fills `settings`.
+bool read_journal_options(const char* command, const cxxopts::ParseResult& args, JournalSettings& settings);
+
 // Opens the journal --journal names (else `default_where`), for job --job (else `default_job`).
-Expected<std::unique_ptr<Journal>> open_journal_from(const cxxopts::ParseResult& args, const std::string& default_where,
+Expected<std::unique_ptr<Journal>> open_journal_from(const JournalSettings& settings, const std::string& default_where,
                                                      const std::string& default_job);
 
 } // namespace rsexec::cli

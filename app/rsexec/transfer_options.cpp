@@ -1,5 +1,7 @@
 #include "transfer_options.hpp"
 
+#include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <iostream>
 
@@ -27,7 +29,7 @@ void add_transfer_options(cxxopts::Options& options) {
                    "source (--verify checksum checks). Batch retries always resume")
         ("timeout", "seconds to wait for any server reply, and for a transfer's data to move: the destination's "
                     "copy is polled with SIZE and a transfer whose copy stops growing this long is aborted",
-         cxxopts::value<double>()->default_value("30"))
+         cxxopts::value<std::string>()->default_value("30"))
         ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
          cxxopts::value<std::string>())
         ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
@@ -69,12 +71,9 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     settings.copy.verify = args.count("no-verify") ? Verify::none : *verify;
     settings.copy.resume = args.count("resume") > 0;
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
-    const double timeout = args["timeout"].as<double>();
-    if (!(timeout > 0)) {
-        std::cerr << command << ": --timeout must be a positive number of seconds\n";
-        return false;
-    }
-    settings.session.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout));
+    const auto timeout = read_seconds(command, args, "timeout", 86400);
+    if (!timeout) return false;
+    settings.session.timeout = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(*timeout));
 
     const auto tls = parse_tls_mode(args["tls"].as<std::string>());
     if (!tls) {
@@ -121,6 +120,40 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
         else std::cerr << "rsexec: warning: " << loaded.error().message << '\n';
     }
     return true;
+}
+
+namespace {
+
+// "-j/--jobs" for options with a short name, "--retries" for the others.
+std::string option_name(const std::string& name) { return name == "jobs" ? "-j/--jobs" : "--" + name; }
+
+} // namespace
+
+std::optional<unsigned> read_whole_number(const char* command, const cxxopts::ParseResult& args, const std::string& name,
+                                          unsigned min, unsigned max) {
+    const auto text = args[name].as<std::string>();
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+        std::cerr << command << ": " << option_name(name) << " must be a whole number from " << min << " to " << max
+                  << ", not '" << text.substr(0, 40) << "'\n";
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<double> read_seconds(const char* command, const cxxopts::ParseResult& args, const std::string& name,
+                                   double max) {
+    const auto text = args[name].as<std::string>();
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(value) || value <= 0 ||
+        value > max) {
+        std::cerr << command << ": " << option_name(name) << " must be a number of seconds above 0 and at most "
+                  << max << ", not '" << text.substr(0, 40) << "'\n";
+        return std::nullopt;
+    }
+    return value;
 }
 
 std::optional<cxxopts::ParseResult> parse_command_line(const char* command, cxxopts::Options& options, int argc,

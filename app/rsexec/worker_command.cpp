@@ -18,7 +18,7 @@ int worker_command(int argc, char** argv) {
     options.custom_help("--journal postgresql://USER@HOST/DB [OPTIONS]");
     options.add_options()("h,help", "show this help");
     add_journal_options(options, "the shared journal: postgresql://USER@HOST/DB (libpq's URI, e.g. "
-                                 "?sslmode=require); required");
+                                 "?sslmode=require); required", false);
     add_batch_options(options);
     add_transfer_options(options);
 
@@ -37,17 +37,20 @@ int worker_command(int argc, char** argv) {
                   << exit_codes_help;
         return 0;
     }
-    if (!args.count("journal")) {
-        std::cerr << "rsexec worker: need --journal postgresql://USER@HOST/DB; try rsexec worker --help\n";
-        return static_cast<int>(ExitCode::usage);
-    }
+    // Every option's value is checked before anything else.
     TransferSettings settings;
     if (!read_transfer_options("rsexec worker", args, settings)) return static_cast<int>(ExitCode::usage);
     auto read = read_batch_options("rsexec worker", args, settings);
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
+    JournalSettings journal_settings;
+    if (!read_journal_options("rsexec worker", args, journal_settings)) return static_cast<int>(ExitCode::usage);
+    if (!journal_settings.where) {
+        std::cerr << "rsexec worker: need --journal postgresql://USER@HOST/DB; try rsexec worker --help\n";
+        return static_cast<int>(ExitCode::usage);
+    }
 
-    auto journal = open_journal_from(args, "", "");
+    auto journal = open_journal_from(journal_settings, "", "");
     if (!journal) return report_failure(journal.error());
     if (!(*journal)->shared()) {
         std::cerr << "rsexec worker: " << args["journal"].as<std::string>()
