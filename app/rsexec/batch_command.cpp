@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include <asio/io_context.hpp>
@@ -20,6 +21,7 @@
 #include "rsexec/run.hpp"
 #include "rsexec/url_copy.hpp"
 #include "batch_report.hpp"
+#include "dry_run.hpp"
 #include "journal_options.hpp"
 #include "transfer_options.hpp"
 
@@ -38,42 +40,28 @@ Expected<std::string> read_job_text(const std::string& path) {
     return text.str();
 }
 
-// --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT).
-asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const TransferSettings& settings) {
-    std::map<std::string, std::string> dialect_of_pair;
+// --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT once
+// per pair); items done in the journal are shown as skipped, and their servers not asked.
+asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const std::set<std::string>& done,
+                                 const TransferSettings& settings, bool json) {
+    std::map<std::string, PairDialect> dialect_of_pair;
     bool reachable = true;
-    auto executor = co_await asio::this_coro::executor;
-    const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
-    for (const auto& item : items) {
+    PlanReport report(json);
+    for (std::size_t index = 0; index < items.size(); ++index) {
+        const auto& item = items[index];
+        if (done.count(journal_key(item))) {
+            report.copy(index, item, nullptr, "done");
+            continue;
+        }
         const auto pair_key = item.source.authority() + " " + item.destination.authority();
         if (!dialect_of_pair.count(pair_key)) {
-            ControlSession src(executor, Side::source, settings.session);
-            ControlSession dst(executor, Side::destination, settings.session);
-            auto a = co_await src.open(item.source.host, item.source.port, credentials_for(item.source, netrc),
-                                       item.source.implicit_tls());
-            // Not `a ? co_await ... : ...`: GCC 12 destroys a co_await result inside ?: twice.
-            Status b = success();
-            if (a) b = co_await dst.open(item.destination.host, item.destination.port,
-                                         credentials_for(item.destination, netrc), item.destination.implicit_tls());
-            if (!a || !b) {
-                dialect_of_pair[pair_key] = "unreachable: " + (!a ? a.error() : b.error()).describe();
-                reachable = false;
-            } else {
-                const bool ipv6 = src.peer_address().is_v6() || dst.peer_address().is_v6();
-                const auto plan = pairing_plan(src.features(), dst.features(), settings.copy.passive,
-                                               settings.copy.dialect, ipv6);
-                dialect_of_pair[pair_key] = plan.empty() ? "none" : fmt::format("{} with {} listening",
-                    dialect_name(plan[0].dialect), side_name(plan[0].listener));
-            }
-            for (ControlSession* s : {&src, &dst}) {
-                if (s->is_open()) co_await s->command("QUIT");
-                s->close();
-            }
+            auto pair = co_await probe_pair(item, settings);
+            if (pair.error) reachable = false;
+            dialect_of_pair.emplace(pair_key, std::move(pair));
         }
-        std::cout << fmt::format("line {}: {} -> {}{} ({})\n", item.line, item.source.display(),
-                                 item.destination.display(), item.append ? " (append)" : "",
-                                 dialect_of_pair[pair_key]);
+        report.copy(index, item, &dialect_of_pair.at(pair_key), nullptr);
     }
+    report.summary();
     co_return reachable;
 }
 
@@ -84,14 +72,15 @@ int batch_command(int argc, char** argv) {
     options.custom_help("[OPTIONS]");
     options.positional_help("JOBFILE|-");
     options.add_options()
-        ("no-journal", "keep no journal")
         ("submit", "only submit the job to the journal, for `rsexec worker` processes to do")
         ("check", "only validate the job file")
-        ("dry-run", "print the plan and the dialect each pair of servers would use; transfer nothing")
+        ("dry-run", "print the plan: the dialect each pair of servers would use, and the items done in the "
+                    "journal a run would skip; transfer nothing (JSON `plan` events like a run's)")
         ("h,help", "show this help")
         ("jobfile", "", cxxopts::value<std::string>());
     add_journal_options(options, "where the items and their states are kept: a SQLite file (default: "
-                                 "JOBFILE.journal) or postgresql://USER@HOST/DB, shared with `rsexec worker`");
+                                 "JOBFILE.journal) or postgresql://USER@HOST/DB, shared with `rsexec worker`",
+                        true);
     add_batch_options(options);
     add_transfer_options(options);
     options.parse_positional({"jobfile"});
@@ -112,6 +101,15 @@ int batch_command(int argc, char** argv) {
                   << exit_codes_help;
         return 0;
     }
+    // Every option's value is checked before the job file is read.
+    TransferSettings settings;
+    if (!read_transfer_options("rsexec batch", args, settings)) return static_cast<int>(ExitCode::usage);
+    auto read = read_batch_options("rsexec batch", args, settings);
+    if (!read) return static_cast<int>(ExitCode::usage);
+    BatchOptions batch = std::move(*read);
+    JournalSettings journal_settings;
+    if (!read_journal_options("rsexec batch", args, journal_settings)) return static_cast<int>(ExitCode::usage);
+
     if (!args.count("jobfile")) {
         std::cerr << "rsexec batch: need a JOBFILE (or - for stdin); try rsexec batch --help\n";
         return static_cast<int>(ExitCode::usage);
@@ -119,32 +117,43 @@ int batch_command(int argc, char** argv) {
     const auto job_path = args["jobfile"].as<std::string>();
     auto text = read_job_text(job_path);
     if (!text) return report_failure(text.error());
-    auto items = parse_job_file(*text);
-    if (!items) {
-        std::cerr << "rsexec: " << (job_path == "-" ? "stdin" : job_path) << ": " << items.error().message << '\n';
+    auto job_file = read_job_file(*text);
+    if (!job_file.valid()) {
+        const auto name = job_path == "-" ? std::string("stdin") : job_path;
+        for (const auto& error : job_file.errors)
+            std::cerr << "rsexec: " << name << ": line " << error.line << ": " << error.reason << '\n';
+        if (job_file.unreported_errors)
+            std::cerr << "rsexec: " << name << ": and " << job_file.unreported_errors << " more bad lines\n";
+        std::cerr << "rsexec: " << name << ": "
+                  << job_file.errors.size() + job_file.unreported_errors << " bad lines; nothing was transferred\n";
         return static_cast<int>(ExitCode::usage);
     }
+    auto items = std::make_optional(std::move(job_file.items));
     if (args.count("check")) {
         std::cout << fmt::format("{}: {} transfers, all lines valid\n", job_path, items->size());
         return 0;
     }
-    TransferSettings settings;
-    if (!read_transfer_options("rsexec batch", args, settings)) return static_cast<int>(ExitCode::usage);
+
+    // The journal: JOBFILE.journal by default (none for stdin unless --journal names one).
+    const bool journaled = !journal_settings.none && (journal_settings.where || job_path != "-");
+    const std::string default_where = job_path == "-" ? std::string() : job_path + ".journal";
+    const auto job = job_path == "-" ? std::string("stdin") : std::filesystem::path(job_path).filename().string();
 
     asio::io_context io;
     if (args.count("dry-run")) {
-        const bool reachable = run_to_completion(io, print_plan(*items, settings));
+        std::set<std::string> done;
+        if (journaled) {
+            auto read_done = done_in_journal(journal_settings, default_where, job);
+            if (!read_done) return report_failure(read_done.error());
+            done = std::move(*read_done);
+        }
+        const bool reachable = run_to_completion(io, print_plan(*items, done, settings, wants_json(args)));
         return reachable ? 0 : static_cast<int>(ExitCode::connect);
     }
 
-    auto read = read_batch_options("rsexec batch", args, settings);
-    if (!read) return static_cast<int>(ExitCode::usage);
-    BatchOptions batch = std::move(*read);
-
     std::unique_ptr<Journal> journal;
-    if (!args.count("no-journal") && (args.count("journal") || job_path != "-")) {
-        const auto job = job_path == "-" ? std::string("stdin") : std::filesystem::path(job_path).filename().string();
-        auto opened = open_journal_from(args, job_path + ".journal", job);
+    if (journaled) {
+        auto opened = open_journal_from(journal_settings, default_where, job);
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }

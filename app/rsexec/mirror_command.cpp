@@ -1,6 +1,7 @@
 // rsexec mirror SRC_DIR_URL DST_DIR_URL: make the destination tree match the source, server to
 // server, through the batch engine.
 #include <iostream>
+#include <set>
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
@@ -10,11 +11,13 @@
 
 #include "batch_report.hpp"
 #include "commands.hpp"
+#include "dry_run.hpp"
 #include "exit_codes_help.hpp"
 #include "rsexec/journal.hpp"
 #include "rsexec/exit_code.hpp"
 #include "rsexec/mirror.hpp"
 #include "rsexec/run.hpp"
+#include "journal_options.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {
@@ -22,8 +25,11 @@ namespace {
 
 using namespace asio::experimental::awaitable_operators;
 
-struct Trees {
-    std::vector<TreeEntry> source, destination;
+// The plan, what the listings held that could not be read, and how the pair would be paired.
+struct Prepared {
+    MirrorPlan plan;
+    std::vector<std::string> skipped;
+    PairDialect dialect;
 };
 
 asio::awaitable<void> quit_reply(ControlSession& session) {
@@ -33,7 +39,7 @@ asio::awaitable<void> quit_reply(ControlSession& session) {
 
 // Walks both trees on one pair of sessions, then makes the missing directories.
 // The two sessions stay open for the copies when there are any (`open_pair`).
-asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl& destination,
+asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& destination,
                                               const TransferSettings& settings, const MirrorPolicy& policy,
                                               bool dry_run, std::shared_ptr<OpenPair>& open_pair) {
     auto executor = co_await asio::this_coro::executor;
@@ -54,7 +60,13 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
                                                      walk_tree(dst, destination.path, policy.excludes, true));
     if (!source_tree) co_return source_tree.error();
     if (!destination_tree) co_return destination_tree.error();
-    auto plan = plan_mirror(*source_tree, *destination_tree, policy);
+    Prepared prepared;
+    prepared.plan = plan_mirror(source_tree->entries, destination_tree->entries, policy);
+    prepared.skipped = std::move(source_tree->skipped);
+    prepared.skipped.insert(prepared.skipped.end(), destination_tree->skipped.begin(), destination_tree->skipped.end());
+    prepared.dialect = dialect_of(src.features(), dst.features(), settings,
+                                  src.peer_address().is_v6() || dst.peer_address().is_v6());
+    const MirrorPlan& plan = prepared.plan;
 
     if (!dry_run) {
         // The destination root itself may be missing: MKD answers 550 when it exists, harmlessly.
@@ -68,16 +80,17 @@ asio::awaitable<Expected<MirrorPlan>> prepare(const FtpUrl& source, const FtpUrl
         pair->source_url = source;
         pair->destination_url = destination;
         open_pair = std::move(pair);
-        co_return plan;
+        co_return prepared;
     }
     // QUIT to both at once; their 221s are read only to part politely.
     for (ControlSession* session : {&src, &dst})
         if (session->is_open()) co_await session->send("QUIT");
     co_await (quit_reply(src) && quit_reply(dst));
-    co_return plan;
+    co_return prepared;
 }
 
-asio::awaitable<Status> delete_extra(const FtpUrl& destination, const std::vector<std::string>& files,
+// DELE the files the source lacks, then RMD the directories it lacks (children first).
+asio::awaitable<Status> delete_extra(const FtpUrl& destination, const MirrorPlan& plan,
                                      const TransferSettings& settings) {
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
@@ -86,10 +99,15 @@ asio::awaitable<Status> delete_extra(const FtpUrl& destination, const std::vecto
                                         destination.implicit_tls());
         !opened)
         co_return opened;
-    for (const auto& file : files) {
+    for (const auto& file : plan.files_to_delete) {
         auto deleted = co_await dst.expect(2, "DELE", join_path(destination.path, file));
         if (!deleted) co_return deleted.error();
         std::cerr << "deleted " << join_path(destination.path, file) << '\n';
+    }
+    for (const auto& directory : plan.directories_to_delete) {
+        auto removed = co_await dst.expect(2, "RMD", join_path(destination.path, directory));
+        if (!removed) co_return removed.error();
+        std::cerr << "deleted " << join_path(destination.path, directory) << "/\n";
     }
     co_await dst.command("QUIT");
     co_return success();
@@ -110,12 +128,14 @@ int mirror_command(int argc, char** argv) {
     options.add_options()
         ("only-newer", "copy only files missing at the destination or newer at the source")
         ("size-only", "copy only files missing at the destination or of another size")
-        ("delete", "delete destination files the source does not have (never without this flag)")
+        ("delete", "delete destination files and directories the source does not have (never without this flag)")
         ("exclude", "skip paths or names matching this glob (repeatable)", cxxopts::value<std::vector<std::string>>())
-        ("dry-run", "print what would be made, copied and deleted; change nothing")
-        ("journal", "SQLite journal of item states, to resume an interrupted mirror", cxxopts::value<std::string>())
+        ("dry-run", "print what would be made, copied (with the dialect) and deleted, and the copies done in "
+                    "the journal a run would skip; change nothing (JSON `plan` events like a run's)")
         ("h,help", "show this help")
         ("urls", "", cxxopts::value<std::vector<std::string>>());
+    add_journal_options(options, "where the copies' states are kept, to resume an interrupted mirror: a "
+                                 "SQLite file or postgresql://USER@HOST/DB (default: none)", true);
     add_batch_options(options);
     add_transfer_options(options);
     options.parse_positional({"urls"});
@@ -124,13 +144,24 @@ int mirror_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExample:\n"
+        std::cout << options.help({"", "Journal", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExample:\n"
                   << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
-                  << "destination, has another size there, or is newer at the source; a second run copies nothing.\n\n"
+                  << "destination, has another size there, or is newer at the source; a second run copies nothing.\n"
+                  << "A listing entry longer than 8192 bytes, or with a name over 4096 bytes, is skipped with an\n"
+                  << "error naming the server, and the mirror then exits 11.\n\n"
                   << exit_codes_help;
         return 0;
     }
+    // Every option's value is checked before anything else.
+    TransferSettings settings;
+    if (!read_transfer_options("rsexec mirror", args, settings)) return static_cast<int>(ExitCode::usage);
+    auto read = read_batch_options("rsexec mirror", args, settings);
+    if (!read) return static_cast<int>(ExitCode::usage);
+    BatchOptions batch = std::move(*read);
+    JournalSettings journal_settings;
+    if (!read_journal_options("rsexec mirror", args, journal_settings)) return static_cast<int>(ExitCode::usage);
+
     const auto urls = args.count("urls") ? args["urls"].as<std::vector<std::string>>() : std::vector<std::string>{};
     if (urls.size() != 2) {
         std::cerr << "rsexec mirror: need SRC_DIR_URL and DST_DIR_URL (try rsexec mirror --help)\n";
@@ -144,9 +175,6 @@ int mirror_command(int argc, char** argv) {
         std::cerr << "rsexec mirror: --only-newer and --size-only exclude each other\n";
         return static_cast<int>(ExitCode::usage);
     }
-    TransferSettings settings;
-    if (!read_transfer_options("rsexec mirror", args, settings)) return static_cast<int>(ExitCode::usage);
-
     MirrorPolicy policy;
     policy.compare = args.count("only-newer") ? MirrorCompare::only_newer
         : args.count("size-only")             ? MirrorCompare::size_only
@@ -157,49 +185,63 @@ int mirror_command(int argc, char** argv) {
 
     asio::io_context io;
     std::shared_ptr<OpenPair> open_pair;
-    auto plan = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run, open_pair));
-    if (!plan) return report_failure(plan.error());
+    auto prepared = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run, open_pair));
+    if (!prepared) return report_failure(prepared.error());
     io.restart();
-
-    if (dry_run) {
-        for (const auto& dir : plan->directories_to_make) std::cout << "make   " << join_path(destination->path, dir) << "/\n";
-        for (const auto& file : plan->files_to_copy)
-            std::cout << "copy   " << join_path(source->path, file) << " -> " << join_path(destination->path, file) << '\n';
-        for (const auto& file : plan->files_to_delete) std::cout << "delete " << join_path(destination->path, file) << '\n';
-        std::cout << fmt::format("{} to copy, {} up to date, {} to delete\n", plan->files_to_copy.size(),
-                                 plan->up_to_date, plan->files_to_delete.size());
-        return 0;
-    }
+    const MirrorPlan& plan = prepared->plan;
+    // Entries no listing could hold are not mirrored: said now, and in the exit code at the end.
+    for (const auto& skipped : prepared->skipped) std::cerr << "rsexec: " << skipped << '\n';
 
     std::vector<JobItem> items;
-    for (const auto& file : plan->files_to_copy)
+    for (const auto& file : plan.files_to_copy)
         items.push_back({0, with_path(*source, join_path(source->path, file)),
                          with_path(*destination, join_path(destination->path, file)), false});
+    const bool journaled = journal_settings.where && !journal_settings.none;
+    const bool json = wants_json(args);
+
+    if (dry_run) {
+        std::set<std::string> done;
+        if (journaled) {
+            auto read_done = done_in_journal(journal_settings, "", "mirror");
+            if (!read_done) return report_failure(read_done.error());
+            done = std::move(*read_done);
+        }
+        PlanReport report(json);
+        for (const auto& dir : plan.directories_to_make)
+            report.make_directory(with_path(*destination, join_path(destination->path, dir)));
+        for (std::size_t index = 0; index < items.size(); ++index)
+            report.copy(index, items[index], &prepared->dialect, done.count(journal_key(items[index])) ? "done" : nullptr);
+        if (policy.delete_extra) {
+            for (const auto& file : plan.files_to_delete)
+                report.remove(with_path(*destination, join_path(destination->path, file)), false);
+            for (const auto& dir : plan.directories_to_delete)
+                report.remove(with_path(*destination, join_path(destination->path, dir)), true);
+        }
+        report.summary(plan.up_to_date);
+        return prepared->skipped.empty() ? 0 : static_cast<int>(ExitCode::partial);
+    }
 
     std::unique_ptr<Journal> journal;
-    if (args.count("journal")) {
-        JournalOptions journal_options{"mirror", "mirror", std::chrono::seconds(30)};
-        auto opened = open_journal(args["journal"].as<std::string>(), std::move(journal_options));
+    if (journaled) {
+        auto opened = open_journal_from(journal_settings, "", "mirror");
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
-    auto read = read_batch_options("rsexec mirror", args, settings);
-    if (!read) return static_cast<int>(ExitCode::usage);
-    BatchOptions batch = std::move(*read);
     batch.journal = journal.get();
     batch.open_pair = std::move(open_pair);
-    const bool json = wants_json(args);
     int code = 0;
     const std::size_t total = items.size();
     if (!items.empty()) code = run_items(io, std::move(items), std::move(batch), json, total);
     else if (json) std::cout << R"({"event":"summary","done":0,"skipped":0,"failed":0,"interrupted":0,"bytes":0})" << '\n';
-    else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan->up_to_date);
+    else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan.up_to_date);
     io.restart();
 
-    if (policy.delete_extra && !plan->files_to_delete.empty() && code == 0) {
-        auto deleted = run_to_completion(io, delete_extra(*destination, plan->files_to_delete, settings));
+    const bool deletions = !plan.files_to_delete.empty() || !plan.directories_to_delete.empty();
+    if (policy.delete_extra && deletions && code == 0) {
+        auto deleted = run_to_completion(io, delete_extra(*destination, plan, settings));
         if (!deleted) return report_failure(deleted.error());
     }
+    if (code == 0 && !prepared->skipped.empty()) return static_cast<int>(ExitCode::partial);
     return code;
 }
 
