@@ -15,6 +15,12 @@ transfer (SIGKILL), or one stops without dying (SIGSTOP), and a partial copy is 
   second-sigint       a batch's first SIGINT waits for the running copy (its source SIGSTOPped),
                       the second aborts it: exit 12 at once, nothing under the final name; the
                       next run resumes the temporary file from the journal.
+  sigint-copy, sigterm-copy
+                      the signal reaches `rsexec copy` of 1 GiB past 64 MiB: ABOR on both servers,
+                      the temporary file deleted, exit 12 with a message naming the signal.
+  sigint-copy-resume  the same with --resume: the temporary file is kept, stderr prints the command
+                      that continues the copy, and that command, run as printed, completes it.
+  sigterm-batch       SIGTERM on a batch aborts the running copy at once (as a second SIGINT does).
   resume              SIGKILL the source at about half of 256 MiB with --resume; a second run
                       moves only the rest (REST n, and rsexecd's transfer log) and the copy is
                       byte-identical.
@@ -28,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -320,6 +327,130 @@ def case_resume(rsexec, rsexecd, workdir):
         assert not os.path.exists(partial), "the temporary file is still there"
         assert sha256(dst.path("big.bin")) == sha256(src.path("big.bin")), "the copy differs from the source"
         print("  first run kept %d bytes; the second moved %d of %d bytes" % (kept, sent[0], size))
+    finally:
+        stop(src, dst)
+
+
+def netrc_for(workdir, *servers_):
+    """A netrc file with the servers' logins: URLs without passwords, so a printed command runs as it is."""
+    path = os.path.join(workdir, "netrc")
+    with open(path, "w") as f:
+        for server in servers_:
+            user, password = server.credentials
+            f.write("machine %s login %s password %s\n" % (server.address, user, password))
+    os.chmod(path, 0o600)
+    return path
+
+
+def bare_url(server, path):
+    return "ftp://%s:%d/%s" % (server.address, server.port, path)
+
+
+def signalled_copy(rsexec, rsexecd, workdir, how, resume):
+    """A 1 GiB sparse copy; `how` reaches rsexec once the temporary file passes 64 MiB."""
+    src, dst = servers(rsexecd, workdir)
+    make_sparse(src.path("big.bin"), 1024 * MiB)
+    netrc = netrc_for(workdir, src, dst)
+    args = ["copy", "--netrc", netrc, "--timeout", "10"] + (["--resume"] if resume else []) + \
+        [bare_url(src, "big.bin"), bare_url(dst, "big.bin")]
+    run = Rsexec(rsexec, workdir, args)
+    partial = dst.path(".big.bin.rsexec-part")
+    try:
+        wait_for_bytes(partial, 64 * MiB, run)
+    except BaseException:
+        stop(src, dst)
+        raise
+    run.process.send_signal(how)
+    signalled = time.monotonic()
+    code = run.wait(30)
+    elapsed = time.monotonic() - signalled
+    return src, dst, run, code, elapsed, partial
+
+
+def copy_signal(rsexec, rsexecd, workdir, how):
+    src, dst, run, code, elapsed, partial = signalled_copy(rsexec, rsexecd, workdir, how, resume=False)
+    try:
+        context = "exit %d %.1f s after the signal:\n%s" % (code, elapsed, run.stderr()[-1500:])
+        if code != INTERRUPTED:
+            raise AssertionError("expected exit %d (interrupted): %s" % (INTERRUPTED, context))
+        if "interrupted by %s" % how.name not in run.message():
+            raise AssertionError("the message does not say it was interrupted: " + context)
+        if elapsed >= 5:
+            raise AssertionError("rsexec took %.1f s to stop" % elapsed)
+        if os.path.exists(partial) or os.path.exists(dst.path("big.bin")):
+            raise AssertionError("a file was left behind: %s" % os.listdir(dst.root))
+        for server in (src, dst):
+            if not re.search(r"> ABOR", server.log()):
+                raise AssertionError("%s was not sent ABOR:\n%s" % (server.address, server.log()[-2000:]))
+        print("  %s: exit %d %.2f s later, ABOR on both sides, no temporary file: %s" % (
+            how.name, code, elapsed, run.message()))
+    finally:
+        stop(src, dst)
+
+
+def case_sigint_copy(rsexec, rsexecd, workdir):
+    copy_signal(rsexec, rsexecd, workdir, signal.SIGINT)
+
+
+def case_sigterm_copy(rsexec, rsexecd, workdir):
+    copy_signal(rsexec, rsexecd, workdir, signal.SIGTERM)
+
+
+def case_sigint_copy_resume(rsexec, rsexecd, workdir):
+    src, dst, run, code, elapsed, partial = signalled_copy(rsexec, rsexecd, workdir, signal.SIGINT, resume=True)
+    try:
+        stderr = run.stderr()
+        if code != INTERRUPTED:
+            raise AssertionError("expected exit %d: exit %d:\n%s" % (INTERRUPTED, code, stderr[-1500:]))
+        if not os.path.exists(partial):
+            raise AssertionError("--resume: the temporary file was not kept:\n" + stderr[-1500:])
+        kept = os.path.getsize(partial)
+        if "kept to resume" not in stderr:
+            raise AssertionError("no word that the temporary file was kept:\n" + stderr[-1500:])
+        marker = "to continue the copy, run: "
+        commands = [line.split(marker, 1)[1] for line in stderr.splitlines() if marker in line]
+        if len(commands) != 1:
+            raise AssertionError("want one command that continues the copy:\n" + stderr[-1500:])
+        words = shlex.split(commands[0])
+        if words[:2] != ["rsexec", "copy"] or "--resume" not in words:
+            raise AssertionError("not an rsexec copy --resume command: %s" % commands[0])
+        os.makedirs(os.path.join(workdir, "again"))
+        again = Rsexec(rsexec, os.path.join(workdir, "again"), words[1:])
+        code = again.wait(120)
+        if code != 0:
+            raise AssertionError("the printed command: exit %d:\n%s" % (code, again.stderr()[-1500:]))
+        sent = [int(m.group(1)) for m in (re.search(r"bytes=(\d+)", l) for l in src.transfers("RETR")) if m]
+        if os.path.exists(partial):
+            raise AssertionError("the temporary file is still there after the continued copy")
+        if sha256(dst.path("big.bin")) != sha256(src.path("big.bin")):
+            raise AssertionError("the continued copy differs from the source")
+        print("  SIGINT with --resume: %d bytes kept; `%s` completed it (the source's RETRs sent %s bytes)" % (
+            kept, commands[0], sent))
+    finally:
+        stop(src, dst)
+
+
+def case_sigterm_batch(rsexec, rsexecd, workdir):
+    """SIGTERM on a batch aborts the running copy at once, as a second SIGINT does."""
+    src, dst = servers(rsexecd, workdir)
+    try:
+        job = big_file_job(src, dst, workdir)
+        run = Rsexec(rsexec, workdir, ["batch", "-j", "1", "--timeout", "30", "--json", job])
+        wait_for_bytes(dst.path(".big.bin.rsexec-part"), 64 * MiB, run)
+        # The source stops answering: the running copy can end only by being aborted.
+        src.process.send_signal(signal.SIGSTOP)
+        run.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        code = run.wait(30)
+        elapsed = time.monotonic() - signalled
+        src.process.send_signal(signal.SIGCONT)
+        if code != INTERRUPTED:
+            raise AssertionError("exit %d after SIGTERM:\n%s" % (code, run.stderr()[-1500:]))
+        if elapsed >= 3:
+            raise AssertionError("SIGTERM took %.1f s to end the batch" % elapsed)
+        if os.path.exists(dst.path("big.bin")):
+            raise AssertionError("a file under the final name after the abort")
+        print("  SIGTERM: exit %d %.2f s later; the running copy was aborted" % (code, elapsed))
     finally:
         stop(src, dst)
 

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 test_batch.py RSEXEC RSEXECD [GROUP]
 
-GROUP is one of: jobs, journal, mirror, pipeline, large (all when omitted). The servers listen on 127.0.0.21 and
+GROUP is one of: jobs, journal, mirror, pipeline, large, outcomes (all when omitted). The servers listen on 127.0.0.21 and
 127.0.0.22; rsexec connects from 127.0.0.1, so every data connection is a foreign one.
 """
 import json
@@ -355,8 +355,69 @@ def test_large(tmp):
         print("ok: mirror of one large file: %d logins" % summary["logins"])
 
 
+def test_outcomes(tmp):
+    """The exit code says how the batch ended; a copy onto itself is refused item by item."""
+    with RsexecdServer(RSEXECD, "127.0.0.21", extra_args=FXP) as src, \
+            RsexecdServer(RSEXECD, "127.0.0.22", extra_args=FXP) as dst:
+        job = os.path.join(tmp, "job.txt")
+
+        def batch(lines, *extra):
+            with open(job, "w") as f:
+                f.write("\n".join(lines) + "\n")
+            result = run(["batch", "-j", "1", "--no-journal", "--json"] + list(extra) + [job])
+            return result, events(result.stdout)
+
+        write_random(src.path("good.bin"), 5000)
+        missing = ["%s %s" % (url(src, "missing-%d" % i), url(dst, "")) for i in range(3)]
+        result, parsed = batch(missing)
+        check(parsed[-1]["failed"] == 3 and parsed[-1]["done"] == 0, parsed[-1])
+        check(result.returncode == 5, "every item failed with exit 5: want 5, got %d" % result.returncode)
+        print("ok: all failed alike: exit 5, not 11")
+
+        no_dir = "%s %s" % (url(src, "good.bin"), url(dst, "no/such/dir/good.bin"))
+        result, parsed = batch([missing[0], no_dir])
+        errors = [e["exit_code"] for e in parsed if e["event"] == "error"]
+        check(sorted(errors) == [5, 6], parsed)
+        check(result.returncode == 5, "mixed failures: want the first line's 5, got %d" % result.returncode)
+        result, parsed = batch([no_dir, missing[0]])
+        check(result.returncode == 6, "mixed failures: want the first line's 6, got %d" % result.returncode)
+        print("ok: mixed failures and no success: the first line's code")
+
+        result, parsed = batch([missing[0], "%s %s" % (url(src, "good.bin"), url(dst, "good.bin"))])
+        check(result.returncode == PARTIAL, "a real partial success: want 11, got %d" % result.returncode)
+        print("ok: partial success is still 11")
+
+        # A copy onto itself: each such item fails with exit 2 before any command changes a file,
+        # whether appended or not; the others are copied.
+        write_random(src.path("self.bin"), 7000)
+        before = digest(src.path("self.bin"))
+        onto_itself = ["%s %s" % (url(src, "self.bin"), url(src, "self.bin")),
+                       "%s %s append" % (url(src, "self.bin"), url(src, "./self.bin")),
+                       "%s %s" % (url(src, "self.bin"), url(src, ""))]
+        result, parsed = batch(onto_itself)
+        errors = [e for e in parsed if e["event"] == "error"]
+        check(len(errors) == 3 and all(e["exit_code"] == USAGE and "same file" in e["error"] for e in errors), parsed)
+        check(result.returncode == USAGE, "only copies onto themselves: want 2, got %d" % result.returncode)
+        check(digest(src.path("self.bin")) == before, "self.bin changed")
+        check(not left_temporaries(src.root), "a temporary file on the source")
+        result, parsed = batch(onto_itself[:1] + ["%s %s" % (url(src, "good.bin"), url(dst, "good2.bin"))])
+        check(result.returncode == PARTIAL and parsed[-1]["done"] == 1, (result.returncode, parsed[-1]))
+        check(digest(src.path("self.bin")) == before, "self.bin changed")
+        print("ok: a copy onto itself is an item's error (exit 2), the file untouched")
+
+        # mirror into the directory it reads from, or into one inside it: refused before anything.
+        write_random(src.path("tree", "a.bin"), 3000)
+        for target in ("tree/", "tree/inner/"):
+            result = run(["mirror", "--json", url(src, "tree/"), url(src, target)])
+            check(result.returncode == USAGE, "mirror onto %s: want 2, got %d: %s" % (target, result.returncode,
+                                                                                     result.stderr))
+            check("same" in result.stderr or "inside" in result.stderr, result.stderr)
+        check(sorted(os.listdir(src.path("tree"))) == ["a.bin"], os.listdir(src.path("tree")))
+        print("ok: mirror onto its own source directory is refused")
+
+
 GROUPS = {"jobs": test_jobs, "journal": test_journal, "mirror": test_mirror, "pipeline": test_pipeline,
-          "large": test_large}
+          "large": test_large, "outcomes": test_outcomes}
 
 if __name__ == "__main__":
     chosen = sys.argv[3:] or list(GROUPS)

@@ -621,7 +621,111 @@ class Trace(PairTestCase):
         self.assertRegex(run.err, r"(?m)^src< 550 ")
 
 
-GROUP_CLASSES = {"dialects": Dialects, "files": Files, "failures": Failures, "fallback": Fallback, "trace": Trace}
+# --- edges: a copy onto itself, a destination directory, no temporary file left, connect timeout
+
+class Edges(PairTestCase):
+    PAIR_PER_TEST = True  # a failure here leaves temporary files the next test would see
+
+    def server_log_commands(self, server, verbs):
+        """The commands in `verbs` the server's log shows it received."""
+        return [line for line in server.log().splitlines() if any(re.search(r"\b%s\b" % v, line) for v in verbs)]
+
+    def test_a_copy_onto_itself_is_refused_with_exit_2_before_anything_changes(self):
+        data = os.urandom(100000)
+        write(self.src.path("self.bin"), data)
+        write(self.src.path("sub", "self.bin"), data)
+        here = "ftp://%s:%s@%s:%d/" % (USER, PASSWORD, self.src.address, self.src.port)
+        pairs = [(url(self.src, "self.bin"), url(self.src, "self.bin")),
+                 (url(self.src, "self.bin"), here + "./self.bin"),
+                 (url(self.src, "sub/self.bin"), here + "sub//self.bin"),
+                 (url(self.src, "sub/self.bin"), here + "sub%2Fself.bin"),
+                 (url(self.src, "sub/self.bin"), here + "other/../sub/./self.bin"),
+                 (url(self.src, "sub/self.bin"), here + "sub/"),
+                 (url(self.src, "sub/self.bin"), here + "sub"),  # a directory: the file goes in under its name
+                 (url(self.src, "self.bin"), here)]
+        for mode in ((), ("--inplace",), ("--append",)):
+            for source, destination in pairs:
+                with self.subTest(mode=mode, destination=destination.split("@")[1]):
+                    run = self.copy(*(mode + ("-v", source, destination)))
+                    self.assertExit(run, USAGE)
+                    self.assertIn("same file", run.message(), run.describe())
+                    self.assertEqual(read(self.src.path("self.bin")), data, "self.bin changed: " + run.describe())
+                    self.assertEqual(read(self.src.path("sub", "self.bin")), data, run.describe())
+                    for verb in ("STOR", "APPE", "DELE", "RNFR", "RNTO"):
+                        self.assertNotIn("dst> " + verb, run.err, run.describe())
+        self.assertEqual(leftover_parts(self.src.root), [])
+        self.assertEqual(self.server_log_commands(self.src, ("STOR", "APPE", "DELE", "RNFR", "RNTO")), [])
+
+    def test_the_same_path_for_another_user_or_on_another_server_is_copied(self):
+        write(self.src.path("mine.bin"), os.urandom(1000))
+        run = self.copy(url(self.src, "mine.bin"), url(self.dst, "mine.bin"))
+        self.assertCopied(self.src.path("mine.bin"), self.dst.path("mine.bin"), run)
+
+    def test_a_destination_that_is_a_directory_receives_the_file_under_the_source_name(self):
+        write(self.src.path("hello.txt"), b"hello, directory\n" * 1000)
+        os.makedirs(self.dst.path("adir"), exist_ok=True)
+        run = self.copy("-v", url(self.src, "hello.txt"), url(self.dst, "adir"))
+        self.assertCopied(self.src.path("hello.txt"), self.dst.path("adir", "hello.txt"), run)
+        self.assertTrue(os.path.isdir(self.dst.path("adir")), run.describe())
+        trace = run.err.splitlines()
+        self.assertIn("dst> STOR adir/.hello.txt.rsexec-part", trace, run.describe())
+        # Found out with one command before the first byte moved.
+        asked = [line for line in trace if line.startswith("dst> ") and line.split()[1] in ("MLST", "CWD", "SIZE")]
+        self.assertEqual(len([a for a in asked if " adir" in a and "adir/" not in a]), 1, run.describe())
+        self.assertLess(trace.index(asked[0]), trace.index("dst> STOR adir/.hello.txt.rsexec-part"), run.describe())
+        # A file under that name is still replaced, and a name that does not exist yet is created.
+        write(self.dst.path("afile"), b"old")
+        run = self.copy(url(self.src, "hello.txt"), url(self.dst, "afile"))
+        self.assertCopied(self.src.path("hello.txt"), self.dst.path("afile"), run)
+        run = self.copy(url(self.src, "hello.txt"), url(self.dst, "newname"))
+        self.assertCopied(self.src.path("hello.txt"), self.dst.path("newname"), run)
+
+    def test_a_destination_ending_in_slash_costs_no_extra_command(self):
+        write(self.src.path("slash.txt"), b"slash")
+        run = self.copy("-v", url(self.src, "slash.txt"), url(self.dst, ""))
+        self.assertCopied(self.src.path("slash.txt"), self.dst.path("slash.txt"), run)
+        for verb in ("MLST", "CWD"):
+            self.assertNotIn("dst> " + verb, run.err, run.describe())
+
+    def test_a_refused_rename_after_the_bytes_moved_leaves_no_temporary_file(self):
+        write(self.src.path("taken.bin"), os.urandom(200000))
+        # The final name is a directory that is not empty: RNTO onto it fails after the transfer.
+        write(self.dst.path("taken.bin", "inside"), b"keep me")
+        run = self.copy("-v", url(self.src, "taken.bin"), url(self.dst, ""))
+        self.assertExit(run, DESTINATION)
+        self.assertIn("dst> RNTO taken.bin", run.err.splitlines(), run.describe())
+        self.assertEqual(leftover_parts(self.dst.root), [], run.describe())
+        self.assertEqual(read(self.dst.path("taken.bin", "inside")), b"keep me")
+
+    def test_a_handshake_that_never_completes_is_exit_3_timed_out_connecting(self):
+        write(self.src.path("f"), b"data")
+        # listen(0) with its accept queue full: the kernel drops further SYNs, so connect() hangs.
+        with socket.socket() as full:
+            full.bind((SPARE_ADDRESS, 0))
+            full.listen(0)
+            port = full.getsockname()[1]
+            fillers = []
+            try:
+                for _ in range(2):
+                    filler = socket.socket()
+                    fillers.append(filler)
+                    filler.setblocking(False)
+                    filler.connect_ex((SPARE_ADDRESS, port))
+                run = self.copy("--timeout", "3", url(self.src, "f"),
+                                "ftp://%s:%s@%s:%d/f" % (USER, PASSWORD, SPARE_ADDRESS, port), limit=20)
+            finally:
+                for filler in fillers:
+                    filler.close()
+        self.assertExit(run, CONNECT)
+        self.assertIn("timed out connecting", run.message(), run.describe())
+        self.assertIn("%s:%d" % (SPARE_ADDRESS, port), run.message(), run.describe())
+        self.assertTrue(run.message().startswith("rsexec: dst:"), run.describe())
+        self.assertGreaterEqual(run.seconds, 2.9, run.describe())
+        self.assertLess(run.seconds, 10, run.describe())
+
+
+GROUP_CLASSES = {"dialects": Dialects, "files": Files, "failures": Failures, "fallback": Fallback, "trace": Trace,
+                 "edges": Edges}
 
 
 def main():
