@@ -17,6 +17,7 @@
 #include "rsexec/exit_code.hpp"
 #include "rsexec/mirror.hpp"
 #include "rsexec/run.hpp"
+#include "rsexec/same_file.hpp"
 #include "journal_options.hpp"
 #include "transfer_options.hpp"
 
@@ -171,6 +172,13 @@ int mirror_command(int argc, char** argv) {
     if (!source) return report_failure(source.error());
     auto destination = parse_ftp_url(urls[1]);
     if (!destination) return report_failure(destination.error());
+    // A tree mirrored onto itself, or into or out of a directory inside it, reads what it writes.
+    if (same_or_nested_directories(*source, *destination)) {
+        std::cerr << "rsexec mirror: the source and destination are the same directory, or one is inside the other, "
+                     "on one server: "
+                  << source->display() << " and " << destination->display() << '\n';
+        return static_cast<int>(ExitCode::usage);
+    }
     if (args.count("only-newer") && args.count("size-only")) {
         std::cerr << "rsexec mirror: --only-newer and --size-only exclude each other\n";
         return static_cast<int>(ExitCode::usage);

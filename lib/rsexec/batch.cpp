@@ -14,6 +14,7 @@
 #include "rsexec/data_protection.hpp"
 #include "rsexec/file_size.hpp"
 #include "rsexec/pipeline.hpp"
+#include "rsexec/same_file.hpp"
 #include "rsexec/url_copy.hpp"
 
 namespace rsexec {
@@ -255,12 +256,26 @@ struct BatchRun::State {
         co_return result;
     }
 
+    // A copy onto itself would truncate or double the file: the item fails before any command
+    // that changes a file, by name or by the addresses the two sessions reached.
+    static std::optional<Error> onto_itself(const Site& src, const Site& dst, const JobItem& item,
+                                            const std::string& target) {
+        std::optional<asio::ip::address> src_address, dst_address;
+        if (src.session && src.session->is_open()) src_address = src.session->peer_address();
+        if (dst.session && dst.session->is_open()) dst_address = dst.session->peer_address();
+        if (!same_file(item.source, item.source.path, item.destination, target, src_address, dst_address))
+            return std::nullopt;
+        return Error(Errc::bad_url, "source and destination are the same file (" + item.destination.authority() + " " +
+                                        target + "): copying it onto itself would destroy it");
+    }
+
     asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker,
                                                   int attempt, std::optional<std::uint64_t> known_size) {
         const JobItem& item = item_at(index);
         if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
         auto target = destination_path(item.source, item.destination);
         if (!target) co_return target.error();
+        if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
         if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
             if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
         }
@@ -476,7 +491,10 @@ struct BatchRun::State {
                 if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
                 if (!index) return std::nullopt;
                 const JobItem& item = item_at(*index);
-                auto target = destination_path(item.source, item.destination);
+                Expected<std::string> target = destination_path(item.source, item.destination);
+                if (target) {
+                    if (auto itself = onto_itself(src, dst, item, *target)) target = *itself;
+                }
                 if (target) return PipelineFile{*index, item.source.path, *target};
                 announce(*index);
                 failed.emplace_back(*index, target.error());

@@ -17,7 +17,8 @@ struct UrlCopyOptions {
 };
 
 // The destination file's path: the URL's own, or the source's file name in the URL's
-// directory when it ends in '/'.
+// directory when it ends in '/'. copy_url also puts the file under the source's name in a
+// destination that turns out to be an existing directory, and refuses a copy onto itself.
 Expected<std::string> destination_path(const FtpUrl& source, const FtpUrl& destination);
 
 asio::awaitable<Expected<CopyResult>> copy_url(const FtpUrl& source, const FtpUrl& destination,
