@@ -1,18 +1,59 @@
 // rsexec copy SRC_URL DST_URL: one paired transfer.
+#include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <string_view>
 
 #include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 #include <cxxopts.hpp>
 #include <fmt/core.h>
 
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
 #include "rsexec/exit_code.hpp"
+#include "rsexec/interruption.hpp"
 #include "rsexec/run.hpp"
 #include "rsexec/url_copy.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {
+namespace {
+
+// One shell word: plain when it is safe as it is, else in single quotes.
+std::string shell_word(std::string_view word) {
+    const bool plain = !word.empty() && word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                               "0123456789@%+=:,./_-") == std::string_view::npos;
+    if (plain) return std::string(word);
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// The command that continues an interrupted copy: this one, with --resume, and URLs without
+// their passwords (never printed); `passwords_left_out` says whether any had one.
+std::string continuing_command(int argc, char** argv, bool& passwords_left_out) {
+    std::string command = "rsexec copy";
+    bool has_resume = false;
+    passwords_left_out = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--resume") has_resume = true;
+        if (arg.find("://") != std::string_view::npos) {
+            if (auto url = parse_ftp_url(arg); url && url->password) {
+                passwords_left_out = true;
+                command += " " + shell_word(url->display());
+                continue;
+            }
+        }
+        command += " " + shell_word(arg);
+    }
+    if (!has_resume) command.insert(std::string("rsexec copy").size(), " --resume");
+    return command;
+}
+
+} // namespace
 
 int copy_command(int argc, char** argv) {
     cxxopts::Options options("rsexec copy", "Copy one file from one FTP server to another; the data goes "
@@ -37,6 +78,10 @@ int copy_command(int argc, char** argv) {
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"
                   << "servers report success and the copy is verified (--verify): NAME never holds half a\n"
                   << "file. --resume continues a .NAME.rsexec-part an earlier attempt left.\n\n"
+                  << "A DST_URL naming an existing directory receives the file under the source's name, as\n"
+                  << "with cp. A copy onto itself (same server, same normalised path) is refused (exit 2).\n"
+                  << "SIGINT/SIGTERM: ABOR on both servers, the temporary file deleted (kept with --resume,\n"
+                  << "and the command that continues the copy printed), exit 12.\n\n"
                   << exit_codes_help;
         return 0;
     }
@@ -65,8 +110,40 @@ int copy_command(int argc, char** argv) {
                                      : WriteMode::temporary_then_rename;
 
     asio::io_context io;
-    const auto outcome = run_to_completion(io, copy_url(*source, *destination, copy));
-    if (!outcome) return report_failure(outcome.error());
+    // SIGINT and SIGTERM: both servers are sent ABOR and the temporary file is deleted (kept
+    // with --resume) before the exit with 12. A second signal does not wait for that.
+    Interruption interruption(io.get_executor());
+    copy.copy.interruption = &interruption;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    std::function<void()> wait_signal = [&] {
+        signals.async_wait([&](std::error_code ec, int signal) {
+            if (ec) return;
+            if (interruption.triggered()) {
+                std::cerr << "rsexec: interrupted again: stopping without cleaning up\n";
+                std::_Exit(static_cast<int>(ExitCode::interrupted));
+            }
+            interruption.trigger(signal == SIGINT ? "SIGINT" : "SIGTERM");
+            wait_signal();
+        });
+    };
+    wait_signal();
+    auto run = [&]() -> asio::awaitable<Expected<CopyResult>> {
+        auto result = co_await copy_url(*source, *destination, copy);
+        signals.cancel();
+        co_return result;
+    };
+    const auto outcome = run_to_completion(io, run());
+    if (!outcome) {
+        const int code = report_failure(outcome.error());
+        if (outcome.error().is(Errc::interrupted) && settings.copy.resume && copy.mode == WriteMode::temporary_then_rename) {
+            bool passwords_left_out = false;
+            const auto command = continuing_command(argc, argv, passwords_left_out);
+            std::cerr << "rsexec: to continue the copy, run: " << command << '\n';
+            if (passwords_left_out)
+                std::cerr << "rsexec: (passwords are not shown: put them back in the URLs, or in ~/.netrc)\n";
+        }
+        return code;
+    }
 
     const double seconds = std::chrono::duration<double>(outcome->elapsed).count();
     const std::uint64_t bytes = outcome->bytes.value_or(0);

@@ -85,7 +85,8 @@ constexpr Clock::duration unstarted_grace = std::chrono::seconds(3);
 // Awaits both legs' replies together: a passive server may hold its 1yz until the data
 // connection arrives, so neither side is awaited alone while the other has not started. While
 // both move data, the stall watch takes the place of a reply timeout.
-asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch& stall_watch) {
+asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch& stall_watch,
+                                      Interruption& interruption) {
     auto executor = co_await asio::this_coro::executor;
     const auto timeout = std::max(source.session.timeout(), destination.session.timeout());
     Leg* legs[] = {&source, &destination};
@@ -112,7 +113,14 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
         co_return outcome;
     };
 
+    // Both servers are told to stop (RFC 959 4.1.3 ABOR) before the copy gives up.
+    const auto interrupted = [&]() -> asio::awaitable<LegsOutcome> {
+        for (Leg* leg : legs) co_await abort_leg(*leg);
+        co_return LegsOutcome{Error(Errc::interrupted, "interrupted by " + interruption.why()), false};
+    };
+
     for (;;) {
+        if (interruption.triggered()) co_return co_await interrupted();
         // Replies already received come first; racing two reads could otherwise hide one.
         for (Leg* leg : legs) {
             while (!leg->done) {
@@ -131,7 +139,9 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
         Leg* waited = nullptr;
         Status received = success();
         if (data_phase) {
-            auto first = co_await (source.session.receive() || destination.session.receive() || stall_watch.watch());
+            auto first = co_await (source.session.receive() || destination.session.receive() || stall_watch.watch() ||
+                                   interruption.wait());
+            if (first.index() == 3) co_return co_await interrupted();
             if (first.index() == 0) waited = &source, received = std::get<0>(std::move(first));
             if (first.index() == 1) waited = &destination, received = std::get<1>(std::move(first));
             if (first.index() == 2) {
@@ -144,7 +154,8 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
             }
         } else if (!source.done && !destination.done) {
             auto first = co_await (source.session.receive() || destination.session.receive() ||
-                                   timer.async_wait(asio::use_awaitable));
+                                   timer.async_wait(asio::use_awaitable) || interruption.wait());
+            if (first.index() == 3) co_return co_await interrupted();
             if (first.index() == 0) waited = &source, received = std::get<0>(std::move(first));
             if (first.index() == 1) waited = &destination, received = std::get<1>(std::move(first));
         } else {
@@ -153,7 +164,9 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
             // cannot have been this side's (a listener that drops a foreign peer waits on for the
             // right one). Only the two control paths' delays can still hold a 1yz back.
             if (!leg.started) timer.expires_after(std::min(timeout, unstarted_grace));
-            auto first = co_await (leg.session.receive() || timer.async_wait(asio::use_awaitable));
+            auto first = co_await (leg.session.receive() || timer.async_wait(asio::use_awaitable) ||
+                                   interruption.wait());
+            if (first.index() == 2) co_return co_await interrupted();
             if (first.index() == 0) waited = &leg, received = std::get<0>(std::move(first));
             if (!waited && !leg.started) {
                 Leg& finished = source.done ? source : destination;
@@ -317,6 +330,9 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         else notice(text);
     };
     const bool temporary = request.mode == WriteMode::temporary_then_rename;
+    Interruption no_interruption(co_await asio::this_coro::executor);
+    Interruption& interruption = options.interruption ? *options.interruption : no_interruption;
+    const auto interrupted = [&] { return Error(Errc::interrupted, "interrupted by " + interruption.why()); };
 
     // A missing source is found before anything is created at the destination.
     Expected<std::optional<std::uint64_t>> source_size = request.source_size;
@@ -363,6 +379,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     const auto started_at = Clock::now();
 
     for (const auto& attempt : plan) {
+        if (interruption.triggered()) co_return interrupted();
         ControlSession& listener = attempt.listener == Side::source ? source : destination;
         ControlSession& connector = attempt.listener == Side::source ? destination : source;
         if (!refusals.empty()) notice("trying " + describe(attempt));
@@ -429,7 +446,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             if (temporary) co_await destination.command("DELE", target);
             continue;
         }
-        auto outcome = co_await run_legs(retrieve, store, stall_watch);
+        auto outcome = co_await run_legs(retrieve, store, stall_watch, interruption);
         // The queued SIZE's reply may still be due after a failure: ABOR and NOOP bring the
         // destination back in step.
         if (!outcome.status && size_queued) co_await forget_pairing(destination);
@@ -443,11 +460,18 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
                 if (temporary && offset == 0) co_await destination.command("DELE", target);
                 continue;
             }
+            Error failure = error;
             if (temporary && destination.is_open()) {
                 if (options.resume) notice("kept " + target + " to resume from");
                 else co_await destination.command("DELE", target);
             }
-            co_return error;
+            if (failure.is(Errc::interrupted)) {
+                failure.message += ": both transfers aborted; " +
+                    (!temporary         ? request.destination_path + " holds what had arrived"
+                         : options.resume ? target + " kept to resume from"
+                                          : target + " deleted");
+            }
+            co_return failure;
         }
         co_await stall_watch.close();
         result.dialect = attempt.dialect;
@@ -474,16 +498,21 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         if (temporary && destination.is_open()) co_await destination.command("DELE", target);
         co_return error;
     };
+    // Any other failure after the bytes moved: no temporary file stays unless resume keeps it.
+    const auto give_up = [&](Error error) -> asio::awaitable<Expected<CopyResult>> {
+        if (options.resume) co_return error;
+        co_return co_await reject(std::move(error));
+    };
 
     Expected<std::optional<std::uint64_t>> written = std::optional<std::uint64_t>();
     if (size_queued) {
         auto reply = co_await destination.read_reply();
-        if (!reply) co_return reply.error();
+        if (!reply) co_return co_await give_up(reply.error());
         written = size_from_reply(destination, target, *reply);
     } else {
         written = co_await size_of(destination, target);
     }
-    if (!written && !written.error().is(Errc::permanent_reply)) co_return written.error();
+    if (!written && !written.error().is(Errc::permanent_reply)) co_return co_await give_up(written.error());
     if (written && *written) {
         const std::uint64_t before = size_before.value_or(offset);
         result.bytes = **written >= before ? **written - before : 0;
@@ -524,8 +553,10 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
 
     if (temporary) {
+        // A refused rename (the final name is a directory, say) leaves a complete copy that no
+        // later attempt would resume: it goes too.
         if (auto renamed = co_await rename(destination, target, request.destination_path); !renamed)
-            co_return renamed.error();
+            co_return co_await reject(renamed.error());
     }
     co_return result;
 }

@@ -14,6 +14,7 @@
 #include <asio/awaitable.hpp>
 
 #include "rsexec/control_session.hpp"
+#include "rsexec/interruption.hpp"
 #include "rsexec/pairing.hpp"
 #include "rsexec/stall_watch.hpp"
 
@@ -61,6 +62,9 @@ struct CopyOptions {
     std::function<void(std::uint64_t bytes)> progress;
     // The stall watch's second connection to the destination, counted by whoever caps them.
     SpareSlot spare_slot;
+    // A signal's request to stop: both transfers are aborted, the temporary file deleted (kept
+    // with resume) and the copy ends with Errc::interrupted. Not owned; may be null.
+    Interruption* interruption = nullptr;
 };
 
 struct CopyResult {
