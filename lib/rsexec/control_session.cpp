@@ -30,7 +30,7 @@ asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t 
         co_return results;
     };
     auto results = co_await within(options_.timeout, resolving());
-    if (!results) co_return Error(Errc::timeout, "timed out resolving " + host, side_);
+    if (!results) co_return Error(Errc::resolve_failed, "timed out resolving " + host, side_);
     if (!*results) co_return results->error();
 
     auto connecting = [&]() -> asio::awaitable<Status> {
@@ -40,7 +40,9 @@ asio::awaitable<Status> ControlSession::connect(std::string host, std::uint16_t 
         co_return success();
     };
     auto connected = co_await within(options_.timeout, connecting());
-    if (!connected) co_return Error(Errc::timeout, "timed out connecting to " + where, side_);
+    // The TCP handshake never completed (SYNs dropped, a full accept queue): no connection was
+    // made, so it is a connection failure, not a server that stopped answering.
+    if (!connected) co_return Error(Errc::connect_failed, "timed out connecting to " + where, side_);
     if (!*connected) co_return connected->error();
     socket_.set_option(asio::ip::tcp::no_delay(true));
     if (implicit_tls) {
