@@ -160,7 +160,12 @@ bool wants_json(const cxxopts::ParseResult& args) { return args.count("json") ||
 
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json, std::size_t total) {
     TerminalReport terminal(total);
+    // Each failed item's exit code, by its place in the job: a run where nothing succeeded
+    // exits with the first one's.
+    std::map<std::size_t, int> failure_codes;
     batch.on_event = [&](const BatchEvent& event) {
+        if (event.kind == BatchEvent::Kind::failed && event.error)
+            failure_codes.emplace(event.index, static_cast<int>(exit_code_for(*event.error)));
         if (json) print_json_event(event);
         else terminal.on_event(event);
     };
@@ -169,9 +174,11 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
     asio::signal_set signals(io, SIGINT, SIGTERM);
     int signals_seen = 0;
     std::function<void()> wait_signal = [&] {
-        signals.async_wait([&](std::error_code ec, int) {
+        signals.async_wait([&](std::error_code ec, int signal) {
             if (ec) return;
-            if (++signals_seen == 1) run.stop_starting();
+            // The first SIGINT lets running copies finish; a second one, or SIGTERM (kill, a
+            // service manager, a scheduler: it wants the process gone), aborts them.
+            if (++signals_seen == 1 && signal == SIGINT) run.stop_starting();
             else run.abort_running();
             wait_signal();
         });
@@ -199,7 +206,8 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
     if (summary.journal_error) std::cerr << "rsexec: " << summary.journal_error->describe() << '\n';
     if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
     if (summary.journal_error) return static_cast<int>(exit_code_for(*summary.journal_error));
-    if (summary.failed > 0) return static_cast<int>(ExitCode::partial);
+    if (summary.failed > 0 && summary.done + summary.skipped > 0) return static_cast<int>(ExitCode::partial);
+    if (summary.failed > 0) return failure_codes.empty() ? static_cast<int>(ExitCode::partial) : failure_codes.begin()->second;
     return 0;
 }
 
