@@ -5,8 +5,9 @@ namespace rsexec::cli {
 inline constexpr const char* exit_codes_help =
     "Exit codes:\n"
     "   0  success\n"
-    "   2  usage: bad option, URL or job file\n"
-    "   3  connect: cannot resolve or reach a server, or it dropped the control connection\n"
+    "   2  usage: bad option, URL or job file; a copy onto itself\n"
+    "   3  connect: cannot resolve or reach a server (or timed out connecting), or it dropped\n"
+    "      the control connection\n"
     "   4  login: a server refused USER/PASS\n"
     "   5  source: the source server refused (e.g. 550 no such file)\n"
     "   6  destination: the destination server refused (e.g. 553 cannot create)\n"
@@ -14,7 +15,8 @@ inline constexpr const char* exit_codes_help =
     "   8  transfer: the transfer started, then failed\n"
     "   9  verification: the copy's size or checksum differs from the source\n"
     "  10  timeout: a server stopped answering\n"
-    "  11  partial: some batch items failed, the others were done\n"
+    "  11  partial: some batch items failed, the others were done; when none succeeded, the\n"
+    "      first failed item's code instead\n"
     "  12  interrupted by a signal\n"
     "  13  TLS: refused where required, a failed handshake or certificate check\n";
 

@@ -3,10 +3,12 @@ names, no half file under the final name, the documented exit codes, and the -v 
 
 Run: /usr/bin/python3 test_copy.py path/to/rsexec path/to/rsexecd [GROUP ...]
 
-GROUP is one of dialects, files, failures, fallback, trace (default: all); CTest runs one
+GROUP is one of dialects, files, failures, fallback, trace, edges (default: all); CTest runs one
 process per group so that they run in parallel. The servers listen on 127.0.0.41 (source),
 127.0.0.42 (destination), 127.0.0.43 and 127.0.0.45 (servers without --fxp-peers) and 127.0.0.44
-(a silent server, a closed port, tests/faults/hostile_server.py), addresses no other test file uses.
+(a silent server, a closed port, a full accept queue, tests/faults/hostile_server.py), addresses no
+other test file uses. `edges`: a copy onto itself, a destination that is a directory, no temporary
+file left after a refused rename, a TCP handshake that never completes.
 """
 import hashlib
 import os
