@@ -109,7 +109,8 @@ def main(argv):
         port = silent.getsockname()[1]
         waiting = subprocess.Popen([rsexec, "copy", "--timeout", "3",
                                     "ftp://%s:%s@127.0.0.6:%d/x" % (USER, urllib.parse.quote(PASSWORD, safe=""), port),
-                                    "ftp://%s:%s@127.0.0.6:%d/" % (USER, urllib.parse.quote(WRONG, safe=""), port)],
+                                    # Another name: a copy onto itself would be refused before connecting.
+                                    "ftp://%s:%s@127.0.0.6:%d/y" % (USER, urllib.parse.quote(WRONG, safe=""), port)],
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             accepted = [silent.accept()[0] for _ in range(2)]  # both connections made: argv is parsed
