@@ -6,7 +6,7 @@
 Listens on HOST with a port the kernel chooses and prints that port on stdout. Standard library
 only. Every script starts from a small, well-behaved FTP server (RFC 959: USER, PASS, FEAT, TYPE,
 SIZE, PASV, EPSV, PORT, EPRT, RFC 438's LSTN and SOCK as docs/PROTOCOL.md maps them to TCP,
-RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT) that serves the
+RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT; PWD and CWD, but no MLST) that serves the
 files under --root and accepts data connections to and from any address (FXP allowed); the
 scripts change one thing:
 
@@ -29,6 +29,7 @@ can check what rsexec told this server.
 
 import argparse
 import os
+import posixpath
 import socket
 import socketserver
 import sys
@@ -60,6 +61,7 @@ class Session:
         self.data = None           # its data connection
         self.aborted = threading.Event()
         self.rename_from = None
+        self.cwd = "/"             # PWD/CWD; other paths are relative to it
 
     # --- plumbing ---------------------------------------------------------------------------
     def reply(self, text):
@@ -72,7 +74,7 @@ class Session:
                 out.write(line + "\n")
 
     def path(self, name):
-        parts = [p for p in name.split("/") if p not in ("", ".")]
+        parts = [p for p in posixpath.join(self.cwd, name).split("/") if p not in ("", ".")]
         if ".." in parts:
             return None
         return os.path.join(self.options.root, *parts)
@@ -124,6 +126,18 @@ class Session:
     def cmd_QUIT(self, argument):
         self.reply("221 Bye")
         return "quit"
+
+    def cmd_PWD(self, argument):
+        self.reply('257 "%s" is the current directory' % self.cwd.replace('"', '""'))
+
+    def cmd_CWD(self, argument):
+        target = posixpath.normpath(posixpath.join(self.cwd, argument))
+        path = self.path(target)
+        if path is None or not os.path.isdir(path):
+            self.reply("550 No such directory")
+        else:
+            self.cwd = "/" + target.lstrip("/")
+            self.reply("250 Directory changed")
 
     def cmd_SIZE(self, argument):
         path = self.path(argument)

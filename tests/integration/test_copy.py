@@ -682,6 +682,21 @@ class Edges(PairTestCase):
         run = self.copy(url(self.src, "hello.txt"), url(self.dst, "newname"))
         self.assertCopied(self.src.path("hello.txt"), self.dst.path("newname"), run)
 
+    def test_without_mlst_a_destination_directory_is_found_with_size_and_cwd(self):
+        write(self.src.path("hello.txt"), b"hello, CWD\n" * 100)
+        with tempfile.TemporaryDirectory(prefix="rsexec-copy-") as root:
+            os.makedirs(os.path.join(root, "adir"))
+            with HostileServer("well-behaved", root) as server:
+                run = self.copy("-v", url(self.src, "hello.txt"), server.url("adir"), limit=20)
+            self.assertExit(run, OK)
+            trace = run.err.splitlines()
+            for line in ("dst> SIZE adir", "dst> PWD", "dst> CWD adir", "dst> CWD /",
+                         "dst> STOR adir/.hello.txt.rsexec-part", "dst> RNTO adir/hello.txt"):
+                self.assertIn(line, trace, run.describe())
+            self.assertLess(trace.index("dst> CWD /"), trace.index("dst> STOR adir/.hello.txt.rsexec-part"))
+            self.assertEqual(read(os.path.join(root, "adir", "hello.txt")), read(self.src.path("hello.txt")))
+            self.assertEqual(leftover_parts(root), [], run.describe())
+
     def test_a_destination_ending_in_slash_costs_no_extra_command(self):
         write(self.src.path("slash.txt"), b"slash")
         run = self.copy("-v", url(self.src, "slash.txt"), url(self.dst, ""))
