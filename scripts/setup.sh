@@ -9,6 +9,7 @@ packages=(
   g++ cmake make pkg-config
   libasio-dev libfmt-dev libcxxopts-dev doctest-dev libssl-dev
   nlohmann-json3-dev libsqlite3-dev
+  libcrypt-dev
   # tests: real FTP clients and servers, checksums, certificates
   python3 python3-pyftpdlib lftp curl vsftpd openssl coreutils procps iproute2
   # tests: a capture on the loopback interface proves no password crosses in clear with TLS

@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "server/server.hpp"
+#include "server/users_file.hpp"
 
 namespace {
 
@@ -20,6 +21,10 @@ Examples:
   # Two servers for a server-to-server (RFC 438 LSTN/SOCK or PASV/PORT) transfer on one host:
   rsexecd --root /tmp/a --bind 127.0.0.2 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
   rsexecd --root /tmp/b --bind 127.0.0.3 --port 0 --user alice:secret --fxp-peers 127.0.0.0/8
+
+  # Logins kept out of ps: one NAME:HASH a line, readable by rsexecd's user only:
+  (umask 077; echo alice:$(openssl passwd -6) > users)    # openssl asks for the password
+  rsexecd --root /srv/ftp --users-file users
 
   # FTPS (RFC 4217): AUTH TLS offered; clients that want it send AUTH TLS, PBSZ 0, PROT P:
   openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=ftp.example.org \
@@ -38,6 +43,12 @@ Examples:
 rsexecd prints "rsexecd listening on ADDR:PORT" on stdout once it accepts connections, logs
 one line per command and per transfer on stderr (passwords never), and stops on SIGINT or
 SIGTERM. Data connections to ports below 1024 are always refused (504).
+
+--fxp-peers: PASV and EPSV then accept the first data connection from ANY listed host, so
+another listed host can take the data (or send its own) unless the client pins the peer: a
+"SOCK h1,h2,h3,h4,p1,p2" (or "SOCK |1|addr|port|"; port 0: any port of that host) right after
+PASV or EPSV, as after RFC 438 LSTN, admits only that socket. rsexec sends it to every server
+that lists LSTN. List only the hosts you mean to pair with.
 )";
 
 std::chrono::milliseconds seconds_option(double seconds) {
@@ -59,11 +70,16 @@ int main(int argc, char** argv) {
         ("bind", "Address to listen on (IPv4 or IPv6)", cxxopts::value<std::string>()->default_value("127.0.0.1"))
         ("port", "Port to listen on; 0 picks a free one (see the 'listening on' line)",
          cxxopts::value<unsigned>()->default_value("2121"))
-        ("user", "A read-write login NAME:PASSWORD; repeat for more users", cxxopts::value<std::vector<std::string>>())
+        ("user", "A read-write login NAME:PASSWORD; repeat for more users. The password shows in ps and "
+                 "/proc: prefer --users-file", cxxopts::value<std::vector<std::string>>())
+        ("users-file", "Read-write logins from FILE, one NAME:HASH a line ('#' comments), HASH a crypt(3) hash "
+                       "(openssl passwd -6, -5, or yescrypt $y$); refuses to start on a bad line or a plain-text "
+                       "password, warns unless the file is chmod 600", cxxopts::value<std::string>())
         ("anonymous", "Anonymous login (USER anonymous or ftp): off, ro (read-only) or rw",
          cxxopts::value<std::string>()->default_value("off"))
         ("fxp-peers", "Hosts other than the client's own that data connections may go to or come from, for "
-                      "server-to-server transfer: comma-separated CIDR blocks (127.0.0.0/8,::1/128) or 'any'",
+                      "server-to-server transfer: comma-separated CIDR blocks (127.0.0.0/8,::1/128) or 'any'. Any "
+                      "listed host may then take a PASV/EPSV data connection unless SOCK pins one (below)",
          cxxopts::value<std::string>()->default_value(""))
         ("idle-timeout", "Seconds without a command before the control connection is closed (421)",
          cxxopts::value<double>()->default_value("300"))
@@ -119,8 +135,15 @@ int main(int argc, char** argv) {
                     std::cerr << "rsexecd: --user wants NAME:PASSWORD\n";
                     return 2;
                 }
-                config.accounts.push_back({user.substr(0, colon), user.substr(colon + 1)});
+                config.accounts.push_back({user.substr(0, colon), user.substr(colon + 1), {}});
             }
+        }
+        if (args.count("users-file")) {
+            auto users = rsexec::server::read_users_file(args["users-file"].as<std::string>());
+            for (const auto& warning : users.warnings) std::cerr << "rsexecd: warning: --users-file " << warning << '\n';
+            for (const auto& error : users.errors) std::cerr << "rsexecd: --users-file " << error << '\n';
+            if (!users.errors.empty()) return 2;
+            for (auto& account : users.accounts) config.accounts.push_back(std::move(account));
         }
         const auto anonymous = args["anonymous"].as<std::string>();
         if (anonymous == "off") config.anonymous = AnonymousAccess::off;

@@ -12,7 +12,6 @@
 #include <asio/use_awaitable.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <openssl/crypto.h>
 #include <sys/stat.h>
 
 #include "rsexec/address.hpp"
@@ -43,9 +42,9 @@ std::string quoted_path(std::string_view path) {
     return out + "\"";
 }
 
-// Passwords compared in constant time: no timing oracle on how much of a password matched.
-bool same_secret(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+// Runs on the login pool: a crypt(3) hash takes milliseconds (account.hpp).
+asio::awaitable<bool> check_password(const std::vector<Account>& accounts, std::string name, std::string password) {
+    co_return check_login(accounts, name, password);
 }
 
 bool is_anonymous_name(std::string_view name) { return equals_nocase(name, "anonymous") || equals_nocase(name, "ftp"); }
@@ -246,9 +245,9 @@ asio::awaitable<void> Session::on_pass(std::string argument) {
     }
     const std::string name = *std::exchange(pending_user_, std::nullopt);
     std::optional<Access> granted;
-    for (const auto& account : context_.config.accounts) {
-        if (account.name == name && same_secret(account.password, argument)) granted = Access::read_write;
-    }
+    if (co_await asio::co_spawn(context_.logins.get_executor(), check_password(context_.config.accounts, name, argument),
+                                asio::use_awaitable))
+        granted = Access::read_write;
     if (!granted && is_anonymous_name(name) && context_.config.anonymous != AnonymousAccess::off)
         granted = context_.config.anonymous == AnonymousAccess::read_write ? Access::read_write : Access::read_only;
     if (granted) {

@@ -9,6 +9,7 @@
 
 #include <asio/ip/address.hpp>
 
+#include "server/account.hpp"
 #include "server/log.hpp"
 #include "server/policy.hpp"
 #include "server/tls.hpp"
@@ -18,16 +19,11 @@ namespace rsexec::server {
 // Anonymous FTP (RFC 1635): USER anonymous or ftp, any password.
 enum class AnonymousAccess { off, read_only, read_write };
 
-struct Account {
-    std::string name;
-    std::string password;
-};
-
 struct ServerConfig {
     std::filesystem::path root;
     asio::ip::address bind_address = asio::ip::make_address("127.0.0.1");
     std::uint16_t port = 2121; // 0: an ephemeral port
-    std::vector<Account> accounts; // read-write logins
+    std::vector<Account> accounts; // read-write logins: --user, --users-file
     AnonymousAccess anonymous = AnonymousAccess::off;
     PeerPolicy data_peers;         // --fxp-peers
     std::chrono::milliseconds idle_timeout{std::chrono::seconds(300)};

@@ -55,7 +55,7 @@ Endpoint Server::local_endpoint() const {
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 
 asio::awaitable<void> Server::accept_loop() {
-    const ServerContext context{config_, jail_, log_, workers_, tls_.get()};
+    const ServerContext context{config_, jail_, log_, workers_, tls_.get(), logins_};
     while (!stopping_) {
         auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
         if (ec) {

@@ -46,6 +46,7 @@ private:
     std::unique_ptr<TlsContexts> tls_; // nullptr when TLS is off
     Logger& log_;
     asio::thread_pool workers_{1};
+    asio::thread_pool logins_{1}; // crypt(3): one core at most, whatever the guessing
     asio::ip::tcp::acceptor acceptor_;
     std::map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::map<asio::ip::address, std::size_t> per_address_; // --max-per-ip

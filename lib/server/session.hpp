@@ -41,6 +41,7 @@ struct ServerContext {
     Logger& log;
     asio::thread_pool& workers; // checksums, off the I/O thread
     TlsContexts* tls;           // nullptr when TLS is off
+    asio::thread_pool& logins;  // password checks (crypt(3) takes milliseconds), off the I/O thread
 };
 
 class Session : public std::enable_shared_from_this<Session> {
