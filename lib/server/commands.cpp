@@ -552,6 +552,9 @@ asio::awaitable<void> Session::on_pasv(std::string) {
     auto where = data_.listen();
     if (!where) reply(425, "Can't open passive connection");
     else reply(227, format_pasv_reply_text(*where));
+    // A SOCK next pins the peer, as after LSTN (RFC 438 rule 2): with --fxp-peers, any listed
+    // host could otherwise take the data connection.
+    listening_for_sock_ = where.has_value();
 }
 
 asio::awaitable<void> Session::on_epsv(std::string argument) {
@@ -572,6 +575,7 @@ asio::awaitable<void> Session::on_epsv(std::string argument) {
     auto where = data_.listen();
     if (!where) reply(425, "Can't open passive connection");
     else reply(229, format_epsv_reply_text(where->port()));
+    listening_for_sock_ = where.has_value(); // SOCK pins, as after PASV
 }
 
 bool Session::refuse_data_target(std::string_view verb, const Endpoint& target) {

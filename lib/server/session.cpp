@@ -139,8 +139,10 @@ asio::awaitable<void> Session::dispatch(std::string line) {
         reply(501, "Syntax error in parameters or arguments");
         co_return;
     }
-    if (epsv_all_ && sets_up_data_connection(verb) && verb != "EPSV") {
-        // RFC 2428 4: after EPSV ALL, every other way to set up a data connection is refused.
+    const bool pin = verb == "SOCK" && listening_for_sock_ && data_.mode() == DataChannel::Mode::passive;
+    if (epsv_all_ && sets_up_data_connection(verb) && verb != "EPSV" && !pin) {
+        // RFC 2428 4: after EPSV ALL, every other way to set up a data connection is refused
+        // (a SOCK right after EPSV only pins the peer of EPSV's socket).
         reply(503, verb + " refused after EPSV ALL (RFC 2428): use EPSV");
         co_return;
     }
