@@ -30,9 +30,17 @@ asio::awaitable<Expected<PairingStep>> pair_rfc438(ControlSession& listener, Con
 
 asio::awaitable<Expected<PairingStep>> pair_announced(Dialect dialect, ControlSession& listener,
                                                       ControlSession& connector, const PairingOptions& options) {
-    const std::string verb = options.cpsv ? "CPSV" : listen_verb(dialect);
-    auto passive = co_await listener.expect(2, verb);
+    std::vector<ControlSession::Command> commands{{options.cpsv ? "CPSV" : listen_verb(dialect), ""}};
+    const auto pin = passive_pin(dialect, listener, connector);
+    if (pin) commands.push_back(*pin);
+    if (auto sent = co_await listener.send_all(commands); !sent) co_return sent.error();
+    auto passive = co_await listener.read_reply();
     if (!passive) co_return passive.error();
+    std::optional<Expected<Reply>> pinned;
+    if (pin) pinned = co_await listener.read_reply(); // read even after a refused PASV: in step
+    if (!passive->completion()) co_return listener.refused(commands.front().verb, *passive);
+    if (pinned && !*pinned) co_return pinned->error();
+    if (pinned && !(*pinned)->completion()) co_return listener.refused("SOCK " + pin->argument, **pinned);
     auto command = connect_command(dialect, *passive, listener, options);
     if (!command) co_return command.error();
     co_return PairingStep{&connector, {command->verb, command->argument}};
@@ -144,6 +152,14 @@ Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcem
         return ConnectCommand{"PORT", std::move(*port)};
     }
     return Error(Errc::pairing_refused, "RFC 438 pairing takes three steps, not one announcement", listener.side());
+}
+
+std::optional<ControlSession::Command> passive_pin(Dialect dialect, const ControlSession& listener,
+                                                   const ControlSession& connector) {
+    if (dialect == Dialect::rfc438 || !listener.features().has("LSTN")) return std::nullopt;
+    // The connector's data connection comes from the address its control connection reached,
+    // as servers bind it (rfc438 forwards that address too); PORT/EPRT leave the port to it.
+    return ControlSession::Command{"SOCK", format_sock_argument(Endpoint(connector.peer_address(), 0))};
 }
 
 std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,

@@ -4,6 +4,8 @@
 //   rfc438 (RFC 438):   listener LSTN -> 255 X; connector SOCK X -> 255 Y; listener SOCK Y -> 200
 //   pasv   (RFC 959 5.2): listener PASV -> 227 X; connector PORT X -> 200
 //   epsv   (RFC 2428):  listener EPSV -> 229 port; connector EPRT |f|listener-address|port| -> 200
+// With pasv and epsv a listener that speaks LSTN also gets "SOCK <connector's host>,0" right
+// after PASV/EPSV (RFC 438 rule 2): only that host may connect (passive_pin below).
 // After a pairing, the transfer commands (RETR, STOR/APPE) may be sent.
 #include <optional>
 #include <string>
@@ -64,6 +66,13 @@ struct ConnectCommand {
 };
 Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcement, const ControlSession& listener,
                                          const PairingOptions& options);
+// RFC 438 rule 2 after PASV/EPSV/CPSV (docs/PROTOCOL.md): "SOCK <connector's host>,port 0" tells
+// a listener that speaks LSTN to accept the data connection from that host alone, not from any
+// host its --fxp-peers lists. Its argument needs no reply, so it goes out in the same write as
+// the PASV/EPSV: no round trip more. Nothing for a listener without LSTN, or for rfc438 (whose
+// own SOCK pins the connector's port too).
+std::optional<ControlSession::Command> passive_pin(Dialect dialect, const ControlSession& listener,
+                                                   const ControlSession& connector);
 
 // One way to try: a dialect and which side listens.
 struct PairingAttempt {

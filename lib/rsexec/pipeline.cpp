@@ -15,7 +15,7 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 
 // What a reply on the wire answers.
-enum class Expect { source_size, listen, connect, retrieve, store, copy_size, rename_from, rename_to, mode };
+enum class Expect { source_size, listen, pin, connect, retrieve, store, copy_size, rename_from, rename_to, mode };
 
 // One file on its way.
 struct Slot {
@@ -208,6 +208,9 @@ private:
     void queue_listen() {
         listener_.queue(Expect::listen, nullptr,
                         options_.pairing_options.cpsv ? "CPSV" : listen_verb(options_.pairing.dialect));
+        // In the same write: only the connector's host may take the data connection.
+        if (auto pin = passive_pin(options_.pairing.dialect, listener_.session, connector_.session))
+            listener_.queue(Expect::pin, nullptr, pin->verb, pin->argument);
         listen_queued_ = true;
     }
 
@@ -348,6 +351,9 @@ private:
             if (!reply.completion()) return Stop{session.refused(listen_verb(options_.pairing.dialect), reply)};
             listen_queued_ = false;
             announcement_ = reply;
+            return std::nullopt;
+        case Expect::pin:
+            if (!reply.completion()) return Stop{session.refused("SOCK", reply)};
             return std::nullopt;
         case Expect::connect:
             if (!reply.completion()) return Stop{session.refused("PORT/EPRT", reply)};

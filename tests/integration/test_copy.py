@@ -600,6 +600,28 @@ class Trace(PairTestCase):
         self.assertEqual(order, sorted(order), run.describe())
         self.assertRegex(run.err, r"(?m)^dst< 200 Only %s:\d+ may connect$" % re.escape(SRC_ADDRESS))
 
+    def test_pasv_and_epsv_traces_show_the_pin_in_the_same_write(self):
+        # RFC 438 rule 2 after PASV/EPSV (docs/PROTOCOL.md): the listener lists LSTN, so it is
+        # told the connector's host (port 0) right behind PASV/EPSV, before their reply is read.
+        write(self.src.path("pin.bin"), os.urandom(5000))
+        for dialect, verb, code in (("pasv", "PASV", 227), ("epsv", "EPSV", 229)):
+            for listener, connector_address in (("dst", SRC_ADDRESS), ("src", DST_ADDRESS)):
+                with self.subTest(dialect=dialect, listener=listener):
+                    name = "pin-%s-%s.bin" % (dialect, listener)
+                    run = self.copy("-v", "--dialect", dialect, "--passive", listener, url(self.src, "pin.bin"),
+                                    url(self.dst, name))
+                    self.assertCopied(self.src.path("pin.bin"), self.dst.path(name), run)
+                    lines = run.err.splitlines()
+                    pin = "%s> SOCK %s,0,0" % (listener, ",".join(connector_address.split(".")))
+                    self.assertIn(pin, lines, run.describe())
+                    sent = lines.index("%s> %s" % (listener, verb))
+                    announced = next(i for i, l in enumerate(lines) if l.startswith("%s< %d " % (listener, code)))
+                    # Sent before the PASV/EPSV reply was read: no round trip of its own.
+                    self.assertEqual(lines.index(pin), sent + 1, run.describe())
+                    self.assertGreater(announced, lines.index(pin), run.describe())
+                    self.assertIn("%s< 200 Only %s (any port) may connect" % (listener, connector_address), lines,
+                                  run.describe())
+
     def test_the_password_appears_nowhere_in_output_or_server_logs(self):
         write(self.src.path("secret.bin"), os.urandom(100))
         runs = [self.copy("-v", url(self.src, "secret.bin"), url(self.dst, "secret.bin")),
