@@ -526,19 +526,46 @@ class Fallback(PairTestCase):
             self.assertLess(run.seconds, 20, run.describe())
         self.assertServersAlive()
 
-    def test_a_listener_dropping_its_peer_is_given_up_soon_after_the_other_side_ends(self):
-        # A source without FXP, listening, drops the destination's data connection and waits on
-        # (here up to 60 s) for its own client; the destination's STOR ends at once. rsexec gives
-        # the silent side a few seconds, not the whole wait, and names what happened.
+    def test_a_listener_without_fxp_refuses_the_pin_at_once(self):
+        # A source without FXP, asked to listen, is told to admit only the destination's host
+        # (SOCK after PASV): it refuses that at once (504), before any transfer command, instead
+        # of dropping the destination's data connection and waiting for its own client.
         slow = ["--data-timeout", "60", "--login-delay", "0.3"]
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=slow, user=(USER, PASSWORD)) as lone:
             write(lone.path("lone.bin"), os.urandom(1000))
             run = self.copy("-v", "--dialect", "pasv", url(lone, "lone.bin"), url(self.dst, "lone.bin"))
             self.assertExit(run, PAIRING)
-            self.assertIn("the data connection did not join the two servers", run.message(), run.describe())
-            self.assertLess(run.seconds, 15, run.describe())
+            self.assertIn("src: SOCK %s,0,0: 504" % ",".join(DST_ADDRESS.split(".")), run.message(), run.describe())
+            self.assertLess(run.seconds, 10, run.describe())
+            swapped = run.err.split("rsexec: trying pasv with src listening\n")
+            self.assertEqual(len(swapped), 2, run.describe())
+            self.assertNotIn("src> RETR", swapped[1], run.describe())
             self.assertFalse(os.path.exists(self.dst.path("lone.bin")))
             self.assertEqual(leftover_parts(self.dst.root), [])
+        self.assertServersAlive()
+
+    def test_a_listener_dropping_its_peer_is_given_up_soon_after_the_other_side_ends(self):
+        # The destination listens (waiting up to 60 s) and admits only the source's host, as
+        # rsexec pins it; the source (tests/faults/hostile_server.py) connects from 127.0.0.1, not
+        # from the address rsexec reached it at, so the destination drops that connection while
+        # the source's RETR ends at once. rsexec gives the silent side a few seconds, not the whole
+        # wait, names what happened, and the swapped pairing (the source listening) copies the file.
+        slow = ["--fxp-peers", "127.0.0.0/8", "--data-timeout", "60", "--login-delay", "0.3"]
+        with tempfile.TemporaryDirectory(prefix="rsexec-copy-") as root:
+            data = os.urandom(1000)
+            write(os.path.join(root, "drop.bin"), data)
+            with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=slow, user=(USER, PASSWORD)) as listener:
+                with HostileServer("well-behaved", root) as source:
+                    run = self.copy("-v", "--dialect", "pasv", "--passive", "dst", source.url("drop.bin"),
+                                    url(listener, "drop.bin"))
+                self.assertExit(run, OK)
+                self.assertEqual(read(listener.path("drop.bin")), data)
+                self.assertRegex(run.err, r"(?m)^rsexec: pasv with dst listening: .*the data connection did not join "
+                                          r"the two servers", run.describe())
+                self.assertEqual(run.result()[2], "src", run.describe())
+                self.assertLess(run.seconds, 15, run.describe())
+                self.assertIn("dst> SOCK %s,0,0" % ",".join(SPARE_ADDRESS.split(".")), run.err, run.describe())
+                self.assertIn("refused data connection from 127.0.0.1", listener.log())
         self.assertServersAlive()
 
     def test_the_swapped_rfc438_attempt_starts_from_a_clean_slate(self):
