@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
+#include "version.hpp"
 
 namespace {
 
@@ -19,6 +20,9 @@ void usage(std::ostream& out) {
            "  mirror SRC_DIR DST_DIR make a directory tree on one server match a tree on another\n"
            "  worker --journal URI   work on a job shared in PostgreSQL, with other workers\n"
            "  status --journal WHERE a job's progress: done, running, pending, failed, per worker\n\n"
+           "Options:\n"
+           "  -h, --help             this help\n"
+           "      --version          the version (and the git commit it was built from)\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
         << rsexec::cli::exit_codes_help;
@@ -63,7 +67,7 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (command == "--version") {
-        std::cout << "rsexec 0.1.0\n";
+        std::cout << rsexec::app::version_line("rsexec") << '\n';
         return 0;
     }
     if (command == "copy") return rsexec::cli::copy_command(argc - 1, argv + 1);
