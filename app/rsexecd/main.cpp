@@ -4,8 +4,10 @@
 #include <cxxopts.hpp>
 #include <iostream>
 
+#include "config_file.hpp"
 #include "server/server.hpp"
 #include "server/users_file.hpp"
+#include "version.hpp"
 
 namespace {
 
@@ -102,12 +104,22 @@ int main(int argc, char** argv) {
          cxxopts::value<std::string>()->default_value("info"))
         ("q,quiet", "Log warnings and errors only (--log-level warning)")
         ("v,verbose", "Log replies too (--log-level debug)")
+        ("config", "Read options from FILE first: one 'key = value' per line, the keys being these long "
+                   "options without '--' ('#' comments; a flag alone or '= true'; list options such as user "
+                   "repeated); options on the command line win", cxxopts::value<std::string>())
+        ("version", "Print the version (and the git commit it was built from)")
         ("h,help", "Show this help");
 
     try {
-        const auto args = options.parse(argc, argv);
+        const auto parsed = rsexec::rsexecd::parse_with_config_file(options, argc, argv, std::cerr);
+        if (!parsed) return 2;
+        const auto& args = *parsed;
         if (args.count("help")) {
             std::cout << options.help() << examples;
+            return 0;
+        }
+        if (args.count("version")) {
+            std::cout << rsexec::app::version_line("rsexecd") << '\n';
             return 0;
         }
         if (!args.count("root")) {
