@@ -20,6 +20,9 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the shared job queue: libpq to build, a real PostgreSQL server for its tests
   libpq-dev postgresql-15
+  # man pages from --help, the .deb (CPack runs file and dpkg-shlibdeps), and their tests: man,
+  # groff, bash completion, systemd-analyze for the unit
+  help2man dpkg-dev file man-db groff-base bash systemd
 )
 
 missing=()
