@@ -249,7 +249,7 @@ class Man(unittest.TestCase):
             self.assertEqual((groff.returncode, groff.stderr), (0, ""), name)
 
     def rendered(self, name):
-        result = run(["man", "-l", self.page(name)], env=dict(os.environ, MANWIDTH="80"))
+        result = run(["man", "--nh", "--nj", "-l", self.page(name)], env=dict(os.environ, MANWIDTH="80"))
         return re.sub(r".\x08", "", result.stdout)
 
     def test_the_pages_have_the_sections_a_man_page_has(self):
