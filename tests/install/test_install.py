@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from rsexecd_fixture import RsexecdServer  # noqa: E402
 
 if __name__ == "__main__":
-    RSEXEC, RSEXECD, SOURCE_DIR, MAN_DIR = sys.argv[1:5]
+    RSEXEC, RSEXECD, SOURCE_DIR, MAN_DIR = (os.path.abspath(a) for a in sys.argv[1:5])
     GROUPS = sys.argv[5:]
     del sys.argv[1:]
 RUN_LIMIT = 30
@@ -262,6 +262,13 @@ class Man(unittest.TestCase):
             headings = re.findall(r"(?m)^([A-Z][A-Z ]+)$", text)
             for section in sections:
                 self.assertIn(section, headings, "%s has no %s section: %r" % (name, section, headings))
+
+    def test_each_command_is_a_term_of_its_own_in_rsexec_1(self):
+        # help2man needs two blanks between a term and its text in --help's lists.
+        text = self.rendered("rsexec.1")
+        for term in ("copy SRC_URL DST_URL", "batch JOBFILE|-", "mirror SRC_DIR DST_DIR", "worker --journal URI",
+                     "status --journal WHERE"):
+            self.assertRegex(text, r"(?m)^ {7}%s$" % re.escape(term))
 
     def test_every_option_of_help_is_in_the_page(self):
         rsexec_page = self.rendered("rsexec.1")

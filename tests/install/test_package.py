@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from rsexecd_fixture import RsexecdServer  # noqa: E402
 
 if __name__ == "__main__":
-    BUILD_DIR, SOURCE_DIR = sys.argv[1:3]
+    BUILD_DIR, SOURCE_DIR = (os.path.abspath(a) for a in sys.argv[1:3])
     del sys.argv[1:]
 CPACK_LIMIT = 240   # seconds: cpack installs, strips and compresses both programs
 RUN_LIMIT = 30
