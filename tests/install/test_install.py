@@ -242,14 +242,14 @@ class Man(unittest.TestCase):
     def test_man_renders_both_pages_without_a_warning(self):
         for name in ("rsexec.1", "rsexecd.8"):
             path = self.page(name)
-            result = run(["man", "-l", "--warnings", path], env=dict(os.environ, MANWIDTH="80", MAN_KEEP_FORMATTING="0"))
+            result = run(["man", "-l", "--warnings", path], env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertEqual(result.stderr, "", name)
             groff = run(["groff", "-man", "-ww", "-z", path])
             self.assertEqual((groff.returncode, groff.stderr), (0, ""), name)
 
     def rendered(self, name):
-        result = run(["man", "--nh", "--nj", "-l", self.page(name)], env=dict(os.environ, MANWIDTH="80"))
+        result = run(["man", "--nh", "--nj", "-l", self.page(name)], env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
         return re.sub(r".\x08", "", result.stdout)
 
     def test_the_pages_have_the_sections_a_man_page_has(self):

@@ -100,7 +100,7 @@ class Package(unittest.TestCase):
                               ("usr/share/man/man8/rsexecd.8.gz", '.TH RSEXECD "8"')):
             with gzip.open(self.path(page), "rt") as f:
                 self.assertIn(heading, f.read(), page)
-            rendered = run(["man", "-l", "--warnings", self.path(page)], env=dict(os.environ, MANWIDTH="80"))
+            rendered = run(["man", "-l", "--warnings", self.path(page)], env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
             self.assertEqual((rendered.returncode, rendered.stderr), (0, ""), page)
         with open(self.path("usr/lib/systemd/system/rsexecd.service")) as f:
             self.assertIn("ExecStart=/usr/sbin/rsexecd --config /etc/rsexecd.conf", f.read())
