@@ -87,9 +87,25 @@ int main(int argc, char** argv) {
          cxxopts::value<double>()->default_value("300"))
         ("data-timeout", "Seconds to wait for a data connection, or for a stalled one to move (425/426)",
          cxxopts::value<double>()->default_value("30"))
-        ("login-delay", "Seconds to wait before answering a failed PASS", cxxopts::value<double>()->default_value("1"))
+        ("login-delay", "Seconds to wait before answering a failed PASS. Beyond that, failed logins are counted per "
+                        "address across connections: after 5, attempts are spaced 1, 2, 4 ... s apart, and refused "
+                        "(421) when the wait would pass 10 s",
+         cxxopts::value<double>()->default_value("1"))
         ("max-per-ip", "Control connections allowed at once from one address (421 beyond)",
          cxxopts::value<std::size_t>()->default_value("50"))
+        ("max-sessions", "Control connections allowed at once in all (421 beyond). Each session may hold 4 "
+                         "descriptors (control, data listener, data connection, file): 256 fit the usual "
+                         "'ulimit -n' of 1024",
+         cxxopts::value<std::size_t>()->default_value("256"))
+        ("max-hash-size", "Largest file HASH and XSHA256 will read, in bytes (450 beyond): what one command can "
+                          "make the server read. 8 GiB is some 10-30 s of one hashing thread; raise it to verify "
+                          "larger copies with rsexec --verify checksum",
+         cxxopts::value<std::uint64_t>()->default_value("8589934592"))
+        ("login-timeout", "Seconds from connecting to a completed login (421 and close after); commands before "
+                          "login do not extend it",
+         cxxopts::value<double>()->default_value("30"))
+        ("line-timeout", "Seconds from a command line's first byte to its end (421 and close after)",
+         cxxopts::value<double>()->default_value("10"))
         ("max-line", "Longest command line in bytes; a longer one gets 500 and is dropped",
          cxxopts::value<std::size_t>()->default_value("4096"))
         ("tls-cert", "PEM certificate chain (leaf first): enables FTPS (RFC 4217 AUTH TLS, PBSZ, PROT; SSCN and "
@@ -176,6 +192,14 @@ int main(int argc, char** argv) {
         config.login_delay = seconds_option(args["login-delay"].as<double>());
         config.max_per_ip = args["max-per-ip"].as<std::size_t>();
         config.max_line = args["max-line"].as<std::size_t>();
+        config.max_sessions = args["max-sessions"].as<std::size_t>();
+        config.max_hash_size = args["max-hash-size"].as<std::uint64_t>();
+        config.login_timeout = seconds_option(args["login-timeout"].as<double>());
+        config.line_timeout = seconds_option(args["line-timeout"].as<double>());
+        if (config.max_sessions == 0) {
+            std::cerr << "rsexecd: --max-sessions must be at least 1\n";
+            return 2;
+        }
         if (!rsexec::server::parse_log_level(args["log-level"].as<std::string>(), config.log_level)) {
             std::cerr << "rsexecd: --log-level must be error, warning, info or debug\n";
             return 2;

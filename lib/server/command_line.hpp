@@ -24,6 +24,8 @@ public:
     // buffer holds at most one line plus one chunk.
     void feed(std::string_view data) { buffer_.append(data); }
     std::optional<CommandLine> next();
+    // Bytes of a line whose end has not come yet (after next() returned nullopt).
+    bool holds_partial_line() const noexcept { return !buffer_.empty() || discarding_; }
     // Drops everything buffered (AUTH TLS: bytes that came before the handshake); how many.
     std::size_t discard() {
         const auto dropped = buffer_.size();

@@ -8,6 +8,7 @@
 #include <charconv>
 
 #include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <fcntl.h>
@@ -61,12 +62,6 @@ std::string_view without_ls_options(std::string_view argument) {
         while (!argument.empty() && argument.front() == ' ') argument.remove_prefix(1);
     }
     return argument;
-}
-
-// Runs on the worker pool; empty when the file cannot be read.
-asio::awaitable<std::string> hex_sha256(FileDescriptor file) {
-    auto digest = sha256_descriptor(file.get());
-    co_return digest ? *digest : std::string{};
 }
 
 // Files are opened O_NONBLOCK so that a FIFO or device in the root cannot block the server;
@@ -244,6 +239,8 @@ asio::awaitable<void> Session::on_pass(std::string argument) {
         co_return;
     }
     const std::string name = *std::exchange(pending_user_, std::nullopt);
+    const auto address = LoginThrottle::address_key(peer_.address());
+    if (!co_await wait_for_login_turn(address)) co_return;
     std::optional<Access> granted;
     if (co_await asio::co_spawn(context_.logins.get_executor(), check_password(context_.config.accounts, name, argument),
                                 asio::use_awaitable))
@@ -251,6 +248,7 @@ asio::awaitable<void> Session::on_pass(std::string argument) {
     if (!granted && is_anonymous_name(name) && context_.config.anonymous != AnonymousAccess::off)
         granted = context_.config.anonymous == AnonymousAccess::read_write ? Access::read_write : Access::read_only;
     if (granted) {
+        context_.throttle.succeeded(address, name);
         access_ = granted;
         user_ = name;
         cwd_ = "/";
@@ -260,8 +258,12 @@ asio::awaitable<void> Session::on_pass(std::string argument) {
     }
     ++failed_logins_;
     context_.log.warning("{} failed login as {}", tag_, name);
-    // RFC 2577 5: slow down password guessing.
-    login_delay_.expires_after(context_.config.login_delay);
+    // RFC 2577 5: slow down password guessing; an account guessed at from many places, more.
+    const auto penalty = context_.throttle.failed(address, name, Clock::now());
+    if (penalty > Clock::duration::zero())
+        context_.log.warning("{} login as {} throttled: the account's failures hold this 530 {:.0f} s more", tag_,
+                             name, std::chrono::duration<double>(penalty).count());
+    login_delay_.expires_after(context_.config.login_delay + penalty);
     co_await login_delay_.async_wait(use_tuple);
     if (failed_logins_ >= context_.config.max_login_failures) {
         reply(421, "Too many failed logins, closing control connection");
@@ -509,35 +511,61 @@ asio::awaitable<void> Session::on_mlst(std::string argument) {
                 "End");
 }
 
-asio::awaitable<std::optional<Session::FileDigest>> Session::sha256_of(std::string_view argument) {
+asio::awaitable<void> Session::start_hash(std::string verb, std::string argument) {
     auto path = target_path(argument);
-    if (!path) co_return std::nullopt;
+    if (!path) co_return;
     auto file = open_target(*path, O_RDONLY | O_NONBLOCK, 550, "Not a plain file");
-    if (!file) co_return std::nullopt;
+    if (!file) co_return;
     struct ::stat st {};
     if (!regular_file(file->get(), st)) {
         reply(550, "Not a plain file");
-        co_return std::nullopt;
+        co_return;
     }
-    // Hashing a large file takes seconds: done on a worker thread so other sessions go on.
-    auto hex =
-        co_await asio::co_spawn(context_.workers.get_executor(), hex_sha256(std::move(*file)), asio::use_awaitable);
-    if (hex.empty()) {
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > context_.config.max_hash_size) {
+        // What one command may make the server read is bounded; a sparse file costs nothing to make.
+        context_.log.warning("{} {} {} refused: {} bytes, over --max-hash-size", tag_, verb, printable_name(*path),
+                             size);
+        reply(450, fmt::format("Not hashed: {} bytes is more than this server's --max-hash-size ({} bytes)", size,
+                               context_.config.max_hash_size));
+        co_return;
+    }
+    hashing_ = Hashing{printable_name(*path), std::make_shared<std::atomic<bool>>(false), {}};
+    transfer_done_.expires_at(Clock::time_point::max());
+    asio::co_spawn(control_.get_executor(),
+                   run_hash(shared_from_this(), std::move(verb), std::move(argument), std::move(*file), size),
+                   asio::detached);
+}
+
+asio::awaitable<void> Session::run_hash(std::shared_ptr<Session> /*keep_alive*/, std::string verb,
+                                        std::string argument, FileDescriptor file, std::uint64_t size) {
+    const auto cancelled = hashing_->cancelled;
+    const auto started = Clock::now();
+    Expected<std::string> digest = Error(Errc::interrupted, "not started");
+    try {
+        digest = co_await context_.hashes.sha256(std::move(file), size, cancelled);
+    } catch (const std::exception& e) {
+        digest = Error(Errc::transfer_failed, e.what());
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    if (digest) {
+        // draft-bryan-ftpext-hash 3: "213 <algorithm> <start>-<end> <hash> <path>".
+        if (verb == "HASH") reply(213, fmt::format("SHA-256 0-{} {} {}", size, *digest, argument));
+        else reply(250, *digest);
+    } else if (cancelled->load()) {
+        context_.log.info("{} {} {} cancelled after {:.1f} s ({})", tag_, verb, hashing_->path, seconds, hashing_->why);
+        reply(451, verb + " aborted");
+    } else {
+        context_.log.warning("{} {} {} failed: {}", tag_, verb, hashing_->path, digest.error().message);
         reply(550, "Could not read file");
-        co_return std::nullopt;
     }
-    co_return FileDigest{static_cast<std::uint64_t>(st.st_size), std::move(hex)};
+    hashing_.reset();
+    transfer_done_.cancel();
 }
 
-asio::awaitable<void> Session::on_hash(std::string argument) {
-    // draft-bryan-ftpext-hash 3: "213 <algorithm> <start>-<end> <hash> <path>".
-    if (auto digest = co_await sha256_of(argument))
-        reply(213, fmt::format("SHA-256 0-{} {} {}", digest->size, digest->hex, argument));
-}
+asio::awaitable<void> Session::on_hash(std::string argument) { co_await start_hash("HASH", std::move(argument)); }
 
-asio::awaitable<void> Session::on_xsha256(std::string argument) {
-    if (auto digest = co_await sha256_of(argument)) reply(250, digest->hex);
-}
+asio::awaitable<void> Session::on_xsha256(std::string argument) { co_await start_hash("XSHA256", std::move(argument)); }
 
 // ---- data connection set-up (RFC 959 4.1.2, RFC 2428, RFC 438) ----------------------------
 
@@ -700,16 +728,29 @@ asio::awaitable<void> Session::store(std::string argument, std::string verb) {
     int flags = O_WRONLY | O_NONBLOCK;
     if (verb == "APPE") flags |= O_APPEND;
     else if (offset == 0) flags |= O_TRUNC;
-    // Created in its parent with O_NOFOLLOW: a symlink there, dangling or not, is not written through.
-    auto created = context_.jail.create_file(*path, flags);
-    if (!created) {
-        reply_jail_error(*path, created.error(), 553, "Could not create file");
+    // Opened in its parent with O_NOFOLLOW: a symlink there, dangling or not, is not written through.
+    // A restart continues an existing file: REST with no file (or past its end, below) would make a
+    // sparse file of any size from one byte, so it is refused (RFC 959 554) and nothing is created.
+    auto opened = offset == 0 ? context_.jail.create_file(*path, flags) : context_.jail.open_existing_file(*path, flags);
+    if (!opened) {
+        if (offset > 0 && opened.error().code == std::errc::no_such_file_or_directory) {
+            reply(554, "Requested action not taken: invalid REST parameter (no such file)");
+            co_return;
+        }
+        reply_jail_error(*path, opened.error(), 553, "Could not create file");
         co_return;
     }
-    FileDescriptor file = std::move(*created);
+    FileDescriptor file = std::move(*opened);
     struct ::stat st {};
     if (!regular_file(file.get(), st)) {
         reply(553, "Could not create file");
+        co_return;
+    }
+    if (offset > static_cast<std::uint64_t>(st.st_size)) {
+        context_.log.warning("{} {} {} refused: REST {} past the end ({} bytes)", tag_, verb, printable_name(*path), offset,
+                             st.st_size);
+        reply(554, fmt::format("Requested action not taken: invalid REST parameter (the file has {} bytes)",
+                               st.st_size));
         co_return;
     }
     if (verb == "STOR" && offset > 0 &&
@@ -782,6 +823,13 @@ asio::awaitable<void> Session::on_mlsd(std::string argument) {
 }
 
 asio::awaitable<void> Session::on_abor(std::string) {
+    if (hashing_) {
+        // The HASH gets its 451 once the pool has stopped it (at its next chunk), then ABOR 226.
+        cancel_hash("ABOR");
+        co_await wait_for_transfer();
+        reply(226, "ABOR successful");
+        co_return;
+    }
     if (!transfer_) {
         // "Abort the previous FTP service command": a pending PASV, PORT, LSTN or SOCK too, so a
         // client can start a new pairing without a stale LSTN taking its SOCK as a pin. A data
@@ -863,6 +911,7 @@ asio::awaitable<void> Session::on_auth(std::string argument) {
     // RFC 4217 4: the security state (and the login) starts over under TLS.
     access_.reset();
     pending_user_.reset();
+    login_started_ = Clock::now(); // a new login, with its own --login-timeout
     pbsz_ = false;
     protect_data_ = false;
     close_kept_data("AUTH");

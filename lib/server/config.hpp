@@ -32,6 +32,10 @@ struct ServerConfig {
     unsigned max_login_failures = 3;  // then 421 and close
     std::size_t max_line = 4096;      // longer command lines get 500 and are dropped
     std::size_t max_per_ip = 50;      // concurrent control connections per client address
+    std::size_t max_sessions = 256;   // concurrent control connections in all (421 beyond)
+    std::uint64_t max_hash_size = std::uint64_t{8} << 30; // bytes one HASH may read (450 beyond)
+    std::chrono::milliseconds login_timeout{std::chrono::seconds(30)}; // from connect to 230, or 421
+    std::chrono::milliseconds line_timeout{std::chrono::seconds(10)};  // from a line's first byte to its LF
     LogLevel log_level = LogLevel::info;
     TlsSettings tls; // --tls-cert, --tls-key, --tls, --implicit-tls (RFC 4217)
 };

@@ -160,13 +160,20 @@ Expected<JailEntry> Jail::open_parent(std::string_view virtual_path) const {
     return JailEntry{std::move(*directory), std::string(segments.back())};
 }
 
-Expected<FileDescriptor> Jail::create_file(std::string_view virtual_path, int flags, mode_t mode) const {
+Expected<FileDescriptor> Jail::open_in_parent(std::string_view virtual_path, int flags, mode_t mode) const {
     auto entry = open_parent(virtual_path);
     if (!entry) return entry.error();
-    FileDescriptor file(
-        ::openat(entry->directory.get(), entry->name.c_str(), flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
+    FileDescriptor file(::openat(entry->directory.get(), entry->name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
     if (!file) return system_error(errno, virtual_path);
     return file;
+}
+
+Expected<FileDescriptor> Jail::create_file(std::string_view virtual_path, int flags, mode_t mode) const {
+    return open_in_parent(virtual_path, flags | O_CREAT, mode);
+}
+
+Expected<FileDescriptor> Jail::open_existing_file(std::string_view virtual_path, int flags) const {
+    return open_in_parent(virtual_path, flags & ~O_CREAT, 0);
 }
 
 } // namespace rsexec::server

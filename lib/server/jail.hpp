@@ -67,12 +67,16 @@ public:
     // a symlink at the last segment (dangling or not) fails with ELOOP instead of being written
     // through.
     Expected<FileDescriptor> create_file(std::string_view virtual_path, int flags, mode_t mode = 0644) const;
+    // REST n then STOR or APPE: as create_file, but only a file that exists (ENOENT otherwise),
+    // since a restart continues a file and never starts one.
+    Expected<FileDescriptor> open_existing_file(std::string_view virtual_path, int flags) const;
 
 private:
     Jail(std::filesystem::path root, FileDescriptor root_fd, Resolver resolver)
         : root_(std::move(root)), root_fd_(std::move(root_fd)), resolver_(resolver) {}
 
     Expected<FileDescriptor> open_relative(const std::string& relative, int flags) const;
+    Expected<FileDescriptor> open_in_parent(std::string_view virtual_path, int flags, mode_t mode) const;
 
     std::filesystem::path root_;
     FileDescriptor root_fd_; // O_PATH | O_DIRECTORY

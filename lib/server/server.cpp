@@ -1,6 +1,12 @@
 #include "server/server.hpp"
 
+#include <cerrno>
 #include <csignal>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -20,6 +26,18 @@ namespace {
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 // How long a graceful stop waits for sessions to wind down before giving up on them.
 constexpr auto stop_grace = std::chrono::seconds(3);
+// How long accepting pauses after running out of descriptors (or kernel memory).
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
+// What a session may hold: control, data listener, data connection, file.
+constexpr std::size_t descriptors_per_session = 4;
+
+// By errno value: asio's system category does not map its codes to std::errc conditions.
+bool out_of_resources(const std::error_code& ec) {
+    const int value = ec.value();
+    return value == EMFILE || value == ENFILE || value == ENOBUFS || value == ENOMEM;
+}
+
+FileDescriptor open_spare() { return FileDescriptor(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
 
 } // namespace
 
@@ -37,10 +55,20 @@ Expected<std::unique_ptr<Server>> Server::create(asio::io_context& io, ServerCon
     std::error_code ec;
     auto& acceptor = server->acceptor_;
     acceptor.open(where.protocol(), ec);
+    // refuse_waiting_connections() calls accept4(2) on it directly.
+    if (!ec) acceptor.native_non_blocking(true, ec);
     if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) acceptor.bind(where, ec);
     if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return Error(ec, "cannot listen on " + endpoint_text(where) + ": " + ec.message());
+    server->spare_ = open_spare();
+    ::rlimit limit{};
+    const auto sessions = server->config_.max_sessions;
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+        sessions * descriptors_per_session > limit.rlim_cur)
+        log.warning("--max-sessions {} may need up to {} file descriptors; the limit is {} (ulimit -n): beyond it "
+                    "connections get 421",
+                    sessions, sessions * descriptors_per_session, limit.rlim_cur);
     return server;
 }
 
@@ -55,17 +83,32 @@ Endpoint Server::local_endpoint() const {
 void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 
 asio::awaitable<void> Server::accept_loop() {
-    const ServerContext context{config_, jail_, log_, workers_, tls_.get(), logins_};
+    const ServerContext context{config_, jail_, log_, hashes_, throttle_, tls_.get(), logins_};
+    asio::steady_timer backoff(io_);
     while (!stopping_) {
         auto [ec, socket] = co_await acceptor_.async_accept(use_tuple);
         if (ec) {
             if (stopping_ || ec == asio::error::operation_aborted) break;
             log_.warning("accept failed: {}", ec.message());
+            if (out_of_resources(ec)) {
+                // The connection stays in the backlog and the acceptor would report it again at
+                // once: refuse what waits, then pause (the log folds the repeats).
+                refuse_waiting_connections();
+                backoff.expires_after(accept_backoff);
+                co_await backoff.async_wait(use_tuple);
+            }
             continue;
         }
         std::error_code peer_ec;
         const auto peer = socket.remote_endpoint(peer_ec);
         if (peer_ec) continue;
+        if (sessions_.size() >= config_.max_sessions) {
+            log_.warning("refused connections: {} sessions open (--max-sessions)", sessions_.size());
+            static constexpr std::string_view full = "421 Too many sessions, try again later\r\n";
+            socket.write_some(asio::buffer(full), peer_ec);
+            socket.close(peer_ec);
+            continue;
+        }
         const auto address = plain_address(peer.address());
         auto& count = per_address_[address];
         if (count >= config_.max_per_ip) {
@@ -95,6 +138,22 @@ asio::awaitable<void> Server::accept_loop() {
                 release(id, address);
             });
     }
+}
+
+std::size_t Server::refuse_waiting_connections() {
+    static constexpr std::string_view busy = "421 Too many sessions (out of file descriptors), try again later\r\n";
+    spare_.reset();
+    std::size_t refused = 0;
+    // Non-blocking: ends when the backlog is empty (EAGAIN) or the freed descriptor was taken.
+    for (; refused < 1024; ++refused) {
+        const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) break;
+        [[maybe_unused]] const auto sent = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::close(fd);
+    }
+    spare_ = open_spare();
+    if (refused > 0) log_.warning("refused connections with 421: out of file descriptors");
+    return refused;
 }
 
 void Server::release(std::uint64_t id, const asio::ip::address& address) {

@@ -1,7 +1,10 @@
 #pragma once
 // The server: one acceptor, one session per control connection, all on one io_context thread
 // (the data path is sendfile(2) and large writes, so one thread keeps up with the network);
-// checksums run on a worker thread. SIGINT and SIGTERM stop it gracefully.
+// checksums run on a small pool of threads (checksum.hpp). SIGINT and SIGTERM stop it gracefully.
+// Out of file descriptors (EMFILE), the acceptor does not spin: a spare descriptor kept open for
+// the purpose is closed to accept each waiting connection and answer it 421, then accepting
+// pauses for a moment.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -10,12 +13,14 @@
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/thread_pool.hpp>
 
 #include "rsexec/expected.hpp"
+#include "server/checksum.hpp"
 #include "server/config.hpp"
+#include "server/file_descriptor.hpp"
 #include "server/jail.hpp"
 #include "server/log.hpp"
+#include "server/login_throttle.hpp"
 #include "server/tls.hpp"
 
 namespace rsexec::server {
@@ -38,6 +43,9 @@ private:
     Server(asio::io_context& io, ServerConfig config, Jail jail, std::unique_ptr<TlsContexts> tls, Logger& log);
 
     asio::awaitable<void> accept_loop();
+    // Out of descriptors: the spare one is given up to accept, answer 421 and close every
+    // connection waiting in the backlog, then taken again. How many were refused.
+    std::size_t refuse_waiting_connections();
     void release(std::uint64_t id, const asio::ip::address& address);
 
     asio::io_context& io_;
@@ -45,8 +53,10 @@ private:
     Jail jail_;
     std::unique_ptr<TlsContexts> tls_; // nullptr when TLS is off
     Logger& log_;
-    asio::thread_pool workers_{1};
+    HashPool hashes_{2};
     asio::thread_pool logins_{1}; // crypt(3): one core at most, whatever the guessing
+    LoginThrottle throttle_;
+    FileDescriptor spare_; // /dev/null, held for refuse_waiting_connections()
     asio::ip::tcp::acceptor acceptor_;
     std::map<std::uint64_t, std::weak_ptr<Session>> sessions_;
     std::map<asio::ip::address, std::size_t> per_address_; // --max-per-ip

@@ -48,7 +48,7 @@ Session::Session(asio::ip::tcp::socket control, ServerContext context, std::uint
     : control_(std::move(control)), context_(context), id_(id), peer_(remote_of(control_)),
       local_(local_of(control_)), tag_(fmt::format("#{} {}", id_, endpoint_text(peer_))),
       framer_(context.config.max_line), outbox_flushed_(control_.get_executor()),
-      login_delay_(control_.get_executor()),
+      login_delay_(control_.get_executor()), login_started_(Clock::now()),
       data_(control_.get_executor(), context.config.data_peers, peer_, local_.address(), context.log, tag_),
       transfer_done_(control_.get_executor()) {
     // Clients send ABOR's Telnet Synch as urgent data (RFC 959 4.1.3); keep it in the stream.
@@ -77,6 +77,7 @@ asio::awaitable<void> Session::run() {
         co_await dispatch(std::move(line->text));
     }
     abort_transfer();
+    cancel_hash("the session ended");
     data_.cancel();
     close_kept_data("end of session");
     // Replies still queued (221, 421) go out first; the writer closes after them.
@@ -87,21 +88,54 @@ asio::awaitable<void> Session::run() {
 
 void Session::stop() {
     abort_transfer();
+    cancel_hash("server stopping");
     data_.cancel();
     close_kept_data("server stopping");
     login_delay_.cancel();
     close_control();
 }
 
+std::pair<Clock::duration, std::string_view> Session::read_limit() const {
+    const auto now = Clock::now();
+    std::pair<Clock::duration, std::string_view> limit{context_.config.idle_timeout, "idle"};
+    // A client that never logs in, or trickles a line, holds a session (and a --max-sessions
+    // slot) without being idle: commands before login and bytes of a line do not extend these.
+    if (!access_) {
+        const auto left = login_started_ + context_.config.login_timeout - now;
+        if (left < limit.first) limit = {left, "login"};
+    }
+    if (line_started_) {
+        const auto left = *line_started_ + context_.config.line_timeout - now;
+        if (left < limit.first) limit = {left, "line"};
+    }
+    limit.first = std::max(limit.first, Clock::duration::zero());
+    return limit;
+}
+
 asio::awaitable<std::optional<CommandLine>> Session::read_line() {
     for (;;) {
-        if (auto line = framer_.next()) co_return line;
+        if (auto line = framer_.next()) {
+            line_started_.reset();
+            co_return line;
+        }
         if (closed_) co_return std::nullopt;
-        auto got = co_await within(context_.config.idle_timeout, read_control(asio::buffer(chunk_)));
+        if (framer_.holds_partial_line() && !line_started_) line_started_ = Clock::now();
+        const auto [limit, which] = read_limit();
+        auto got = co_await within(limit, read_control(asio::buffer(chunk_)));
         if (!got) {
-            if (transfer_) continue; // a long transfer is not idleness
-            context_.log.info("{} idle timeout", tag_);
-            reply(421, "Idle timeout, closing control connection");
+            if (which == "idle") {
+                if (transfer_ || hashing_) continue; // a long transfer is not idleness
+                context_.log.info("{} idle timeout", tag_);
+                reply(421, "Idle timeout, closing control connection");
+            } else if (which == "login") {
+                context_.log.info("{} login timeout: no login within {:.0f} s", tag_,
+                                  std::chrono::duration<double>(context_.config.login_timeout).count());
+                reply(421, "Login timeout, closing control connection");
+            } else {
+                context_.log.info("{} line timeout: a command line not ended within {:.0f} s", tag_,
+                                  std::chrono::duration<double>(context_.config.line_timeout).count());
+                reply(421, "Command line not completed in time, closing control connection");
+            }
             close_when_sent_ = true;
             co_return std::nullopt;
         }
@@ -146,7 +180,7 @@ asio::awaitable<void> Session::dispatch(std::string line) {
         reply(503, verb + " refused after EPSV ALL (RFC 2428): use EPSV");
         co_return;
     }
-    if (transfer_ && !spec->during_transfer) co_await wait_for_transfer();
+    if ((transfer_ || hashing_) && !spec->during_transfer) co_await wait_for_transfer();
     // RFC 959 4.1.3: RNTO must follow RNFR immediately.
     if (verb != "RNTO") rename_from_.reset();
     try {
@@ -219,7 +253,7 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> Session::write_control
 
 asio::awaitable<bool> Session::secure_control(std::string_view why) {
     control_tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(control_, context_.tls->server());
-    auto shaken = co_await within(context_.config.idle_timeout,
+    auto shaken = co_await within(read_limit().first,
                                   control_tls_->async_handshake(asio::ssl::stream_base::server, use_tuple));
     std::string failure;
     if (!shaken) failure = "no handshake within the idle timeout";
@@ -406,7 +440,38 @@ void Session::abort_transfer() {
 }
 
 asio::awaitable<void> Session::wait_for_transfer() {
-    while (transfer_) co_await transfer_done_.async_wait(use_tuple);
+    while (transfer_ || hashing_) co_await transfer_done_.async_wait(use_tuple);
+}
+
+asio::awaitable<bool> Session::wait_for_login_turn(const std::string& address) {
+    const auto now = Clock::now();
+    const auto turn = context_.throttle.admit(address, now);
+    if (!turn) {
+        // No tag: one line per address, so the log's repeat counting folds a flood of them.
+        context_.log.warning("login from {} throttled: {} failed logins, refused with 421", address,
+                             context_.throttle.failures_of(address));
+        reply(421, "Too many failed logins from your address, try again later");
+        close_when_sent_ = true;
+        co_return false;
+    }
+    if (*turn > now) {
+        context_.log.info("{} login throttled: {} failed logins from {}, this one checked in {:.1f} s", tag_,
+                          context_.throttle.failures_of(address) - 1, address,
+                          std::chrono::duration<double>(*turn - now).count());
+        login_delay_.expires_at(*turn);
+        auto [ec] = co_await login_delay_.async_wait(use_tuple);
+        if (ec || closed_) {
+            context_.throttle.abandoned(address);
+            co_return false;
+        }
+    }
+    co_return true;
+}
+
+void Session::cancel_hash(std::string_view why) {
+    if (!hashing_ || hashing_->cancelled->load()) return;
+    hashing_->why = why;
+    hashing_->cancelled->store(true);
 }
 
 void Session::close_kept_data(std::string_view why) {

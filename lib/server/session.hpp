@@ -8,6 +8,7 @@
 // first byte with --implicit-tls), and data connections after PROT P (tls.hpp: who is the TLS
 // client on them).
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 
+#include "server/checksum.hpp"
 #include "server/command_line.hpp"
 #include "server/commands.hpp"
 #include "server/config.hpp"
@@ -29,6 +31,7 @@
 #include "server/data_socket.hpp"
 #include "server/jail.hpp"
 #include "server/log.hpp"
+#include "server/login_throttle.hpp"
 #include "server/tls.hpp"
 #include "server/transfer.hpp"
 
@@ -39,7 +42,8 @@ struct ServerContext {
     const ServerConfig& config;
     const Jail& jail;
     Logger& log;
-    asio::thread_pool& workers; // checksums, off the I/O thread
+    HashPool& hashes;           // checksums, off the I/O thread
+    LoginThrottle& throttle;    // failed logins across sessions
     TlsContexts* tls;           // nullptr when TLS is off
     asio::thread_pool& logins;  // password checks (crypt(3) takes milliseconds), off the I/O thread
 };
@@ -89,6 +93,10 @@ private:
     bool tls_enabled() const noexcept { return context_.tls != nullptr; }
     bool tls_required() const noexcept { return context_.config.tls.mode == TlsMode::required; }
 
+    // The login timeout and the line timeout (--login-timeout, --line-timeout): how long the next
+    // read may take before the session is closed, and why.
+    std::pair<Clock::duration, std::string_view> read_limit() const;
+
     // Transfers.
     bool data_ready();
     void start_transfer(std::string verb, std::string path, TransferPlan plan);
@@ -123,12 +131,14 @@ private:
     asio::awaitable<void> retr(std::string argument);
     asio::awaitable<void> list(std::string argument, std::string verb);
     asio::awaitable<void> store(std::string argument, std::string verb);
-    // The size and SHA-256 of the plain file `argument` names; replies 550 itself when there is none.
-    struct FileDigest {
-        std::uint64_t size;
-        std::string hex;
-    };
-    asio::awaitable<std::optional<FileDigest>> sha256_of(std::string_view argument);
+    // HASH and XSHA256: the SHA-256 of the plain file `argument` names, computed on the hashing
+    // pool while the command loop goes on reading (ABOR cancels it); the reply comes when it ends.
+    asio::awaitable<void> start_hash(std::string verb, std::string argument);
+    asio::awaitable<void> run_hash(std::shared_ptr<Session> self, std::string verb, std::string argument,
+                                   FileDescriptor file, std::uint64_t size);
+    void cancel_hash(std::string_view why);
+    // A failed-login throttle turn for this PASS (login_throttle.hpp): false, with 421 sent, when refused.
+    asio::awaitable<bool> wait_for_login_turn(const std::string& address);
     std::string status_lines_of_transfer() const;
 
     // Command handlers (commands.cpp), one per verb.
@@ -202,6 +212,8 @@ private:
     std::string user_;
     unsigned failed_logins_ = 0;
     asio::steady_timer login_delay_;
+    Clock::time_point login_started_;             // connect or AUTH: --login-timeout runs from here
+    std::optional<Clock::time_point> line_started_; // first byte of a line not yet complete
 
     // Transfer parameters.
     std::string cwd_ = "/";
@@ -215,6 +227,13 @@ private:
     std::optional<DataSocket> kept_data_;             // block mode, between transfers
     std::string kept_unread_;                     // bytes read from it past the last EOF block
     std::shared_ptr<Transfer> transfer_;
+    // A HASH or XSHA256 on the hashing pool; like a transfer, other commands wait for it.
+    struct Hashing {
+        std::string path; // virtual
+        std::shared_ptr<std::atomic<bool>> cancelled;
+        std::string why; // what cancelled it
+    };
+    std::optional<Hashing> hashing_;
 
     // RFC 4217 data protection and the data connection's TLS role (tls.hpp).
     bool pbsz_ = false;         // PBSZ 0 given after AUTH
