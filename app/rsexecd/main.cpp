@@ -1,8 +1,17 @@
 // rsexecd: parses the command line into a ServerConfig and serves. Everything else is in
 // lib/server.
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <cxxopts.hpp>
 #include <iostream>
+#include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "config_file.hpp"
 #include "server/server.hpp"
@@ -53,8 +62,41 @@ PASV or EPSV, as after RFC 438 LSTN, admits only that socket. rsexec sends it to
 that lists LSTN. List only the hosts you mean to pair with.
 )";
 
-std::chrono::milliseconds seconds_option(double seconds) {
-    return std::chrono::milliseconds(static_cast<long long>(seconds * 1000.0));
+// A bad value of a numeric option: rsexecd stops (exit 2) with this message, which names it.
+struct BadOption : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// The longest wait an option may set (a year): far from where seconds * 1000 stops fitting a long long.
+constexpr double max_seconds = 365.0 * 24 * 3600;
+
+// A whole number from `min` to `max` given as --NAME. Read as text here rather than by cxxopts,
+// whose errors do not name the option and which takes "-1" as a huge unsigned.
+std::uint64_t count_option(const cxxopts::ParseResult& args, const std::string& name, std::uint64_t min,
+                           std::uint64_t max) {
+    const auto text = args[name].as<std::string>();
+    std::uint64_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < min || value > max)
+        throw BadOption("--" + name + " must be a whole number from " + std::to_string(min) + " to " +
+                        std::to_string(max) + ", not '" + text + "'");
+    return value;
+}
+
+// Seconds given as --NAME: finite, not negative (and at least a millisecond unless `zero_allowed`),
+// at most max_seconds, so the conversion to milliseconds is always defined.
+std::chrono::milliseconds seconds_option(const cxxopts::ParseResult& args, const std::string& name,
+                                         bool zero_allowed) {
+    const auto text = args[name].as<std::string>();
+    char* end = nullptr;
+    errno = 0;
+    const double seconds = text.empty() ? -1.0 : std::strtod(text.c_str(), &end);
+    const double lowest = zero_allowed ? 0.0 : 0.001;
+    if (text.empty() || errno != 0 || end != text.c_str() + text.size() || !std::isfinite(seconds) ||
+        seconds < lowest || seconds > max_seconds)
+        throw BadOption("--" + name + " must be a number of seconds from " + (zero_allowed ? "0" : "0.001") +
+                        " to " + std::to_string(static_cast<long long>(max_seconds)) + ", not '" + text + "'");
+    return std::chrono::milliseconds(std::llround(seconds * 1000.0));
 }
 
 } // namespace
@@ -67,11 +109,12 @@ int main(int argc, char** argv) {
                              "rsexecd - a small FTP server (RFC 959, 2428, 3659) that also speaks RFC 438's LSTN and "
                              "SOCK for server-to-server transfer.");
     options.add_options()
-        ("root", "Directory served as \"/\"; no path ever leaves it (.. and outside symlinks get 550)",
+        ("root", "Directory served as \"/\"; no path ever leaves it: .. stops at it, a symlink leading out "
+                 "gets 550, STOR and APPE through any symlink get 553",
          cxxopts::value<std::string>())
         ("bind", "Address to listen on (IPv4 or IPv6)", cxxopts::value<std::string>()->default_value("127.0.0.1"))
         ("port", "Port to listen on; 0 picks a free one (see the 'listening on' line)",
-         cxxopts::value<unsigned>()->default_value("2121"))
+         cxxopts::value<std::string>()->default_value("2121"))
         ("user", "A read-write login NAME:PASSWORD; repeat for more users. The password shows in ps and "
                  "/proc: prefer --users-file", cxxopts::value<std::vector<std::string>>())
         ("users-file", "Read-write logins from FILE, one NAME:HASH a line ('#' comments), HASH a crypt(3) hash "
@@ -84,30 +127,30 @@ int main(int argc, char** argv) {
                       "listed host may then take a PASV/EPSV data connection unless SOCK pins one (below)",
          cxxopts::value<std::string>()->default_value(""))
         ("idle-timeout", "Seconds without a command before the control connection is closed (421)",
-         cxxopts::value<double>()->default_value("300"))
+         cxxopts::value<std::string>()->default_value("300"))
         ("data-timeout", "Seconds to wait for a data connection, or for a stalled one to move (425/426)",
-         cxxopts::value<double>()->default_value("30"))
+         cxxopts::value<std::string>()->default_value("30"))
         ("login-delay", "Seconds to wait before answering a failed PASS. Beyond that, failed logins are counted per "
                         "address across connections: after 5, attempts are spaced 1, 2, 4 ... s apart, and refused "
                         "(421) when the wait would pass 10 s",
-         cxxopts::value<double>()->default_value("1"))
+         cxxopts::value<std::string>()->default_value("1"))
         ("max-per-ip", "Control connections allowed at once from one address (421 beyond)",
-         cxxopts::value<std::size_t>()->default_value("50"))
+         cxxopts::value<std::string>()->default_value("50"))
         ("max-sessions", "Control connections allowed at once in all (421 beyond). Each session may hold 4 "
                          "descriptors (control, data listener, data connection, file): 256 fit the usual "
                          "'ulimit -n' of 1024",
-         cxxopts::value<std::size_t>()->default_value("256"))
+         cxxopts::value<std::string>()->default_value("256"))
         ("max-hash-size", "Largest file HASH and XSHA256 will read, in bytes (450 beyond): what one command can "
                           "make the server read. 8 GiB is some 10-30 s of one hashing thread; raise it to verify "
                           "larger copies with rsexec --verify checksum",
-         cxxopts::value<std::uint64_t>()->default_value("8589934592"))
+         cxxopts::value<std::string>()->default_value("8589934592"))
         ("login-timeout", "Seconds from connecting to a completed login (421 and close after); commands before "
                           "login do not extend it",
-         cxxopts::value<double>()->default_value("30"))
+         cxxopts::value<std::string>()->default_value("30"))
         ("line-timeout", "Seconds from a command line's first byte to its end (421 and close after)",
-         cxxopts::value<double>()->default_value("10"))
+         cxxopts::value<std::string>()->default_value("10"))
         ("max-line", "Longest command line in bytes; a longer one gets 500 and is dropped",
-         cxxopts::value<std::size_t>()->default_value("4096"))
+         cxxopts::value<std::string>()->default_value("4096"))
         ("tls-cert", "PEM certificate chain (leaf first): enables FTPS (RFC 4217 AUTH TLS, PBSZ, PROT; SSCN and "
                      "CPSV for server-to-server TLS)", cxxopts::value<std::string>())
         ("tls-key", "PEM private key of --tls-cert", cxxopts::value<std::string>())
@@ -150,12 +193,7 @@ int main(int argc, char** argv) {
             std::cerr << "rsexecd: --bind: not an IP address: " << args["bind"].as<std::string>() << '\n';
             return 2;
         }
-        const auto port = args["port"].as<unsigned>();
-        if (port > 65535) {
-            std::cerr << "rsexecd: --port must be 0-65535\n";
-            return 2;
-        }
-        config.port = static_cast<std::uint16_t>(port);
+        config.port = static_cast<std::uint16_t>(count_option(args, "port", 0, 65535));
         if (args.count("user")) {
             for (const auto& user : args["user"].as<std::vector<std::string>>()) {
                 const auto colon = user.find(':');
@@ -187,19 +225,15 @@ int main(int argc, char** argv) {
             return 2;
         }
         config.data_peers = *peers;
-        config.idle_timeout = seconds_option(args["idle-timeout"].as<double>());
-        config.data_timeout = seconds_option(args["data-timeout"].as<double>());
-        config.login_delay = seconds_option(args["login-delay"].as<double>());
-        config.max_per_ip = args["max-per-ip"].as<std::size_t>();
-        config.max_line = args["max-line"].as<std::size_t>();
-        config.max_sessions = args["max-sessions"].as<std::size_t>();
-        config.max_hash_size = args["max-hash-size"].as<std::uint64_t>();
-        config.login_timeout = seconds_option(args["login-timeout"].as<double>());
-        config.line_timeout = seconds_option(args["line-timeout"].as<double>());
-        if (config.max_sessions == 0) {
-            std::cerr << "rsexecd: --max-sessions must be at least 1\n";
-            return 2;
-        }
+        config.idle_timeout = seconds_option(args, "idle-timeout", false);
+        config.data_timeout = seconds_option(args, "data-timeout", false);
+        config.login_delay = seconds_option(args, "login-delay", true);
+        config.max_per_ip = count_option(args, "max-per-ip", 1, 1'000'000);
+        config.max_line = count_option(args, "max-line", 64, 1 << 20);
+        config.max_sessions = count_option(args, "max-sessions", 1, 1'000'000);
+        config.max_hash_size = count_option(args, "max-hash-size", 0, std::numeric_limits<std::int64_t>::max());
+        config.login_timeout = seconds_option(args, "login-timeout", false);
+        config.line_timeout = seconds_option(args, "line-timeout", false);
         if (!rsexec::server::parse_log_level(args["log-level"].as<std::string>(), config.log_level)) {
             std::cerr << "rsexecd: --log-level must be error, warning, info or debug\n";
             return 2;
@@ -229,6 +263,9 @@ int main(int argc, char** argv) {
 
         rsexec::server::Logger log(config.log_level);
         return rsexec::server::serve(std::move(config), log, stdout);
+    } catch (const BadOption& e) {
+        std::cerr << "rsexecd: " << e.what() << '\n';
+        return 2;
     } catch (const cxxopts::exceptions::exception& e) {
         std::cerr << "rsexecd: " << e.what() << " (try --help)\n";
         return 2;

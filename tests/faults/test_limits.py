@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """rsexecd's resource bounds against a hostile client: restart offsets, hashing, file descriptors,
-session count, slow clients, password guessing, memory per session.
+session count, slow clients, password guessing, memory per session; and the numeric options
+that set them, checked before rsexecd starts.
 
     test_limits.py RSEXECD GROUP
 
-GROUP is one of: rest, hash, fds, max-sessions, timeouts, throttle, rss. Each starts its own
+GROUP is one of: rest, hash, fds, max-sessions, timeouts, throttle, rss, options. Each starts its own
 rsexecd on 127.0.0.x (--port 0) and stops it by its pid; every wait is bounded.
 """
 
@@ -13,7 +14,9 @@ import os
 import re
 import resource
 import socket
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -439,8 +442,35 @@ def test_rss(binary):
     print("rss: nothing grows per session")
 
 
+def test_options(binary):
+    # A bad number must stop rsexecd (exit 2, naming the option), never start it with a nonsense
+    # bound: 1e300 seconds overflowed the conversion to milliseconds (undefined behaviour).
+    bad = [("--login-delay", "-1"), ("--login-delay", "1e300"), ("--login-delay", "nan"),
+           ("--login-delay", "inf"), ("--idle-timeout", "-5"), ("--data-timeout", "1e300"),
+           ("--login-timeout", "0"), ("--line-timeout", "-0.5"), ("--line-timeout", "abc"),
+           ("--max-sessions", "0"), ("--max-sessions", "-1"), ("--max-per-ip", "0"), ("--max-line", "0"),
+           ("--max-hash-size", "-1"), ("--port", "70000")]
+    with tempfile.TemporaryDirectory() as root:
+        for option, value in bad:
+            try:
+                run = subprocess.run([binary, "--root", root, "--bind", "127.0.0.1", "--port", "0", option, value],
+                                     capture_output=True, text=True, timeout=10)
+            except subprocess.TimeoutExpired:
+                raise AssertionError("%s %s: rsexecd started instead of refusing the value" % (option, value))
+            check(run.returncode == 2, "%s %s: exit %d, stderr %r" % (option, value, run.returncode, run.stderr))
+            check(option in run.stderr, "%s %s: the message does not name the option: %r" % (option, value, run.stderr))
+            check("listening on" not in run.stdout, "%s %s: rsexecd listened" % (option, value))
+        print("options: %d bad values refused with exit 2, naming the option" % len(bad))
+    # Values in range still start it.
+    with RsexecdServer(binary, extra_args=["--login-delay", "0.5", "--idle-timeout", "3600"]) as server:
+        with Control(server.address, server.port) as control:
+            control.login()
+    print("options: values in range are taken")
+
+
 GROUPS = {"rest": test_rest, "hash": test_hash, "fds": test_fds, "max-sessions": test_max_sessions,
-          "timeouts": test_timeouts, "throttle": test_throttle, "rss": test_rss}
+          "timeouts": test_timeouts, "throttle": test_throttle, "rss": test_rss,
+          "options": test_options}
 
 
 def main(argv):
