@@ -74,6 +74,13 @@ void LoginThrottle::abandoned(const std::string& address) {
     if (it->second.failures == 0 && it->second.in_flight == 0) addresses_.erase(it);
 }
 
+bool LoginThrottle::checks_full(const std::string& address) const {
+    const auto it = addresses_.find(address);
+    if (it == addresses_.end()) return false;
+    const auto& record = it->second;
+    return record.failures < settings_.free_failures && record.failures + record.in_flight >= settings_.free_failures;
+}
+
 unsigned LoginThrottle::failures_of(const std::string& address) const {
     const auto it = addresses_.find(address);
     return it == addresses_.end() ? 0 : it->second.failures + it->second.in_flight;

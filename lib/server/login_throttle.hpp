@@ -40,6 +40,14 @@ public:
     // The key of a client address: IPv4 as is, IPv6 by its /64 (one host usually holds a whole /64).
     static std::string address_key(const asio::ip::address& address);
 
+    // True while `address` has failed fewer than the free attempts but as many are being checked:
+    // the next attempt waits for one of those checks to end (a success frees its place) and
+    // then asks admit(), instead of taking a spaced turn as if they had all failed. Many correct
+    // logins at once from one address (one host running many copies) then all get in.
+    bool checks_full(const std::string& address) const;
+    // How long an attempt may wait, for a check to end or for its turn, before it gets 421.
+    Clock::duration max_wait() const noexcept { return settings_.max_wait; }
+
     // An attempt from `address` wants to check a password: when it may (`now` or later), or
     // nullopt when that is more than max_wait away. A returned turn must be followed by
     // failed(), succeeded() or abandoned() for the same address.

@@ -444,6 +444,14 @@ asio::awaitable<void> Session::wait_for_transfer() {
 }
 
 asio::awaitable<bool> Session::wait_for_login_turn(const std::string& address) {
+    // Checks run on the login pool, so attempts from one address overlap; while fewer than the
+    // free attempts have failed, a full set of checks in flight is waited out, not counted as failures.
+    const auto give_up = Clock::now() + context_.throttle.max_wait();
+    while (context_.throttle.checks_full(address) && Clock::now() < give_up) {
+        login_delay_.expires_after(std::chrono::milliseconds(20));
+        auto [ec] = co_await login_delay_.async_wait(use_tuple);
+        if (ec || closed_) co_return false;
+    }
     const auto now = Clock::now();
     const auto turn = context_.throttle.admit(address, now);
     if (!turn) {

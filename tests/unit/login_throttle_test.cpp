@@ -24,6 +24,24 @@ TEST_CASE("parallel guesses from one address are spaced once the free attempts a
     CHECK(throttle.admit("10.0.0.2", t0) == t0);
 }
 
+TEST_CASE("correct logins at once from one address wait for a check to end, not for a spaced turn") {
+    LoginThrottle throttle;
+    CHECK_FALSE(throttle.checks_full("10.0.0.1"));
+    for (int i = 0; i < 5; ++i) {
+        CHECK_FALSE(throttle.checks_full("10.0.0.1"));
+        CHECK(throttle.admit("10.0.0.1", t0) == t0);
+    }
+    // Five checks in flight and no failure yet: the sixth waits for one of them.
+    CHECK(throttle.checks_full("10.0.0.1"));
+    throttle.succeeded("10.0.0.1", "demo");
+    CHECK_FALSE(throttle.checks_full("10.0.0.1"));
+    CHECK(throttle.admit("10.0.0.1", t0) == t0);
+    // Once the free attempts have failed, turns are spaced instead (admit decides).
+    for (int i = 0; i < 5; ++i) throttle.failed("10.0.0.1", "demo", t0);
+    CHECK_FALSE(throttle.checks_full("10.0.0.1"));
+    CHECK(throttle.admit("10.0.0.1", t0) == t0 + 1s);
+}
+
 TEST_CASE("sequential failures from one address wait a doubling delay") {
     LoginThrottle throttle;
     auto now = t0;
