@@ -163,7 +163,19 @@ def check_old_content(dst):
 
 def kill(rsexec, rsexecd, workdir, side):
     src, dst, run, code, elapsed = interrupt(rsexec, rsexecd, workdir, side, signal.SIGKILL)
+    survivor = dst if side == "src" else src
+    # SECURITY.md: "the other side gets ABOR" — unless its own transfer has already failed (its
+    # data connection reset by the dead peer, logged "transfer ... failed"), when nothing is left
+    # to abort. Its log line may trail rsexec's exit a little.
+    ended = re.compile(r"> ABOR|transfer (RETR|STOR) \S+ failed")
+    deadline = time.monotonic() + 10
+    while not ended.search(survivor.log()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    survivor_log = survivor.log()
     stop(src, dst)
+    if not ended.search(survivor_log):
+        raise AssertionError("the surviving %s server was not sent ABOR, and its transfer did not end:\n%s"
+                             % ("dst" if side == "src" else "src", survivor_log[-2000:]))
     context = "exit %d after %.1f s: %s\n%s" % (code, elapsed, run.message(), run.stderr()[-1500:])
     assert code == TRANSFER, "expected exit %d (transfer failed): %s" % (TRANSFER, context)
     assert run.message().startswith("rsexec: %s: " % side), "the message does not name %s: %s" % (side, context)
