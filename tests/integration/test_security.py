@@ -181,11 +181,70 @@ class Limits(unittest.TestCase):
 
     def test_an_idle_control_connection_is_closed_with_421(self):
         with RsexecdServer(BINARY, "127.0.0.2", extra_args=["--idle-timeout", "0.5"]) as server:
+            started = time.monotonic()
             with Control(server.address, server.port) as ctl:
-                started = time.monotonic()
                 code, text = ctl.reply()
+                elapsed = time.monotonic() - started
                 self.assertEqual(code, 421, text)
-                self.assertLess(time.monotonic() - started, 5)
+                # Not before the idle timeout (the clock starts at the greeting, after connect).
+                self.assertGreaterEqual(elapsed, 0.5 - 0.05)
+                self.assertLess(elapsed, 5)
+
+    def test_a_failed_pass_waits_the_default_second(self):
+        # SECURITY.md: 1 s delay after each failed PASS, --login-delay's default.
+        with RsexecdServer(BINARY, "127.0.0.2") as server:
+            with Control(server.address, server.port) as ctl:
+                self.assertEqual(ctl.cmd("USER %s" % server.credentials[0])[0], 331)
+                started = time.monotonic()
+                self.assertEqual(ctl.cmd("PASS wrong")[0], 530)
+                elapsed = time.monotonic() - started
+                self.assertGreaterEqual(elapsed, 1.0 - 0.05)
+                self.assertLess(elapsed, 3.0)
+                self.assertEqual(ctl.cmd("USER %s" % server.credentials[0])[0], 331)
+                started = time.monotonic()
+                self.assertEqual(ctl.cmd("PASS %s" % server.credentials[1])[0], 230)
+                self.assertLess(time.monotonic() - started, 0.5, "a good password was delayed too")
+
+    def test_replies_queued_for_a_client_that_never_reads_are_capped_and_the_session_closed(self):
+        # SECURITY.md: replies queued for a client that never reads are capped (1 MiB, then close).
+        with RsexecdServer(BINARY, "127.0.0.2") as server:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.addCleanup(sock.close)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(10)
+            sock.connect((server.address, server.port))
+            user, password = server.credentials
+            sock.sendall(("USER %s\r\nPASS %s\r\n" % (user, password)).encode())
+            batch = b"FEAT\r\n" * 2000
+            closed = False
+            deadline = time.monotonic() + 30
+            # Send FEATs (about 200 bytes of reply each) and never read, until the server hangs up.
+            while not closed and time.monotonic() < deadline:
+                try:
+                    sock.sendall(batch)
+                except (BrokenPipeError, ConnectionResetError):
+                    closed = True
+                except socket.timeout:
+                    break  # the server stopped reading without closing: checked below
+                if "does not read its replies; closing" in server.log():
+                    closed = True
+            self.assertTrue(closed, "the server neither closed nor said so within 30 s")
+            deadline = time.monotonic() + 5
+            while "does not read its replies; closing" not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            self.assertIn("does not read its replies; closing", server.log())
+            # What the client can still read is bounded: the cap plus what the kernel buffered.
+            received = 0
+            sock.settimeout(10)
+            try:
+                while True:
+                    chunk = sock.recv(1 << 16)
+                    if not chunk:
+                        break
+                    received += len(chunk)
+            except ConnectionResetError:
+                pass
+            self.assertLess(received, 1024 * 1024 + 8 * 1024 * 1024)
 
 
 if __name__ == "__main__":

@@ -155,6 +155,29 @@ class ClientServer(unittest.TestCase):
         self.addCleanup(ctl.close)
         return ctl
 
+    def test_commands_pipelined_behind_auth_tls_in_the_clear_are_dropped_not_run(self):
+        # STARTTLS command injection: whoever is on the path appends commands to the clear AUTH;
+        # run after the handshake they would count as the protected client's own.
+        self.write("victim.txt", b"still here\n")
+        ctl = TlsControl(self.server.address, self.server.port)
+        self.addCleanup(ctl.close)
+        ctl.send(("AUTH TLS\r\nUSER %s\r\nPASS %s\r\nDELE victim.txt\r\n" % (USER, PASSWORD)).encode())
+        code, text = ctl.reply()
+        self.assertEqual(code, 234, text)
+        ctl.file.close()
+        ctl.sock = ctl.context.wrap_socket(ctl.sock, server_hostname=ctl.address)
+        ctl.file = ctl.sock.makefile("rb")
+        # The first reply after the handshake answers the first protected command: none of the
+        # three injected ones was answered (or run).
+        self.assertEqual(ctl.cmd("NOOP")[0], 200)
+        code, text = ctl.cmd("PWD")
+        self.assertEqual(code, 530, "the injected USER/PASS logged the session in: " + text)
+        self.assertTrue(os.path.exists(self.server.path("victim.txt")), "the injected DELE ran")
+        deadline = time.monotonic() + 5
+        while "clear bytes after AUTH dropped" not in self.server.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("clear bytes after AUTH dropped", self.server.log())
+
     def test_ftp_tls_with_the_ca_verified_logs_in_and_moves_files_over_protected_data(self):
         data = os.urandom(3 * 1024 * 1024 + 5)
         ftp = ftplib.FTP_TLS(context=client_context(), timeout=10)
