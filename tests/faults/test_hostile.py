@@ -24,6 +24,7 @@ GOOD_HOST = "127.0.0.2"
 HOSTILE_HOST = "127.0.0.3"
 THIRD_PARTY = "127.0.0.99"  # nothing listens there: a connection to it is refused at once
 TIME_LIMIT = 10.0
+REPLY_TIMEOUT = 3  # rsexec copy --timeout
 RSS_LIMIT_KIB = 64 * 1024
 # Under AddressSanitizer rsexec starts near 115 MiB (shadow memory and quarantine); the bound
 # there still catches the 100 MiB line being buffered.
@@ -89,7 +90,7 @@ class FtpServer:
 
 class Run:
     def __init__(self, rsexec, args):
-        command = [rsexec, "copy", "--timeout", "3", "-v"] + args
+        command = [rsexec, "copy", "--timeout", str(REPLY_TIMEOUT), "-v"] + args
         started = time.monotonic()
         try:
             done = subprocess.run(command, capture_output=True, text=True, errors="replace", timeout=30)
@@ -109,6 +110,9 @@ class Run:
         context = "exit %d after %.1f s, RSS %d KiB\nstderr (tail):\n%s" % (
             self.code, self.elapsed, self.rss_kib, "\n".join(self.stderr.splitlines()[-15:]))
         assert self.elapsed < TIME_LIMIT, "rsexec took too long: " + context
+        if code == TIMEOUT:
+            # A timeout is not an early give-up: not before --timeout has run out.
+            assert self.elapsed >= REPLY_TIMEOUT - 0.05, "rsexec gave up before --timeout: " + context
         assert self.rss_kib < RSS_LIMIT, "rsexec used too much memory: " + context
         assert self.code == code, "expected exit %d: %s" % (code, context)
         if message_pattern:

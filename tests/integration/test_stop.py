@@ -31,7 +31,12 @@ class GracefulStop(unittest.TestCase):
             busy.send("RETR f")  # waits for a data connection that never comes
             idle = Control(server.address, server.port)
             self.addCleanup(idle.close)
-            time.sleep(0.1)
+            # The RETR has reached the server (it logs each command) before the stop, not a
+            # fixed sleep's worth of hope.
+            deadline = time.monotonic() + 10
+            while "> RETR f" not in server.log() and time.monotonic() < deadline:
+                time.sleep(0.02)
+            self.assertIn("> RETR f", server.log())
             started = time.monotonic()
             self.assertEqual(server.stop(timeout=5), 0)
             self.assertLess(time.monotonic() - started, 2)
