@@ -18,6 +18,13 @@ import sys
 import tempfile
 import time
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PYTHON = "/usr/bin/python3"
 GOOD_HOST = "127.0.0.2"
@@ -109,15 +116,14 @@ class Run:
     def check(self, code, message_pattern=None):
         context = "exit %d after %.1f s, RSS %d KiB\nstderr (tail):\n%s" % (
             self.code, self.elapsed, self.rss_kib, "\n".join(self.stderr.splitlines()[-15:]))
-        assert self.elapsed < TIME_LIMIT, "rsexec took too long: " + context
+        check(self.elapsed < TIME_LIMIT, "rsexec took too long: " + context)
         if code == TIMEOUT:
             # A timeout is not an early give-up: not before --timeout has run out.
-            assert self.elapsed >= REPLY_TIMEOUT - 0.05, "rsexec gave up before --timeout: " + context
-        assert self.rss_kib < RSS_LIMIT, "rsexec used too much memory: " + context
-        assert self.code == code, "expected exit %d: %s" % (code, context)
+            check(self.elapsed >= REPLY_TIMEOUT - 0.05, "rsexec gave up before --timeout: " + context)
+        check(self.rss_kib < RSS_LIMIT, "rsexec used too much memory: " + context)
+        check(self.code == code, "expected exit %d: %s" % (code, context))
         if message_pattern:
-            assert re.search(message_pattern, self.message), \
-                "message does not match %r: %s" % (message_pattern, context)
+            check(re.search(message_pattern, self.message), "message does not match %r: %s" % (message_pattern, context))
         print("  exit %d in %.1f s, peak RSS %.1f MiB: %s" % (self.code, self.elapsed, self.rss_kib / 1024, self.message))
 
 
@@ -181,45 +187,45 @@ def bounce(rsexec, workdir, script, dialect, trust):
     run = case.copy(rsexec, *options)
     told = [c for c in case.good.commands() if c.startswith(("PORT ", "EPRT ", "SOCK "))]
     print("  the well-behaved source was told: %s" % told)
-    assert told, "no PORT/EPRT/SOCK reached the well-behaved server"
+    check(told, "no PORT/EPRT/SOCK reached the well-behaved server")
     return case, run, told
 
 
 def case_pasv_bounce(rsexec, workdir):
     """227 names 127.0.0.99: rsexec forwards the hostile server's own control address instead."""
     case, run, told = bounce(rsexec, workdir, "pasv-third-party", "pasv", trust=False)
-    assert told[0].startswith("PORT 127,0,0,3,"), told
-    assert not any("127,0,0,99" in c for c in told), "bounce address forwarded: %s" % told
+    check(told[0].startswith("PORT 127,0,0,3,"), told)
+    check(not any("127,0,0,99" in c for c in told), "bounce address forwarded: %s" % told)
     run.check(0)
-    assert case.copied(), "the file did not arrive"
+    check(case.copied(), "the file did not arrive")
 
 
 def case_pasv_bounce_trusted(rsexec, workdir):
     """With --trust-announced-address the 227's address is forwarded as announced."""
     case, run, told = bounce(rsexec, workdir, "pasv-third-party", "pasv", trust=True)
-    assert told[0].startswith("PORT 127,0,0,99,"), told
+    check(told[0].startswith("PORT 127,0,0,99,"), told)
     # Nothing listens on 127.0.0.99: that pairing fails with 425 and rsexec swaps the roles.
     run.check(0)
-    assert case.copied(), "the file did not arrive"
+    check(case.copied(), "the file did not arrive")
 
 
 def case_epsv_bounce(rsexec, workdir):
     """229 carrying another host's address: EPRT names the control address, trusted or not."""
     for trust in (False, True):
         case, run, told = bounce(rsexec, workdir + ("/trusted" if trust else "/plain"), "epsv-third-party", "epsv", trust)
-        assert told[0].startswith("EPRT |1|127.0.0.3|"), told
-        assert not any("127.0.0.99" in c for c in told), "bounce address forwarded: %s" % told
+        check(told[0].startswith("EPRT |1|127.0.0.3|"), told)
+        check(not any("127.0.0.99" in c for c in told), "bounce address forwarded: %s" % told)
         run.check(0)
-        assert case.copied(), "the file did not arrive"
+        check(case.copied(), "the file did not arrive")
 
 
 def case_sock_bounce(rsexec, workdir):
     """LSTN's 255 SOCK names 127.0.0.99: the connector's SOCK names the control address instead."""
     case, run, told = bounce(rsexec, workdir, "sock-third-party", "rfc438", trust=False)
-    assert told[0].startswith("SOCK 127,0,0,3,"), told
-    assert not any("127,0,0,99" in c for c in told), "bounce address forwarded: %s" % told
+    check(told[0].startswith("SOCK 127,0,0,3,"), told)
+    check(not any("127,0,0,99" in c for c in told), "bounce address forwarded: %s" % told)
     run.check(0)
-    assert case.copied(), "the file did not arrive"
+    check(case.copied(), "the file did not arrive")
 
 
 def case_hang_after_150(rsexec, workdir):
@@ -229,8 +235,8 @@ def case_hang_after_150(rsexec, workdir):
     run = case.copy(rsexec, "--dialect", "pasv")
     run.check(TIMEOUT, r"^rsexec: (src|dst): .*no reply within the timeout")
     commands = case.good.commands()
-    assert "ABOR" in commands, "the destination never got ABOR: %s" % commands
-    assert not os.path.exists(os.path.join(case.dst.root, "g.bin"))
+    check("ABOR" in commands, "the destination never got ABOR: %s" % commands)
+    check(not os.path.exists(os.path.join(case.dst.root, "g.bin")), 'failed: not os.path.exists(os.path.join(case.dst.root, "g.bin"))')
 
 
 def case_hang_after_150_dst(rsexec, workdir):
@@ -247,8 +253,8 @@ def case_refuse_port(rsexec, workdir):
     run.check(PAIRING, r"^rsexec: the servers refused every way to pair them")
     # The connector is told the listener's address: src (127.0.0.3) hears of dst (127.0.0.2).
     for refusal in ("src: EPRT |1|127.0.0.2|", "dst: EPRT |1|127.0.0.3|", "src: PORT 127,0,0,2,", "dst: PORT 127,0,0,3,"):
-        assert refusal in run.message, "%r missing from: %s" % (refusal, run.message)
-    assert ": 500 " in run.message
+        check(refusal in run.message, "%r missing from: %s" % (refusal, run.message))
+    check(": 500 " in run.message, 'failed: ": 500 " in run.message')
 
 
 CASES = {name[len("case_"):].replace("_", "-"): function

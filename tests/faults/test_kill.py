@@ -46,6 +46,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import RsexecdServer  # noqa: E402
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 MiB = 1 << 20
 TRANSFER, TIMEOUT, INTERRUPTED = 8, 10, 12  # app/rsexec/exit_codes_help.hpp
 OLD_CONTENT = b"the old content of big.bin\n"
@@ -158,7 +165,7 @@ def interrupt(rsexec_binary, rsexecd, workdir, side, how):
 
 def check_old_content(dst):
     with open(dst.path("big.bin"), "rb") as f:
-        assert f.read() == OLD_CONTENT, "the final name no longer holds its old content"
+        check(f.read() == OLD_CONTENT, "the final name no longer holds its old content")
 
 
 def kill(rsexec, rsexecd, workdir, side):
@@ -177,13 +184,13 @@ def kill(rsexec, rsexecd, workdir, side):
         raise AssertionError("the surviving %s server was not sent ABOR, and its transfer did not end:\n%s"
                              % ("dst" if side == "src" else "src", survivor_log[-2000:]))
     context = "exit %d after %.1f s: %s\n%s" % (code, elapsed, run.message(), run.stderr()[-1500:])
-    assert code == TRANSFER, "expected exit %d (transfer failed): %s" % (TRANSFER, context)
-    assert run.message().startswith("rsexec: %s: " % side), "the message does not name %s: %s" % (side, context)
-    assert elapsed < 3 + 5, "rsexec took %.1f s to notice" % elapsed
+    check(code == TRANSFER, "expected exit %d (transfer failed): %s" % (TRANSFER, context))
+    check(run.message().startswith("rsexec: %s: " % side), "the message does not name %s: %s" % (side, context))
+    check(elapsed < 3 + 5, "rsexec took %.1f s to notice" % elapsed)
     check_old_content(dst)
     if side == "src":
         # The destination is alive: the temporary file was deleted (no --resume).
-        assert not os.path.exists(dst.path(".big.bin.rsexec-part")), "the temporary file was left behind"
+        check(not os.path.exists(dst.path(".big.bin.rsexec-part")), "the temporary file was left behind")
     print("  exit %d %.2f s after SIGKILL: %s" % (code, elapsed, run.message()))
 
 
@@ -193,12 +200,12 @@ def stopped(rsexec, rsexecd, workdir, side):
     other_log = other.log()
     stop(src, dst)
     context = "exit %d after %.1f s: %s\n%s" % (code, elapsed, run.message(), run.stderr()[-1500:])
-    assert code == TIMEOUT, "expected exit %d (timeout): %s" % (TIMEOUT, context)
-    assert run.message().startswith("rsexec: %s: stall timeout" % side), "the message does not name %s: %s" % (side, context)
+    check(code == TIMEOUT, "expected exit %d (timeout): %s" % (TIMEOUT, context))
+    check(run.message().startswith("rsexec: %s: stall timeout" % side), "the message does not name %s: %s" % (side, context))
     # Not before --timeout, and not much after: polls every second, a stopped server's ABOR
     # waited for 1 s, the other side's ABOR answered at once.
-    assert 3 <= elapsed < 3 + 6, "gave up %.1f s after SIGSTOP (--timeout 3)" % elapsed
-    assert re.search(r"> ABOR", other_log), "the %s server was not sent ABOR" % ("dst" if side == "src" else "src")
+    check(3 <= elapsed < 3 + 6, "gave up %.1f s after SIGSTOP (--timeout 3)" % elapsed)
+    check(re.search(r"> ABOR", other_log), "the %s server was not sent ABOR" % ("dst" if side == "src" else "src"))
     check_old_content(dst)
     print("  exit %d %.2f s after SIGSTOP: %s" % (code, elapsed, run.message()))
 
@@ -254,13 +261,13 @@ def case_stop_capped(rsexec, rsexecd, workdir):
         notice = "left for a second one (--max-per-host)"
         while notice not in run.stderr() and time.monotonic() < deadline and run.process.poll() is None:
             time.sleep(0.05)
-        assert notice in run.stderr(), "no notice that the watch went without:\n%s" % run.stderr()[-2000:]
-        assert most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:]
+        check(notice in run.stderr(), "no notice that the watch went without:\n%s" % run.stderr()[-2000:])
+        check(most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:])
         src.process.send_signal(signal.SIGCONT)
         code = run.wait(60)
-        assert code == 0, "exit %d after SIGCONT:\n%s" % (code, run.stderr()[-2000:])
-        assert os.path.getsize(dst.path("big.bin")) == 512 * MiB, "the copy is incomplete"
-        assert most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:]
+        check(code == 0, "exit %d after SIGCONT:\n%s" % (code, run.stderr()[-2000:]))
+        check(os.path.getsize(dst.path("big.bin")) == 512 * MiB, "the copy is incomplete")
+        check(most_at_once(dst.log()) == 1, "two sessions at once with --max-per-host 1:\n%s" % dst.log()[-3000:])
         print("  --max-per-host 1: no second login for the stall watch; the copy completed after SIGCONT")
     finally:
         stop(src, dst)
@@ -280,29 +287,29 @@ def case_second_sigint(rsexec, rsexecd, workdir):
         deadline = time.monotonic() + 1
         while time.monotonic() < deadline and run.process.poll() is None:
             time.sleep(0.05)
-        assert run.process.poll() is None, "the first SIGINT did not wait for the running copy:\n" + run.stderr()[-1500:]
+        check(run.process.poll() is None, "the first SIGINT did not wait for the running copy:\n" + run.stderr()[-1500:])
         run.process.send_signal(signal.SIGINT)
         signalled = time.monotonic()
         code = run.wait(30)
         elapsed = time.monotonic() - signalled
         src.process.send_signal(signal.SIGCONT)
-        assert code == INTERRUPTED, "exit %d after the second SIGINT: %s" % (code, run.stderr()[-1500:])
-        assert elapsed < 3, "the second SIGINT took %.1f s to end the run" % elapsed
+        check(code == INTERRUPTED, "exit %d after the second SIGINT: %s" % (code, run.stderr()[-1500:]))
+        check(elapsed < 3, "the second SIGINT took %.1f s to end the run" % elapsed)
         with open(run.out_path) as f:
             summary = json.loads(f.read().splitlines()[-1])
-        assert summary["event"] == "summary" and summary["interrupted"] == 1 and summary["done"] == 0, summary
-        assert not os.path.exists(dst.path("big.bin")), "a file under the final name after the abort"
+        check(summary["event"] == "summary" and summary["interrupted"] == 1 and summary["done"] == 0, summary)
+        check(not os.path.exists(dst.path("big.bin")), "a file under the final name after the abort")
         kept = os.path.getsize(partial)
         print("  second SIGINT: exit %d %.2f s later, %d bytes kept under the temporary name" % (code, elapsed, kept))
 
         # The journal beside the job file has the item as started: the next run resumes it.
         rerun = Rsexec(rsexec, workdir, args)
         code = rerun.wait(60)
-        assert code == 0, "the next run: exit %d: %s" % (code, rerun.stderr()[-1500:])
+        check(code == 0, "the next run: exit %d: %s" % (code, rerun.stderr()[-1500:]))
         with open(rerun.out_path) as f:
             done = [json.loads(line) for line in f if '"done"' in line and '"event":"done"' in line]
-        assert done and done[0].get("resumed_from", 0) > 0, "the next run did not resume: %s" % done
-        assert os.path.getsize(dst.path("big.bin")) == 512 * MiB and not os.path.exists(partial)
+        check(done and done[0].get("resumed_from", 0) > 0, "the next run did not resume: %s" % done)
+        check(os.path.getsize(dst.path("big.bin")) == 512 * MiB and not os.path.exists(partial), 'failed: os.path.getsize(dst.path("big.bin")) == 512 * MiB and not os.path.exists(partial)')
         print("  the next run resumed at byte %d and completed" % done[0]["resumed_from"])
     finally:
         stop(src, dst)
@@ -319,9 +326,9 @@ def case_resume(rsexec, rsexecd, workdir):
         wait_for_bytes(partial, size // 2, first)
         src.process.send_signal(signal.SIGKILL)
         code = first.wait(30)
-        assert code == TRANSFER, "first run: exit %d: %s" % (code, first.stderr()[-1500:])
+        check(code == TRANSFER, "first run: exit %d: %s" % (code, first.stderr()[-1500:]))
         kept = os.path.getsize(partial)
-        assert 0 < kept < size, "kept %d bytes of %d" % (kept, size)
+        check(0 < kept < size, "kept %d bytes of %d" % (kept, size))
         stop(src)
 
         # The source comes back (another port, the same files); the copy goes on from `kept`.
@@ -331,13 +338,13 @@ def case_resume(rsexec, rsexecd, workdir):
                         ["copy", "--resume", "-v", "--timeout", "3", url(src, "big.bin"), url(dst, "big.bin")])
         code = second.wait(60)
         trace = second.stderr()
-        assert code == 0, "second run: exit %d: %s" % (code, trace[-1500:])
-        assert re.search(r"^src> REST %d$" % kept, trace, re.M), "no REST %d in the trace:\n%s" % (kept, trace[-1500:])
-        assert re.search(r"^dst> APPE \.big\.bin\.rsexec-part$", trace, re.M), "no APPE in the trace"
+        check(code == 0, "second run: exit %d: %s" % (code, trace[-1500:]))
+        check(re.search(r"^src> REST %d$" % kept, trace, re.M), "no REST %d in the trace:\n%s" % (kept, trace[-1500:]))
+        check(re.search(r"^dst> APPE \.big\.bin\.rsexec-part$", trace, re.M), "no APPE in the trace")
         sent = [int(m.group(1)) for m in (re.search(r"bytes=(\d+)", l) for l in src.transfers("RETR")) if m]
-        assert sent == [size - kept], "the source sent %s bytes, the rest was %d" % (sent, size - kept)
-        assert not os.path.exists(partial), "the temporary file is still there"
-        assert sha256(dst.path("big.bin")) == sha256(src.path("big.bin")), "the copy differs from the source"
+        check(sent == [size - kept], "the source sent %s bytes, the rest was %d" % (sent, size - kept))
+        check(not os.path.exists(partial), "the temporary file is still there")
+        check(sha256(dst.path("big.bin")) == sha256(src.path("big.bin")), "the copy differs from the source")
         print("  first run kept %d bytes; the second moved %d of %d bytes" % (kept, sent[0], size))
     finally:
         stop(src, dst)

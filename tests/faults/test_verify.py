@@ -23,6 +23,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 VERIFICATION = 9
 FXP = ["--fxp-peers", "127.0.0.0/8"]
 
@@ -56,11 +63,10 @@ def main(argv):
             f.write(payload)
 
         run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), url(dst.address, dst.port, "ok.bin"))
-        assert run.returncode == 0, run.stderr[-1500:]
-        assert re.search(r"^src> HASH f\.bin$", run.stderr, re.M) and \
-            re.search(r"^dst> HASH \.ok\.bin\.rsexec-part$", run.stderr, re.M), run.stderr[-1500:]
+        check(run.returncode == 0, run.stderr[-1500:])
+        check(re.search(r"^src> HASH f\.bin$", run.stderr, re.M) and re.search(r"^dst> HASH \.ok\.bin\.rsexec-part$", run.stderr, re.M), run.stderr[-1500:])
         with open(dst.path("ok.bin"), "rb") as f:
-            assert f.read() == payload
+            check(f.read() == payload, 'failed: f.read() == payload')
 
         # A partial file from "an earlier attempt" that is not the source's first bytes.
         with open(dst.path(".bad.bin.rsexec-part"), "wb") as f:
@@ -69,12 +75,12 @@ def main(argv):
             f.write(b"old content\n")
         run = copy(rsexec, "--resume", "--verify", "checksum", url(src.address, src.port, "f.bin"),
                    url(dst.address, dst.port, "bad.bin"))
-        assert run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:])
-        assert re.match(r"rsexec: dst: SHA-256 mismatch", last_message(run)), last_message(run)
-        assert re.search(r"^src> REST 1048576$", run.stderr, re.M), "the planted partial file was not resumed"
-        assert not os.path.exists(dst.path(".bad.bin.rsexec-part")), "the unverified temporary file was kept"
+        check(run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:]))
+        check(re.match(r"rsexec: dst: SHA-256 mismatch", last_message(run)), last_message(run))
+        check(re.search(r"^src> REST 1048576$", run.stderr, re.M), "the planted partial file was not resumed")
+        check(not os.path.exists(dst.path(".bad.bin.rsexec-part")), "the unverified temporary file was kept")
         with open(dst.path("bad.bin"), "rb") as f:
-            assert f.read() == b"old content\n", "the final name was replaced by an unverified copy"
+            check(f.read() == b"old content\n", "the final name was replaced by an unverified copy")
 
         # A destination without any digest command.
         os.makedirs(os.path.join(work, "plain"))
@@ -84,13 +90,12 @@ def main(argv):
         port = int(plain.stdout.readline())
         target = url("127.0.0.10", port, "p.bin", "any", "any")
         run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
-        assert run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:])
-        assert "no checksum algorithm both servers offer (src: HASH SHA-256; XSHA256; dst: none)" in last_message(run), \
-            last_message(run)
-        assert not re.search(r"^(src|dst)> (RETR|STOR)", run.stderr, re.M), "bytes moved before the refusal"
+        check(run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:]))
+        check("no checksum algorithm both servers offer (src: HASH SHA-256; XSHA256; dst: none)" in last_message(run), last_message(run))
+        check(not re.search(r"^(src|dst)> (RETR|STOR)", run.stderr, re.M), "bytes moved before the refusal")
         run = copy(rsexec, "--verify", "checksum-if-available", url(src.address, src.port, "f.bin"), target)
-        assert run.returncode == 0, run.stderr[-1500:]
-        assert "rsexec: warning: no checksum algorithm both servers offer" in run.stderr, run.stderr[-1500:]
+        check(run.returncode == 0, run.stderr[-1500:])
+        check("rsexec: warning: no checksum algorithm both servers offer" in run.stderr, run.stderr[-1500:])
         print("ok: verified copy, SHA-256 mismatch refused (exit 9, nothing renamed), no common digest said")
         return 0
     except AssertionError as failure:

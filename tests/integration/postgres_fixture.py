@@ -25,6 +25,13 @@ import subprocess
 import tempfile
 import time
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 PG_BIN = os.environ.get("RSEXEC_PG_BIN", "/usr/lib/postgresql/15/bin")
 OS_USER = "postgres"
 DB_USER = "rsexec"
@@ -200,23 +207,23 @@ class PostgresServer:
 def _self_test():
     with PostgresServer() as pg:
         pid, folder = pg.pid, pg.dir
-        assert pid_alive(pid), "postmaster %d not running" % pid
-        assert pg.psql("select 1") == [("1",)], pg.psql("select 1")
-        assert pg.psql("select current_user, 'a|b', null") == [("rsexec", "a|b", "")]
-        assert pg.psql("show fsync") == [("off",)]
-        assert pg.psql("select inet_server_addr()::text, inet_server_port()") == [("127.0.0.1/32", str(pg.port))]
+        check(pid_alive(pid), "postmaster %d not running" % pid)
+        check(pg.psql("select 1") == [("1",)], pg.psql("select 1"))
+        check(pg.psql("select current_user, 'a|b', null") == [("rsexec", "a|b", "")], 'failed: pg.psql("select current_user, \'a|b\', null") == [("rsexec", "a|b", "")]')
+        check(pg.psql("show fsync") == [("off",)], 'failed: pg.psql("show fsync") == [("off",)]')
+        check(pg.psql("select inet_server_addr()::text, inet_server_port()") == [("127.0.0.1/32", str(pg.port))], 'failed: pg.psql("select inet_server_addr()::text, inet_server_port()") == [("127.0.0.1/32", str(pg.port))]')
         url = pg.createdb("other")
-        assert url.endswith(":%d/other" % pg.port) and pg.psql("select current_database()", "other") == [("other",)]
+        check(url.endswith(":%d/other" % pg.port) and pg.psql("select current_database()", "other") == [("other",)], 'failed: url.endswith(":%d/other" % pg.port) and pg.psql("select current_database()", "other") == [("other",)]')
         owner = os.stat(pg.data).st_uid
-        assert owner == pwd.getpwnam(OS_USER).pw_uid, "data folder owned by uid %d" % owner
+        check(owner == pwd.getpwnam(OS_USER).pw_uid, "data folder owned by uid %d" % owner)
         print("ok: postgres pid %d at %s" % (pid, pg.url))
         # Two at once get two ports.
         with PostgresServer() as second:
-            assert second.port != pg.port and second.psql("select 2") == [("2",)]
+            check(second.port != pg.port and second.psql("select 2") == [("2",)], 'failed: second.port != pg.port and second.psql("select 2") == [("2",)]')
             second_pid = second.pid
-        assert not pid_alive(second_pid), "second postmaster %d still running" % second_pid
-    assert not pid_alive(pid), "postmaster %d still running after stop" % pid
-    assert not os.path.exists(folder), "folder %s left behind" % folder
+        check(not pid_alive(second_pid), "second postmaster %d still running" % second_pid)
+    check(not pid_alive(pid), "postmaster %d still running after stop" % pid)
+    check(not os.path.exists(folder), "folder %s left behind" % folder)
     print("ok: stopped (pid %d gone), folder removed" % pid)
 
 

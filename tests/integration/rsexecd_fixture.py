@@ -21,6 +21,13 @@ import subprocess
 import tempfile
 import time
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 USER = "tester"
 PASSWORD = "s3cret-pass"
 
@@ -167,9 +174,9 @@ class Control:
 
     def login(self, user=USER, password=PASSWORD):
         code, text = self.cmd("USER " + user)
-        assert code == 331, text
+        check(code == 331, text)
         code, text = self.cmd("PASS " + password)
-        assert code == 230, text
+        check(code == 230, text)
 
     def close(self):
         try:

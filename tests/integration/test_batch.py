@@ -28,14 +28,14 @@ def url(server, path=""):
 
 def run(args, timeout=120, stdin=None):
     result = subprocess.run([RSEXEC] + args, capture_output=True, text=True, timeout=timeout, input=stdin)
-    assert PASSWORD not in result.stdout + result.stderr, "password leaked into the output"
+    check(PASSWORD not in result.stdout + result.stderr, "password leaked into the output")
     return result
 
 
 def events(stdout):
     """Every stdout line must be one JSON object."""
     parsed = [json.loads(line) for line in stdout.splitlines()]
-    assert parsed and parsed[-1]["event"] == "summary", stdout[-500:]
+    check(parsed and parsed[-1]["event"] == "summary", stdout[-500:])
     return parsed
 
 

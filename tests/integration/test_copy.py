@@ -24,6 +24,13 @@ import urllib.parse
 
 from rsexecd_fixture import RsexecdServer
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 if __name__ == "__main__":
     RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
     GROUPS = sys.argv[3:]
@@ -104,9 +111,9 @@ class Run:
     def result(self):
         """The one-line result on stdout, parsed: (bytes, dialect, listener)."""
         lines = self.out.splitlines()
-        assert len(lines) == 1, "expected one result line, got: %r" % self.out
+        check(len(lines) == 1, "expected one result line, got: %r" % self.out)
         match = RESULT_LINE.match(lines[0])
-        assert match, "unexpected result line: %r" % lines[0]
+        check(match, "unexpected result line: %r" % lines[0])
         return int(match.group(3)), match.group(4), match.group(5)
 
     def message(self):

@@ -13,6 +13,13 @@ import unittest
 
 from rsexecd_fixture import PASSWORD, USER, Control, RsexecdServer
 
+
+def check(condition, message):
+    """An explicit check: unlike assert, it is not turned off by python3 -O."""
+    if not condition:
+        raise AssertionError(message)
+
+
 BINARY = sys.argv.pop(1) if __name__ == "__main__" else os.environ.get("RSEXECD")
 
 
@@ -233,7 +240,7 @@ class FtplibClient(unittest.TestCase):
                 ftp.storbinary("STOR c%d.bin" % i, io.BytesIO(data))
                 out = io.BytesIO()
                 ftp.retrbinary("RETR c%d.bin" % i, out.write)
-                assert out.getvalue() == data
+                check(out.getvalue() == data, 'failed: out.getvalue() == data')
                 ftp.quit()
             except Exception as e:  # reported below
                 errors.append(repr(e))
