@@ -435,6 +435,19 @@ private:
         co_return std::nullopt;
     }
 
+    // Nothing that fails verification keeps its temporary file, as with copy_file: its bytes are
+    // not to be trusted, not even as a start to resume from. The destination's replies still due
+    // are read out first (briefly: a session that does not answer is closed with the file kept).
+    asio::awaitable<void> discard(const Slot& slot) {
+        const auto limit = std::min<Clock::duration>(destination_.session.timeout(), std::chrono::seconds(2));
+        while (destination_.session.is_open() && !destination_.pending.empty()) {
+            auto reply = co_await destination_.session.read_reply(limit);
+            if (!reply) co_return;
+            if (!reply->preliminary()) destination_.pending.pop_front();
+        }
+        if (destination_.session.is_open()) co_await destination_.session.command("DELE", slot.temporary);
+    }
+
     // Both sessions are closed: the replies still due would answer commands nobody waits for.
     asio::awaitable<Status> stop(Stop stopped) {
         if (stopped.culprit && stopped.error.side == Side::source && stopped.culprit->store_sent &&
@@ -444,6 +457,7 @@ private:
                 stopped.error = std::move(refusal->error);
             }
         }
+        if (stopped.culprit && stopped.error.is(Errc::verification_failed)) co_await discard(*stopped.culprit);
         source_.session.close();
         destination_.session.close();
         for (auto& slot : slots_) {

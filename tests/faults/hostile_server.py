@@ -5,7 +5,7 @@
 
 Listens on HOST with a port the kernel chooses and prints that port on stdout. Standard library
 only. Every script starts from a small, well-behaved FTP server (RFC 959: USER, PASS, FEAT, TYPE,
-SIZE, PASV, EPSV, PORT, EPRT, RFC 438's LSTN and SOCK as docs/PROTOCOL.md maps them to TCP,
+SIZE, REST, PASV, EPSV, PORT, EPRT, RFC 438's LSTN and SOCK as docs/PROTOCOL.md maps them to TCP,
 RETR, STOR, APPE, DELE, RNFR, RNTO, ABOR, QUIT; PWD and CWD, but no MLST) that serves the
 files under --root and accepts data connections to and from any address (FXP allowed); the
 scripts change one thing:
@@ -22,6 +22,19 @@ scripts change one thing:
     sock-third-party    LSTN's 255 SOCK names another host
     hang-after-150      RETR/STOR answer 150 and then nothing, ever (ABOR ignored)
     refuse-port         PORT, EPRT, LSTN and SOCK answer 500
+
+Scripts that fail the first --fail-first N RETRs of each file (counted per path, across
+connections) and then serve it, for rsexec's retries; and two that lie about a file's size:
+
+    retr-421            RETR answers 421 and the control connection closes (RFC 959 4.2)
+    retr-425            RETR answers 425 Cannot open data connection
+    retr-450            RETR answers 450 File unavailable
+    retr-drop-control   RETR: the control connection closes without a reply
+    retr-drop-data      RETR: 150, half the file, the data connection closes, 426
+    retr-550            RETR answers 550 (permanent: must not be retried)
+    size-liar           SIZE says 4096 bytes more than RETR sends (every time)
+    short-226           RETR sends half the file, closes the data connection and says 226
+    slow-retr           RETR sends 256 KiB/s (a transfer long enough for progress events)
 
 --log appends every command line the server receives ("PORT 127,0,0,3,195,80"), so that a test
 can check what rsexec told this server.
@@ -41,6 +54,8 @@ SCRIPTS = (
     "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "sock-third-party",
     "hang-after-150",
     "refuse-port",
+    "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
+    "size-liar", "short-226", "slow-retr",
 )
 
 
@@ -62,6 +77,7 @@ class Session:
         self.aborted = threading.Event()
         self.rename_from = None
         self.cwd = "/"             # PWD/CWD; other paths are relative to it
+        self.restart = 0           # REST offset for the next RETR (RFC 3659 5)
 
     # --- plumbing ---------------------------------------------------------------------------
     def reply(self, text):
@@ -111,8 +127,10 @@ class Session:
     def cmd_ACCT(self, argument):
         self.reply("230 Logged in")
 
+    features = ("SIZE", "EPSV", "EPRT")
+
     def cmd_FEAT(self, argument):
-        self.reply("211-Features:\r\n SIZE\r\n EPSV\r\n EPRT\r\n211 End")
+        self.reply("211-Features:\r\n" + "".join(" %s\r\n" % f for f in self.features) + "211 End")
 
     def cmd_TYPE(self, argument):
         self.reply("200 Type set")
@@ -153,6 +171,13 @@ class Session:
         else:
             os.unlink(path)
             self.reply("250 Deleted")
+
+    def cmd_REST(self, argument):
+        if not argument.isdigit():
+            self.reply("501 Bad REST argument")
+            return
+        self.restart = int(argument)
+        self.reply("350 Restarting at %d" % self.restart)
 
     def cmd_RNFR(self, argument):
         path = self.path(argument)
@@ -237,7 +262,8 @@ class Session:
         if path is None or not os.path.isfile(path):
             self.reply("550 No such file")
             return
-        self.start_transfer(lambda data: self.send_file(data, path))
+        offset, self.restart = self.restart, 0
+        self.start_transfer(lambda data: self.send_file(data, path, offset))
 
     def cmd_STOR(self, argument):
         self.store(argument, "wb")
@@ -298,8 +324,9 @@ class Session:
             return connection
         return socket.create_connection(target, timeout=self.options.data_timeout)
 
-    def send_file(self, data, path):
+    def send_file(self, data, path, offset=0):
         with open(path, "rb") as source:
+            source.seek(offset)
             while chunk := source.read(65536):
                 data.sendall(chunk)
 
@@ -429,6 +456,80 @@ class RefusePort(Session):
     cmd_PORT = cmd_EPRT = cmd_LSTN = cmd_SOCK = refuse
 
 
+class FailFirst(Session):
+    """Fails the first --fail-first RETRs of each path the script's way, then serves it."""
+
+    features = Session.features + ("REST STREAM",)  # RFC 3659 5: a retry may resume
+
+    def cmd_RETR(self, argument):
+        with self.server.log_lock:
+            count = self.server.retr_counts.get(argument, 0) + 1
+            self.server.retr_counts[argument] = count
+        if count > self.options.fail_first:
+            return Session.cmd_RETR(self, argument)
+        script = self.options.script
+        if script == "retr-421":
+            self.reply("421 Service not available, closing control connection")
+            self.sock.shutdown(socket.SHUT_RDWR)
+            return "quit"
+        if script == "retr-drop-control":
+            self.sock.shutdown(socket.SHUT_RDWR)
+            return "quit"
+        if script == "retr-drop-data":
+            path = self.path(argument)
+            if path is None or not os.path.isfile(path):
+                self.reply("550 No such file")
+                return None
+            self.start_transfer(lambda data: send_half(data, path, aborted=True))
+            return None
+        self.reply({"retr-425": "425 Cannot open data connection",
+                    "retr-450": "450 File unavailable, try again later",
+                    "retr-550": "550 Permission denied"}[script])
+        self.close_passive()
+        self.active = None
+        return None
+
+
+class AbortedTransfer(OSError):
+    """Raised by a data mover that closed the connection on purpose: the reply is 426."""
+
+
+def send_half(data, path, aborted):
+    with open(path, "rb") as source:
+        data.sendall(source.read(max(1, os.path.getsize(path) // 2)))
+    if aborted:
+        raise AbortedTransfer("data connection dropped on purpose")
+
+
+class SizeLiar(Session):
+    def cmd_SIZE(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+        else:
+            self.reply("213 %d" % (os.path.getsize(path) + 4096))
+
+
+class Short226(Session):
+    def cmd_RETR(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+            return
+        self.start_transfer(lambda data: send_half(data, path, aborted=False))
+
+
+class SlowRetr(Session):
+    features = Session.features + ("REST STREAM",)
+
+    def send_file(self, data, path, offset=0):
+        with open(path, "rb") as source:
+            source.seek(offset)
+            while chunk := source.read(16384):
+                data.sendall(chunk)
+                time.sleep(16384 / (256 * 1024))
+
+
 SESSIONS = {
     "endless-multiline": EndlessMultiline,
     "slow-multiline": EndlessMultiline,
@@ -441,6 +542,15 @@ SESSIONS = {
     "sock-third-party": SockThirdParty,
     "hang-after-150": HangAfter150,
     "refuse-port": RefusePort,
+    "retr-421": FailFirst,
+    "retr-425": FailFirst,
+    "retr-450": FailFirst,
+    "retr-drop-control": FailFirst,
+    "retr-drop-data": FailFirst,
+    "retr-550": FailFirst,
+    "size-liar": SizeLiar,
+    "short-226": Short226,
+    "slow-retr": SlowRetr,
 }
 
 
@@ -462,6 +572,7 @@ class Server(socketserver.ThreadingTCPServer):
     def __init__(self, options):
         self.options = options
         self.log_lock = threading.Lock()
+        self.retr_counts = {}  # path -> RETRs seen, for the retr-* scripts
         super().__init__((options.host, 0), Handler)
 
 
@@ -473,6 +584,8 @@ def main():
     parser.add_argument("--log")
     parser.add_argument("--announce-host", default="127.0.0.99")
     parser.add_argument("--data-timeout", type=float, default=30.0)
+    parser.add_argument("--fail-first", type=int, default=1,
+                        help="retr-* scripts: how many RETRs of each path fail before one is served")
     options = parser.parse_args()
     server = Server(options)
     print(server.server_address[1], flush=True)
