@@ -11,6 +11,9 @@ bounds (lib/rsexec/batch.cpp: 1 s x 2^(attempt-1) x a jitter in [0.5, 1.5]), and
     421 425 450 drop-control drop-data   one item, --pipeline off, two failed attempts each
     pipeline-block pipeline-commands     three items through a pipeline, one failed attempt each
     550                                  a permanent refusal: one `error` event, no retry, exit 11
+    worker                               two items submitted to a PostgreSQL journal
+                                         (integration/postgres_fixture.py), done by `rsexec worker`
+                                         after two 450s each; the journal counts 3 attempts
 
 Size cases (the default --verify size): the source lies, the copy must not get its name.
 
@@ -223,6 +226,54 @@ def permanent_case(rsexec, rsexecd, work):
         source.stop()
 
 
+def worker_case(rsexec, rsexecd, work):
+    from postgres_fixture import PostgresServer
+    source = ScriptedSource(work, "retr-450", fail_first=2)
+    try:
+        with RsexecdServer(rsexecd, DST_HOST, extra_args=FXP) as dst, PostgresServer() as pg:
+            names = ["w1.bin", "w2.bin"]
+            payloads = write_files(source.root, names, 200 * 1024)
+            # The journal keeps no password: the worker reads the destination's from its .netrc.
+            home = os.path.join(work, "home")
+            os.makedirs(home)
+            netrc = os.path.join(home, ".netrc")
+            with open(netrc, "w") as f:
+                f.write("machine %s login %s password %s\n" % (DST_HOST, USER, PASSWORD))
+            os.chmod(netrc, 0o600)
+            job = os.path.join(work, "worker.job")
+            with open(job, "w") as f:
+                for name in names:
+                    f.write("%s %s\n" % (source.url(name), dst_url(dst, name)))
+            submitted = rsexec_run(rsexec, ["batch", "--journal", pg.url, "--job", "retry", "--submit", "--json", job])
+            check(submitted.returncode == 0, "--submit: exit %d: %s" % (submitted.returncode, submitted.stderr))
+            started = time.monotonic()
+            result = subprocess.run([rsexec, "worker", "--journal", pg.url, "--job", "retry", "-j", "1", "--json",
+                                     "--retries", "3", "--timeout", "5", "--netrc", netrc],
+                                    capture_output=True, text=True, errors="replace", timeout=60)
+            elapsed = time.monotonic() - started
+            check(PASSWORD not in result.stdout + result.stderr, "password leaked into the output")
+            check(result.returncode == 0, "worker: exit %d: %s" % (result.returncode, result.stderr[-1500:]))
+            parsed = parse_events(result)
+            check(parsed[-1].get("done") == 2 and parsed[-1].get("failed") == 0, "worker summary %s" % parsed[-1])
+            retries = [e for e in parsed if e["event"] == "retry"]
+            for name in names:
+                mine = [e for e in retries if e.get("src", "").endswith("/" + name)]
+                check([e["attempt"] for e in mine] == [1, 2], "worker: %s: retry attempts %s" % (name, mine))
+                with open(dst.path(name), "rb") as f:
+                    check(f.read() == payloads[name], "worker: %s differs" % name)
+            for event in retries:
+                check(event.get("exit_code") == SOURCE and "450" in event.get("error", ""),
+                      "worker: retry event %s" % event)
+            check_delays(retries, "worker")
+            check(elapsed >= sum(e["delay"] for e in retries),
+                  "worker: %.2f s for %.2f s of backoff" % (elapsed, sum(e["delay"] for e in retries)))
+            rows = pg.psql("SELECT state, attempts FROM rsexec_items ORDER BY seq")
+            check(rows == [("done", "3"), ("done", "3")], "the journal's items after two retries each: %s" % rows)
+            print("ok: worker: 2 items done after 2 retry events each, the journal says done after 3 attempts")
+    finally:
+        source.stop()
+
+
 def journal_states(journal):
     connection = sqlite3.connect(journal)
     try:
@@ -275,6 +326,8 @@ def main(argv):
         retry_case(rsexec, rsexecd, work, case)
     elif case == "550":
         permanent_case(rsexec, rsexecd, work)
+    elif case == "worker":
+        worker_case(rsexec, rsexecd, work)
     elif case in ("size-liar", "short-226"):
         liar_case(rsexec, rsexecd, work, case)
     else:
