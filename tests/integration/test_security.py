@@ -204,6 +204,13 @@ class Limits(unittest.TestCase):
                 started = time.monotonic()
                 self.assertEqual(ctl.cmd("PASS %s" % server.credentials[1])[0], 230)
                 self.assertLess(time.monotonic() - started, 0.5, "a good password was delayed too")
+        # Its lower bound: --login-delay 0 answers at once.
+        with RsexecdServer(BINARY, "127.0.0.2", extra_args=["--login-delay", "0"]) as server:
+            with Control(server.address, server.port) as ctl:
+                self.assertEqual(ctl.cmd("USER %s" % server.credentials[0])[0], 331)
+                started = time.monotonic()
+                self.assertEqual(ctl.cmd("PASS wrong")[0], 530)
+                self.assertLess(time.monotonic() - started, 0.5)
 
     def test_replies_queued_for_a_client_that_never_reads_are_capped_and_the_session_closed(self):
         # SECURITY.md: replies queued for a client that never reads are capped (1 MiB, then close).
