@@ -12,8 +12,9 @@ field the row does not list; every documented field must be seen at least once a
 GROUP `events` (the default) runs batch (journal, --verify checksum, a missing file, a second
 run, an item found complete, a half copy resumed), a slow source (progress, a second SIGINT), a
 source that drops the data connection once (retry), a locked journal (journal_error), mirror
-(twice), --submit, and `status --json`. GROUP `dry-run`: batch and mirror --dry-run with stdout not a terminal,
-which README's table covers like any other run.
+(twice), --submit, and `status --json`. GROUP `exit-codes`: README's exit code table against
+the one `rsexec copy --help` prints. GROUP `dry-run`: batch and mirror --dry-run with stdout not a
+terminal, which README's table covers like any other run.
 """
 
 import json
@@ -316,12 +317,38 @@ def group_dry_run(rsexec, rsexecd, work):
     print("ok: batch and mirror --dry-run print README's events: %s" % {k: v for k, v in seen.count.items() if v})
 
 
+def group_exit_codes(rsexec, rsexecd, work):
+    """README's exit code table and the one `rsexec copy --help` prints name the same codes."""
+    readme = open(README, encoding="utf-8").read()
+    section = readme.split("## Exit codes", 1)
+    check(len(section) == 2, "README has no 'Exit codes' section")
+    documented = {int(code): text for code, text in
+                  re.findall(r"^\| (\d+) \| (.*) \|$", section[1].split("\n## ", 1)[0], re.M)}
+    check(documented, "README's exit code table has no rows")
+    result = subprocess.run([rsexec, "copy", "--help"], capture_output=True, text=True, timeout=30)
+    check(result.returncode == 0, "copy --help: exit %d" % result.returncode)
+    printed = {int(code): text for code, text in
+               re.findall(r"^\s+(\d+)\s+(\S.*)$", result.stdout.split("Exit codes:", 1)[-1], re.M)}
+    check(printed, "rsexec copy --help prints no exit codes")
+
+    def name(text):
+        # What a code is called: the words before the colon (the examples may be worded apart).
+        return re.sub(r"[`\s]+", " ", text.split(":", 1)[0]).strip()
+
+    check(sorted(documented) == sorted(printed),
+          "README's exit codes %s, copy --help's %s" % (sorted(documented), sorted(printed)))
+    for code in documented:
+        check(name(documented[code]) == name(printed[code]),
+              "exit %d: README says %r, copy --help %r" % (code, documented[code], printed[code]))
+    print("ok: README and copy --help name the same exit codes: %s" % sorted(documented))
+
+
 def main(argv):
     if len(argv) not in (3, 4):
         print(__doc__)
         return 2
     group = argv[3] if len(argv) == 4 else "events"
-    groups = {"events": group_events, "dry-run": group_dry_run}
+    groups = {"events": group_events, "dry-run": group_dry_run, "exit-codes": group_exit_codes}
     if group not in groups:
         print("unknown group %r" % group, file=sys.stderr)
         return 2
