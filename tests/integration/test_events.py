@@ -182,6 +182,21 @@ def slow_job(work, source, dst, names):
     return job
 
 
+def wait_delivered(pid, signum, limit=10):
+    """Waits until `signum` is no longer pending for `pid` (/proc/PID/status SigPnd, ShdPnd)."""
+    bit, deadline = 1 << (signum - 1), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/status" % pid) as status:
+                pending = [int(line.split()[1], 16) for line in status if line.startswith(("SigPnd:", "ShdPnd:"))]
+        except FileNotFoundError:
+            return  # it has ended: the caller's exit status check says whether that was right
+        if not any(mask & bit for mask in pending):
+            return
+        time.sleep(0.01)
+    raise AssertionError("signal %d still pending for pid %d after %d s" % (signum, pid, limit))
+
+
 def run_until(process, kind, limit=30):
     """Reads events until one of `kind`; returns the lines read."""
     lines, deadline = [], time.monotonic() + limit
@@ -270,7 +285,8 @@ def group_events(rsexec, rsexecd, work):
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             lines = run_until(process, "start")
             process.send_signal(signal.SIGINT)
-            time.sleep(0.2)  # two signals, not one: the second one aborts (no reply to wait on here)
+            # Two signals, not one pending twice: the second is sent once the first was delivered.
+            wait_delivered(process.pid, signal.SIGINT)
             process.send_signal(signal.SIGINT)
             out, err = process.communicate(timeout=30)
             check(process.returncode == 12, "second SIGINT: exit %d: %s" % (process.returncode, err[-800:]))
