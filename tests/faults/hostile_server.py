@@ -322,7 +322,10 @@ class Session:
             connection.settimeout(self.options.data_timeout)
             connection.connect(target)
             return connection
-        return socket.create_connection(target, timeout=self.options.data_timeout)
+        # From the control connection's own address, as a real server's data connection comes:
+        # a listener pinned by SOCK to this host (docs/PROTOCOL.md) refuses any other.
+        return socket.create_connection(target, timeout=self.options.data_timeout,
+                                        source_address=(self.host, 0))
 
     def send_file(self, data, path, offset=0):
         with open(path, "rb") as source:
