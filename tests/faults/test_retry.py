@@ -10,7 +10,7 @@ bounds (lib/rsexec/batch.cpp: 1 s x 2^(attempt-1) x a jitter in [0.5, 1.5]), and
 
     421 425 450 drop-control drop-data   one item, --pipeline off, two failed attempts each
     pipeline-block pipeline-commands     three items through a pipeline, one failed attempt each
-    550                                  a permanent refusal: one `error` event, no retry, exit 11
+    550                                  a permanent refusal: one `error` event, no retry, exit 5
     worker                               two items submitted to a PostgreSQL journal
                                          (integration/postgres_fixture.py), done by `rsexec worker`
                                          after two 450s each; the journal counts 3 attempts
@@ -215,10 +215,8 @@ def permanent_case(rsexec, rsexecd, work):
                   "the 550 was not one error event with exit_code %d: %s" % (SOURCE, errors))
             retrs = [c for c in source.commands() if c.startswith("RETR ")]
             check(len(retrs) == 1, "RETR sent %d times for a permanent refusal" % len(retrs))
-            # Every item failed: README's code is the failure's own (5), not 11 (partial)...
-            # unless the program says otherwise; the batch must not exit 0 either way.
-            check(result.returncode in (SOURCE, PARTIAL) and result.returncode != 0,
-                  "a failed batch exited %d" % result.returncode)
+            # Every item failed: README's code is the first failed item's (5), not 11 (partial).
+            check(result.returncode == SOURCE, "an all-failed batch exited %d, not %d" % (result.returncode, SOURCE))
             check(not os.path.exists(dst.path("denied.bin")) and not temporaries(dst.root),
                   "files appeared for a refused RETR: %s" % os.listdir(dst.root))
             print("ok: 550 not retried (one RETR, one error event with exit_code 5), batch exit %d" % result.returncode)
@@ -304,7 +302,8 @@ def liar_case(rsexec, rsexecd, work, script):
             errors = [e for e in parsed if e["event"] == "error"]
             check(len(errors) == 1 and errors[0].get("exit_code") == VERIFICATION,
                   "%s: batch error events %s" % (script, errors))
-            check(result.returncode in (VERIFICATION, PARTIAL), "%s: batch exit %d" % (script, result.returncode))
+            check(result.returncode == VERIFICATION, "%s: the only item failed verification, but batch exit %d, not %d"
+                  % (script, result.returncode, VERIFICATION))
             check(not os.path.exists(dst.path("f.bin")) and not temporaries(dst.root),
                   "%s: batch left %s" % (script, os.listdir(dst.root)))
             states = journal_states(job + ".journal")
