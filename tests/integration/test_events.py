@@ -13,7 +13,7 @@ GROUP `events` (the default) runs batch (journal, --verify checksum, a missing f
 run, an item found complete, a half copy resumed), a slow source (progress, a second SIGINT), a
 source that drops the data connection once (retry), a locked journal (journal_error), mirror
 (twice), --submit, and `status --json`. GROUP `exit-codes`: README's exit code table against
-the one `rsexec copy --help` prints. GROUP `dry-run`: batch and mirror --dry-run with stdout not a
+the one `rsexec copy --help` prints. GROUP `dry-run`: batch and mirror --dry-run (--delete) with stdout not a
 terminal, which README's table covers like any other run.
 """
 
@@ -21,6 +21,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -41,6 +42,10 @@ SRC_HOST, DST_HOST = "127.0.0.61", "127.0.0.62"
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+# A row of README's event table: `name`, or `name` (dry run) for the form a --dry-run prints.
+EVENT_ROW = r"^\| `([a-z_]+)`( \(dry run\))? \| (.*) \|$"
 
 
 def split_top_level(cell):
@@ -68,7 +73,8 @@ def parse_fields(text, above=None):
             check(above is not None, "README: %r before any row to refer to" % part)
             required += [f for f in above if f not in required]
             continue
-        match = re.match(r"`([a-z_]+)`\s*(\(([^)]*)\))?", part)
+        # The first field of the part, after any prose ("one per action: `action`").
+        match = re.search(r"`([a-z_]+)`\s*(\(([^)]*)\))?", part)
         if not match:
             continue  # prose after a field ("read with SIZE at ...")
         name, note = match.group(1), (match.group(3) or "")
@@ -80,10 +86,12 @@ def documented_events(readme_text):
     """{event: (required, optional)} from README's "Output for scripts" table."""
     section = readme_text.split("## Output for scripts", 1)
     check(len(section) == 2, "README has no 'Output for scripts' section")
-    rows = re.findall(r"^\| `([a-z_]+)` \| (.*) \|$", section[1].split("\n## ", 1)[0], re.M)
+    rows = re.findall(EVENT_ROW, section[1].split("\n## ", 1)[0], re.M)
     check(rows, "README's event table has no rows")
     table, start = {}, None
-    for event, cell in rows:
+    for name, dry_run, cell in rows:
+        event = name + dry_run  # `summary` (dry run) is a row of its own: "summary (dry run)"
+        check(event not in table, "README: two rows for event %r" % event)
         if cell == "fields":
             continue  # the header
         required, optional = parse_fields(cell, start)
@@ -98,8 +106,8 @@ def documented_events(readme_text):
 def dry_run_events(readme_text):
     """The events whose README row says they belong to --dry-run: the dry-run group's to print."""
     section = readme_text.split("## Output for scripts", 1)[1].split("\n## ", 1)[0]
-    return {event for event, cell in re.findall(r"^\| `([a-z_]+)` \| (.*) \|$", section, re.M)
-            if "--dry-run" in cell}
+    return {name + dry_run for name, dry_run, cell in re.findall(EVENT_ROW, section, re.M)
+            if dry_run or "--dry-run" in cell}
 
 
 def documented_status(readme_text):
@@ -128,10 +136,12 @@ class Seen:
                 event = json.loads(line)
             except ValueError:
                 raise AssertionError("%s: a stdout line that is not JSON: %r" % (where, line))
-            self.add(event, where)
+            self.add(event, where, dry_run="--dry-run" in where.split())
 
-    def add(self, event, where):
+    def add(self, event, where, dry_run=False):
         kind = event.get("event")
+        if dry_run and "%s (dry run)" % kind in self.table:
+            kind = "%s (dry run)" % kind
         check(kind in self.table, "%s: event %r is not in README's table: %s" % (where, kind, event))
         required, optional = self.table[kind]
         missing = [f for f in required if f not in event]
@@ -334,14 +344,44 @@ def group_dry_run(rsexec, rsexecd, work):
     seen = Seen(documented_events(readme))
     runner = Runner(rsexec, seen)
     with RsexecdServer(rsexecd, SRC_HOST, extra_args=FXP) as src, RsexecdServer(rsexecd, DST_HOST, extra_args=FXP) as dst:
-        os.makedirs(src.path("tree"))
+        os.makedirs(src.path("tree", "sub"))
         write(src.path("tree", "x.bin"), 4096)
+        write(src.path("tree", "sub", "y.bin"), 4096)
+        os.makedirs(dst.path("gone"))
+        write(dst.path("stale.bin"), 16)
+        # A port nothing listens on: the plan for that line carries the connect error.
+        probe = socket.socket()
+        probe.bind((SRC_HOST, 0))
+        closed = probe.getsockname()[1]
+        probe.close()
         job = os.path.join(work, "dry.job")
         with open(job, "w") as f:
             f.write("%s %s\n" % (url(src, "tree/x.bin"), url(dst, "x.bin")))
-        runner.run(["batch", "--dry-run", "--no-journal", job], expect=0)
-        runner.run(["mirror", "--dry-run", url(src, "tree/"), url(dst, "")], expect=0)
-        check(not os.path.exists(dst.path("x.bin")), "--dry-run copied a file")
+            f.write("%s %s\n" % (url(src, "tree/sub/y.bin"), url(dst, "y.bin")))
+        # A real run of the first line only, so that the journal has it done for the dry run.
+        first = os.path.join(work, "first.job")
+        with open(first, "w") as f:
+            f.write("%s %s\n" % (url(src, "tree/x.bin"), url(dst, "x.bin")))
+        runner.run(["batch", "--json", "--journal", job + ".journal", first], expect=0)
+        os.remove(dst.path("x.bin"))
+        events = runner.run(["batch", "--dry-run", "--journal", job + ".journal", job], expect=0)
+        plans = [e for e in events if e["event"] == "plan"]
+        check([p.get("skip") for p in plans] == ["done", None],
+              "the journal's done item is not planned as skipped: %s" % plans)
+        # Its only item's servers cannot be reached: the plan says why, the exit code is the item's.
+        unreachable = os.path.join(work, "unreachable.job")
+        with open(unreachable, "w") as f:
+            f.write("ftp://%s:%d/none.bin %s\n" % (SRC_HOST, closed, url(dst, "none.bin")))
+        events = runner.run(["batch", "--dry-run", "--no-journal", unreachable], expect=3)
+        plans = [e for e in events if e["event"] == "plan"]
+        check(len(plans) == 1 and plans[0].get("exit_code") == 3 and plans[0].get("error"),
+              "the unreachable source's plan has no connect error (exit_code 3): %s" % plans)
+        events = runner.run(["mirror", "--dry-run", "--delete", url(src, "tree/"), url(dst, "")], expect=0)
+        actions = sorted((e["action"], e["dst"].rsplit("/", 1)[-1] or e["dst"].rstrip("/").rsplit("/", 1)[-1],
+                          e.get("directory", False)) for e in events if e["event"] == "plan")
+        for expected in (("make", "sub", True), ("delete", "gone", True), ("delete", "stale.bin", False)):
+            check(expected in actions, "mirror --dry-run --delete does not plan %s: %s" % (expected, actions))
+        check(not os.path.exists(dst.path("x.bin")) and os.path.isdir(dst.path("gone")), "--dry-run changed the destination")
     seen.check_coverage(dry_run_events(readme))
     print("ok: batch and mirror --dry-run print README's events: %s" % {k: v for k, v in seen.count.items() if v})
 
