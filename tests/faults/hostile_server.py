@@ -22,6 +22,8 @@ scripts change one thing:
     sock-third-party    LSTN's 255 SOCK names another host
     hang-after-150      RETR/STOR answer 150 and then nothing, ever (ABOR ignored)
     refuse-port         PORT, EPRT, LSTN and SOCK answer 500
+    data-from-loopback  PORT/EPRT data connections come from 127.0.0.1, not the control connection's
+                        address: a listener pinned to this host by SOCK drops them
 
 Scripts that fail the first --fail-first N RETRs of each file (counted per path, across
 connections) and then serve it, for rsexec's retries; and two that lie about a file's size:
@@ -53,7 +55,7 @@ SCRIPTS = (
     "well-behaved", "endless-multiline", "slow-multiline", "huge-line", "garbage-code",
     "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "sock-third-party",
     "hang-after-150",
-    "refuse-port",
+    "refuse-port", "data-from-loopback",
     "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
     "size-liar", "short-226", "slow-retr",
 )
@@ -325,7 +327,10 @@ class Session:
         # From the control connection's own address, as a real server's data connection comes:
         # a listener pinned by SOCK to this host (docs/PROTOCOL.md) refuses any other.
         return socket.create_connection(target, timeout=self.options.data_timeout,
-                                        source_address=(self.host, 0))
+                                        source_address=(self.data_source_host(), 0))
+
+    def data_source_host(self):
+        return self.host
 
     def send_file(self, data, path, offset=0):
         with open(path, "rb") as source:
@@ -459,6 +464,11 @@ class RefusePort(Session):
     cmd_PORT = cmd_EPRT = cmd_LSTN = cmd_SOCK = refuse
 
 
+class DataFromLoopback(Session):
+    def data_source_host(self):
+        return "127.0.0.1"
+
+
 class FailFirst(Session):
     """Fails the first --fail-first RETRs of each path the script's way, then serves it."""
 
@@ -545,6 +555,7 @@ SESSIONS = {
     "sock-third-party": SockThirdParty,
     "hang-after-150": HangAfter150,
     "refuse-port": RefusePort,
+    "data-from-loopback": DataFromLoopback,
     "retr-421": FailFirst,
     "retr-425": FailFirst,
     "retr-450": FailFirst,

@@ -553,8 +553,8 @@ class Fallback(PairTestCase):
 
     def test_a_listener_dropping_its_peer_is_given_up_soon_after_the_other_side_ends(self):
         # The destination listens (waiting up to 60 s) and admits only the source's host, as
-        # rsexec pins it; the source (tests/faults/hostile_server.py) connects from 127.0.0.1, not
-        # from the address rsexec reached it at, so the destination drops that connection while
+        # rsexec pins it; the source (tests/faults/hostile_server.py data-from-loopback) connects
+        # from 127.0.0.1, not from the address rsexec reached it at, so the destination drops that connection while
         # the source's RETR ends at once. rsexec gives the silent side a few seconds, not the whole
         # wait, names what happened, and the swapped pairing (the source listening) copies the file.
         slow = ["--fxp-peers", "127.0.0.0/8", "--data-timeout", "60", "--login-delay", "0.3"]
@@ -562,7 +562,7 @@ class Fallback(PairTestCase):
             data = os.urandom(1000)
             write(os.path.join(root, "drop.bin"), data)
             with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=slow, user=(USER, PASSWORD)) as listener:
-                with HostileServer("well-behaved", root) as source:
+                with HostileServer("data-from-loopback", root) as source:
                     run = self.copy("-v", "--dialect", "pasv", "--passive", "dst", source.url("drop.bin"),
                                     url(listener, "drop.bin"))
                 self.assertExit(run, OK)
