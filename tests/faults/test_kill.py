@@ -171,10 +171,12 @@ def check_old_content(dst):
 def kill(rsexec, rsexecd, workdir, side):
     src, dst, run, code, elapsed = interrupt(rsexec, rsexecd, workdir, side, signal.SIGKILL)
     survivor = dst if side == "src" else src
-    # SECURITY.md: "the other side gets ABOR" — unless its own transfer has already failed (its
-    # data connection reset by the dead peer, logged "transfer ... failed"), when nothing is left
-    # to abort. Its log line may trail rsexec's exit a little.
-    ended = re.compile(r"> ABOR|transfer (RETR|STOR) \S+ failed")
+    # SECURITY.md: "the other side gets ABOR" — unless its own transfer has already ended, when
+    # nothing is left to abort: reset by the dead peer ("transfer ... failed"), or, for a STOR,
+    # ended by the FIN the kernel sends for the killed sender, which stream mode cannot tell from
+    # the end of the file (RFC 959 3.4.1; rsexec then deletes the temporary file, checked below).
+    # Its log line may trail rsexec's exit a little.
+    ended = re.compile(r"> ABOR|transfer (RETR|STOR) \S+ (failed|bytes=)")
     deadline = time.monotonic() + 10
     while not ended.search(survivor.log()) and time.monotonic() < deadline:
         time.sleep(0.05)
