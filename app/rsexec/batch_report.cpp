@@ -11,8 +11,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
-#include "rsexec/exit_code.hpp"
-#include "rsexec/run.hpp"
+#include "ftp/exit_code.hpp"
+#include "client/run.hpp"
 
 namespace rsexec::cli {
 namespace {

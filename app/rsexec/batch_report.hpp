@@ -7,7 +7,7 @@
 #include <asio/io_context.hpp>
 #include <cxxopts.hpp>
 
-#include "rsexec/batch.hpp"
+#include "jobs/batch.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {

@@ -12,10 +12,10 @@
 
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
-#include "rsexec/exit_code.hpp"
-#include "rsexec/interruption.hpp"
-#include "rsexec/run.hpp"
-#include "rsexec/url_copy.hpp"
+#include "ftp/exit_code.hpp"
+#include "client/interruption.hpp"
+#include "client/run.hpp"
+#include "client/url_copy.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {

@@ -6,9 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "rsexec/control_session.hpp"
-#include "rsexec/exit_code.hpp"
-#include "rsexec/url_copy.hpp"
+#include "client/control_session.hpp"
+#include "ftp/exit_code.hpp"
+#include "client/url_copy.hpp"
 
 namespace rsexec::cli {
 

@@ -9,9 +9,9 @@
 #include <asio/awaitable.hpp>
 
 #include "journal_options.hpp"
-#include "rsexec/features.hpp"
-#include "rsexec/job_file.hpp"
-#include "rsexec/pairing.hpp"
+#include "ftp/features.hpp"
+#include "ftp/job_file.hpp"
+#include "client/pairing.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {

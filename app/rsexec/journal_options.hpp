@@ -7,7 +7,7 @@
 
 #include <cxxopts.hpp>
 
-#include "rsexec/journal.hpp"
+#include "jobs/journal.hpp"
 
 namespace rsexec::cli {
 

@@ -9,7 +9,7 @@
 
 #include "commands.hpp"
 #include "journal_options.hpp"
-#include "rsexec/exit_code.hpp"
+#include "ftp/exit_code.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {

@@ -7,8 +7,8 @@
 
 #include <unistd.h>
 
-#include "rsexec/data_protection.hpp"
-#include "rsexec/exit_code.hpp"
+#include "client/data_protection.hpp"
+#include "ftp/exit_code.hpp"
 
 namespace rsexec::cli {
 

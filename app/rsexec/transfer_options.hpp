@@ -6,8 +6,8 @@
 
 #include <cxxopts.hpp>
 
-#include "rsexec/netrc.hpp"
-#include "rsexec/transfer.hpp"
+#include "ftp/netrc.hpp"
+#include "client/transfer.hpp"
 
 namespace rsexec::cli {
 

@@ -8,7 +8,7 @@
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
 #include "journal_options.hpp"
-#include "rsexec/exit_code.hpp"
+#include "ftp/exit_code.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {

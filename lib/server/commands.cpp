@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
-#include "rsexec/address.hpp"
+#include "ftp/address.hpp"
 #include "server/checksum.hpp"
 #include "server/listing.hpp"
 #include "server/session.hpp"

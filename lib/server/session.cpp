@@ -13,7 +13,7 @@
 #include <openssl/ssl.h>
 #include <sys/socket.h>
 
-#include "rsexec/command.hpp"
+#include "ftp/command.hpp"
 
 namespace rsexec::server {
 namespace {

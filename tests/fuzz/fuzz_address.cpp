@@ -9,7 +9,7 @@
 
 #include "require.hpp"
 
-#include "rsexec/address.hpp"
+#include "ftp/address.hpp"
 
 namespace {
 

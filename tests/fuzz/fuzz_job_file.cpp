@@ -7,7 +7,7 @@
 
 #include "require.hpp"
 
-#include "rsexec/job_file.hpp"
+#include "ftp/job_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);

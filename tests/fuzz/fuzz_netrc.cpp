@@ -7,7 +7,7 @@
 
 #include "require.hpp"
 
-#include "rsexec/netrc.hpp"
+#include "ftp/netrc.hpp"
 
 namespace {
 

@@ -11,7 +11,7 @@
 #include "require.hpp"
 #include <vector>
 
-#include "rsexec/reply_parser.hpp"
+#include "ftp/reply_parser.hpp"
 
 namespace {
 

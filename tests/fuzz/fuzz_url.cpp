@@ -10,7 +10,7 @@
 
 #include "require.hpp"
 
-#include "rsexec/url.hpp"
+#include "ftp/url.hpp"
 
 namespace {
 

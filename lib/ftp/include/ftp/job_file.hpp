@@ -1,0 +1,44 @@
+#pragma once
+// Batch job files: one transfer per line.
+//   text:        SRC_URL DST_URL [append]        ('#' comments, blank lines ignored; a space
+//                                                  inside a URL is written %20)
+//   JSON Lines:  {"src": "...", "dst": "...", "append": false}   (a line that starts with '{')
+// Every line is checked before anything is transferred; each bad line is reported with its number.
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ftp/expected.hpp"
+#include "ftp/url.hpp"
+
+namespace rsexec {
+
+struct JobItem {
+    std::size_t line = 0;   // 1-based line in the job file
+    FtpUrl source;
+    FtpUrl destination;     // a directory URL keeps the source's file name
+    bool append = false;
+};
+
+struct JobLineError {
+    std::size_t line = 0;   // 1-based
+    std::string reason;
+};
+
+// A job file read whole: its items, and the bad lines (the first `max_reported_job_errors`;
+// `unreported_errors` counts the others).
+struct JobFile {
+    std::vector<JobItem> items;
+    std::vector<JobLineError> errors;
+    std::size_t unreported_errors = 0;
+    bool valid() const noexcept { return errors.empty(); }
+};
+inline constexpr std::size_t max_reported_job_errors = 100;
+
+JobFile read_job_file(std::string_view text);
+
+// The items, or the first bad line as an error ("line N: reason").
+Expected<std::vector<JobItem>> parse_job_file(std::string_view text);
+
+} // namespace rsexec

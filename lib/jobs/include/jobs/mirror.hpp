@@ -1,0 +1,65 @@
+#pragma once
+// Mirroring a directory tree from one server to another: walk both trees, decide what to copy,
+// create and delete, then hand the copies to the batch engine (they go server to server).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+
+#include "client/control_session.hpp"
+
+namespace rsexec {
+
+struct TreeEntry {
+    std::string path;  // relative to the tree's root, '/'-separated
+    bool directory = false;
+    std::optional<std::uint64_t> size;
+    std::optional<std::string> modify;  // YYYYMMDDHHMMSS, UTC
+};
+
+enum class MirrorCompare {
+    size_and_time, // copy when missing, of another size, or older than the source (default)
+    size_only,     // copy when missing or of another size
+    only_newer,    // copy when missing or older than the source
+};
+
+struct MirrorPolicy {
+    MirrorCompare compare = MirrorCompare::size_and_time;
+    bool delete_extra = false;          // delete destination files and directories the source does not have
+    std::vector<std::string> excludes;  // globs matched against the relative path and the name
+};
+
+struct MirrorPlan {
+    std::vector<std::string> directories_to_make;  // parents before children
+    std::vector<std::string> files_to_copy;
+    std::vector<std::string> files_to_delete;
+    // Directories the source does not have that hold nothing once files_to_delete are gone
+    // (no excluded entry, nothing the source has): children before parents, for RMD.
+    std::vector<std::string> directories_to_delete;
+    std::size_t up_to_date = 0;
+};
+
+bool is_excluded(const std::string& path, const std::vector<std::string>& excludes);
+MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<TreeEntry>& destination,
+                       const MirrorPolicy& policy);
+
+struct TreeWalk {
+    std::vector<TreeEntry> entries;
+    // What the listings held that could not be read: "src 10.0.0.1:21: MLSD pub: skipped 1
+    // entry ...", one per directory, naming the server.
+    std::vector<std::string> skipped;
+};
+
+// Every file and directory below `root`, listed with MLSD (else LIST). Excluded entries are kept
+// (the plan leaves them alone, and a directory holding one is not empty); excluded directories
+// are not entered. A root that does not exist is an empty tree when `missing_is_empty`.
+asio::awaitable<Expected<TreeWalk>> walk_tree(ControlSession& session, const std::string& root,
+                                                            const std::vector<std::string>& excludes,
+                                                            bool missing_is_empty);
+
+// "root/relative", or "relative" for an empty root.
+std::string join_path(const std::string& root, const std::string& relative);
+
+} // namespace rsexec

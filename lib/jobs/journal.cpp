@@ -1,0 +1,55 @@
+#include "jobs/journal.hpp"
+
+#include "jobs/postgresql_journal.hpp"
+#include "jobs/sqlite_journal.hpp"
+
+namespace rsexec {
+
+const char* item_state_name(ItemState state) noexcept {
+    switch (state) {
+    case ItemState::pending: return "pending";
+    case ItemState::running: return "running";
+    case ItemState::done: return "done";
+    case ItemState::failed: return "failed";
+    }
+    return "?";
+}
+
+std::optional<ItemState> parse_item_state(std::string_view name) noexcept {
+    for (auto state : {ItemState::pending, ItemState::running, ItemState::done, ItemState::failed})
+        if (name == item_state_name(state)) return state;
+    return std::nullopt;
+}
+
+std::string journal_key(const JobItem& item) {
+    return item.source.display() + " -> " + item.destination.display() + (item.append ? " append" : "");
+}
+
+StoredItem stored_item(const JobItem& item) {
+    return {journal_key(item), item.source.display(), item.destination.display(), item.append};
+}
+
+Expected<JobItem> item_from_stored(const std::string& source, const std::string& destination, bool append,
+                                   std::size_t line) {
+    JobItem item;
+    item.line = line;
+    item.append = append;
+    auto src = parse_ftp_url(source);
+    if (!src) return Error(Errc::bad_job, "journal: stored source URL: " + src.error().message);
+    auto dst = parse_ftp_url(destination);
+    if (!dst) return Error(Errc::bad_job, "journal: stored destination URL: " + dst.error().message);
+    item.source = std::move(*src);
+    item.destination = std::move(*dst);
+    return item;
+}
+
+bool is_postgresql_uri(std::string_view where) noexcept {
+    return where.starts_with("postgresql://") || where.starts_with("postgres://");
+}
+
+Expected<std::unique_ptr<Journal>> open_journal(const std::string& where, JournalOptions options) {
+    if (is_postgresql_uri(where)) return PostgresqlJournal::open(where, std::move(options));
+    return SqliteJournal::open(where, std::move(options));
+}
+
+} // namespace rsexec

@@ -1,0 +1,317 @@
+#include "jobs/sqlite_journal.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace rsexec {
+namespace {
+
+constexpr int schema_version = 2;
+
+// Seconds since the epoch, with fractions: what started/finished hold.
+constexpr const char* now_sql = "((julianday('now') - 2440587.5) * 86400.0)";
+
+Error sql_error(sqlite3* db, const std::string& what) {
+    return Error(Errc::bad_job, "journal: " + what + ": " + (db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+// One prepared statement, finalized on scope exit.
+class Statement {
+public:
+    Statement(sqlite3* db, const std::string& sql) { sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt_, nullptr); }
+    ~Statement() { sqlite3_finalize(stmt_); }
+    Statement(const Statement&) = delete;
+    Statement& operator=(const Statement&) = delete;
+    explicit operator bool() const { return stmt_ != nullptr; }
+    sqlite3_stmt* get() const { return stmt_; }
+    Statement& bind(int index, const std::string& text) {
+        sqlite3_bind_text(stmt_, index, text.c_str(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+        return *this;
+    }
+    Statement& bind(int index, std::int64_t value) {
+        sqlite3_bind_int64(stmt_, index, value);
+        return *this;
+    }
+    bool step_row() { return sqlite3_step(stmt_) == SQLITE_ROW; }
+    bool step_done() { return sqlite3_step(stmt_) == SQLITE_DONE; }
+    void reset() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+    std::string text(int column) const {
+        const auto* text = sqlite3_column_text(stmt_, column);
+        return text ? reinterpret_cast<const char*>(text) : "";
+    }
+    std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    double real(int column) const { return sqlite3_column_double(stmt_, column); }
+
+private:
+    sqlite3_stmt* stmt_ = nullptr;
+};
+
+} // namespace
+
+Expected<std::unique_ptr<Journal>> SqliteJournal::open(const std::string& path, JournalOptions options) {
+    sqlite3* db = nullptr;
+    const bool existed = path != ":memory:" && ::access(path.c_str(), F_OK) == 0;
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+        Error error = sql_error(db, "cannot open " + path);
+        sqlite3_close(db);
+        return error;
+    }
+    std::unique_ptr<SqliteJournal> journal(new SqliteJournal(db, std::move(options)));
+    // A job's journal names its servers and users: for its owner's eyes.
+    if (!existed && path != ":memory:") ::chmod(path.c_str(), 0600);
+    sqlite3_busy_timeout(db, 5000);
+    // WAL: a crash at any moment leaves the last committed state; synchronous=NORMAL is
+    // durable across process kills, which is what a journal of transfers must survive.
+    for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                            "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"}) {
+        if (auto done = journal->exec(sql); !done) return done.error();
+    }
+    if (auto migrated = journal->migrate(); !migrated) return migrated.error();
+    if (journal->options_.job.empty()) {
+        Statement name(db, "SELECT value FROM meta WHERE name = 'job'");
+        journal->options_.job = name && name.step_row() ? name.text(0) : "default";
+    }
+    return std::unique_ptr<Journal>(std::move(journal));
+}
+
+SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+
+Status SqliteJournal::exec(const std::string& sql) {
+    ++round_trips_;
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        Error error(Errc::bad_job, std::string("journal: ") + (message ? message : "error"));
+        sqlite3_free(message);
+        return error;
+    }
+    return success();
+}
+
+// Schema 1 knew items by key and state only; schema 2 also stores each item (its URLs without
+// password, its place in the job) so that items can be claimed from the journal.
+Status SqliteJournal::migrate() {
+    Statement version(db_, "SELECT value FROM meta WHERE name = 'schema'");
+    if (!version) return sql_error(db_, "cannot read the schema version");
+    const std::string found = version.step_row() ? version.text(0) : "";
+    if (found == std::to_string(schema_version)) return success();
+    if (!found.empty() && found != "1")
+        return Error(Errc::bad_job, "journal has schema " + found + ", this rsexec reads " +
+                                        std::to_string(schema_version));
+    std::vector<std::string> steps;
+    if (found.empty())
+        steps.push_back("CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
+                        " attempts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
+                        " last_error TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT (datetime('now')))");
+    for (const char* column : {"seq INTEGER NOT NULL DEFAULT 0", "line INTEGER NOT NULL DEFAULT 0",
+                               "src TEXT NOT NULL DEFAULT ''", "dst TEXT NOT NULL DEFAULT ''",
+                               "append INTEGER NOT NULL DEFAULT 0", "worker TEXT NOT NULL DEFAULT ''",
+                               "claims INTEGER NOT NULL DEFAULT 0", "started REAL", "finished REAL"})
+        steps.push_back(std::string("ALTER TABLE items ADD COLUMN ") + column);
+    steps.push_back("CREATE INDEX items_queue ON items (state, seq)");
+    steps.push_back("INSERT OR REPLACE INTO meta VALUES ('schema', '" + std::to_string(schema_version) + "')");
+    std::string sql = "BEGIN IMMEDIATE;";
+    for (const auto& step : steps) sql += step + ";";
+    if (auto done = exec(sql + "COMMIT"); !done) {
+        (void)exec("ROLLBACK");
+        return done.error();
+    }
+    return success();
+}
+
+Expected<std::vector<std::size_t>> SqliteJournal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
+    if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+    // The job file is the job: an item an earlier version of it listed, and this one does not,
+    // is not claimed (an item without URLs never is) unless it comes back.
+    if (auto forgotten = exec("UPDATE items SET src = '', dst = '' WHERE state <> 'done'"); !forgotten) {
+        (void)exec("ROLLBACK");
+        return forgotten.error();
+    }
+    // One process works a SQLite journal: what is running was left by a run that stopped.
+    Statement upsert(db_, "INSERT INTO items (key, seq, line, src, dst, append, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')"
+                          " ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, line = excluded.line, src = excluded.src,"
+                          " dst = excluded.dst, append = excluded.append,"
+                          " state = CASE WHEN state = 'done' THEN 'done' ELSE 'pending' END"
+                          " RETURNING state");
+    if (!upsert) {
+        (void)exec("ROLLBACK");
+        return sql_error(db_, "submit");
+    }
+    std::vector<std::size_t> done;
+    for (std::size_t seq = 0; seq < items.size(); ++seq) {
+        const auto stored = stored_item(items[seq]);
+        upsert.bind(1, stored.key).bind(2, static_cast<std::int64_t>(seq)).bind(3, static_cast<std::int64_t>(items[seq].line));
+        upsert.bind(4, stored.source).bind(5, stored.destination).bind(6, std::int64_t{stored.append});
+        if (!upsert.step_row()) {
+            Error error = sql_error(db_, "submit");
+            (void)exec("ROLLBACK");
+            return error;
+        }
+        if (upsert.text(0) == "done") done.push_back(seq);
+        upsert.step_done();
+        upsert.reset();
+    }
+    Statement meta(db_, "INSERT OR REPLACE INTO meta VALUES ('job', ?1), ('max_per_host', ?2)");
+    if (!meta || !meta.bind(1, options_.job).bind(2, std::to_string(max_per_host)).step_done()) {
+        Error error = sql_error(db_, "submit");
+        (void)exec("ROLLBACK");
+        return error;
+    }
+    if (auto committed = exec("COMMIT"); !committed) return committed.error();
+    return done;
+}
+
+Expected<std::vector<ClaimedItem>> SqliteJournal::claim(std::size_t count) {
+    ++round_trips_;
+    Statement stmt(db_, std::string("UPDATE items SET state = 'running', worker = ?1, claims = claims + 1,"
+                                    " started = COALESCE(started, ") + now_sql + ")"
+                        " WHERE key IN (SELECT key FROM items WHERE state = 'pending' AND src <> ''"
+                        " ORDER BY seq LIMIT ?2) RETURNING rowid, seq, line, src, dst, append, claims");
+    if (!stmt) return sql_error(db_, "claim");
+    stmt.bind(1, options_.worker).bind(2, static_cast<std::int64_t>(count));
+    std::vector<ClaimedItem> claimed;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+        auto item = item_from_stored(stmt.text(3), stmt.text(4), stmt.integer(5) != 0,
+                                     static_cast<std::size_t>(stmt.integer(2)));
+        if (!item) return item.error();
+        claimed.push_back({stmt.integer(0), static_cast<std::size_t>(stmt.integer(1)), std::move(*item),
+                           static_cast<int>(stmt.integer(6)) - 1});
+    }
+    if (rc != SQLITE_DONE) return sql_error(db_, "claim");
+    std::sort(claimed.begin(), claimed.end(), [](const auto& a, const auto& b) { return a.seq < b.seq; });
+    return claimed;
+}
+
+Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
+    if (outcomes.empty()) return success();
+    if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+    Statement stmt(db_, std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4,"
+                                    " bytes = CASE WHEN ?2 = 'done' THEN ?5 ELSE bytes END,"
+                                    " finished = CASE WHEN ?2 = 'pending' THEN finished ELSE ") + now_sql + " END,"
+                        " updated = datetime('now') WHERE rowid = ?1");
+    if (!stmt) {
+        (void)exec("ROLLBACK");
+        return sql_error(db_, "report");
+    }
+    for (const auto& outcome : outcomes) {
+        stmt.bind(1, outcome.id).bind(2, std::string(item_state_name(outcome.state)));
+        stmt.bind(3, std::int64_t{outcome.attempts}).bind(4, outcome.error);
+        stmt.bind(5, static_cast<std::int64_t>(outcome.bytes));
+        if (!stmt.step_done()) {
+            Error error = sql_error(db_, "report");
+            (void)exec("ROLLBACK");
+            return error;
+        }
+        stmt.reset();
+    }
+    return exec("COMMIT");
+}
+
+Status SqliteJournal::release(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return success();
+    ++round_trips_;
+    if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
+    Statement stmt(db_, "UPDATE items SET state = 'pending', claims = max(claims - 1, 0)"
+                        " WHERE rowid = ?1 AND state = 'running' AND worker = ?2");
+    for (const auto id : ids) {
+        if (!stmt || !stmt.bind(1, id).bind(2, options_.worker).step_done()) {
+            Error error = sql_error(db_, "release");
+            (void)exec("ROLLBACK");
+            return error;
+        }
+        stmt.reset();
+    }
+    return exec("COMMIT");
+}
+
+Status SqliteJournal::leave() {
+    ++round_trips_;
+    Statement stmt(db_, "UPDATE items SET state = 'pending' WHERE state = 'running' AND worker = ?1");
+    if (!stmt || !stmt.bind(1, options_.worker).step_done()) return sql_error(db_, "leave");
+    return success();
+}
+
+Expected<bool> SqliteJournal::unfinished() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('pending', 'running') AND src <> '')");
+    if (!stmt || !stmt.step_row()) return sql_error(db_, "unfinished");
+    return stmt.integer(0) != 0;
+}
+
+Expected<std::vector<std::string>> SqliteJournal::jobs() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT value FROM meta WHERE name = 'job'");
+    if (!stmt) return sql_error(db_, "jobs");
+    std::vector<std::string> names;
+    while (stmt.step_row()) names.push_back(stmt.text(0));
+    return names;
+}
+
+Expected<std::vector<std::string>> SqliteJournal::done_keys() {
+    ++round_trips_;
+    Statement stmt(db_, "SELECT key FROM items WHERE state = 'done'");
+    if (!stmt) return sql_error(db_, "done_keys");
+    std::vector<std::string> keys;
+    while (stmt.step_row()) keys.push_back(stmt.text(0));
+    return keys;
+}
+
+Expected<JobProgress> SqliteJournal::progress() {
+    JobProgress progress;
+    progress.job = options_.job;
+    Statement cap(db_, "SELECT value FROM meta WHERE name = 'max_per_host'");
+    if (cap && cap.step_row()) progress.max_per_host = static_cast<unsigned>(std::stoul("0" + cap.text(0)));
+    Statement totals(db_, "SELECT state, COUNT(*), SUM(bytes), MIN(started), MAX(finished) FROM items"
+                          " WHERE src <> '' GROUP BY state");
+    Statement workers(db_, "SELECT worker, state, COUNT(*), SUM(bytes) FROM items WHERE worker <> '' AND src <> ''"
+                           " GROUP BY worker, state");
+    if (!totals || !workers) return sql_error(db_, "progress");
+    round_trips_ += 2;
+    double first = 0, last = 0;
+    while (totals.step_row()) {
+        const auto n = static_cast<std::size_t>(totals.integer(1));
+        switch (parse_item_state(totals.text(0)).value_or(ItemState::pending)) {
+        case ItemState::pending: progress.pending += n; break;
+        case ItemState::running: progress.running += n; break;
+        case ItemState::failed: progress.failed += n; break;
+        case ItemState::done:
+            progress.done += n;
+            progress.bytes += static_cast<std::uint64_t>(totals.integer(2));
+            last = totals.real(4);
+            break;
+        }
+        if (sqlite3_column_type(totals.get(), 3) != SQLITE_NULL && (first == 0 || totals.real(3) < first))
+            first = totals.real(3);
+    }
+    if (first > 0 && last > first) progress.seconds = last - first;
+    std::map<std::string, WorkerProgress> by_name;
+    while (workers.step_row()) {
+        auto& worker = by_name[workers.text(0)];
+        worker.name = workers.text(0);
+        const auto n = static_cast<std::size_t>(workers.integer(2));
+        switch (parse_item_state(workers.text(1)).value_or(ItemState::pending)) {
+        case ItemState::running: worker.running += n; break;
+        case ItemState::done:
+            worker.done += n;
+            worker.bytes += static_cast<std::uint64_t>(workers.integer(3));
+            break;
+        case ItemState::failed: worker.failed += n; break;
+        case ItemState::pending: break;
+        }
+    }
+    for (auto& [name, worker] : by_name) {
+        worker.alive = name == options_.worker;
+        progress.workers.push_back(std::move(worker));
+    }
+    return progress;
+}
+
+} // namespace rsexec

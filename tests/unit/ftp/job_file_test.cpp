@@ -1,0 +1,105 @@
+#include <doctest/doctest.h>
+
+#include "ftp/job_file.hpp"
+
+using namespace rsexec;
+
+TEST_CASE("a text job file lists one transfer per line") {
+    const auto items = parse_job_file("# nightly copy\n"
+                                      "\n"
+                                      "ftp://a/x.bin ftp://b/in/\n"
+                                      "  ftp://a/my%20file ftp://b/y append  \r\n");
+    REQUIRE(items);
+    REQUIRE(items->size() == 2);
+    CHECK((*items)[0].line == 3);
+    CHECK((*items)[0].source.path == "x.bin");
+    CHECK_FALSE((*items)[0].append);
+    CHECK((*items)[1].line == 4);
+    CHECK((*items)[1].source.path == "my file");
+    CHECK((*items)[1].append);
+}
+
+TEST_CASE("JSON Lines are accepted beside text lines") {
+    const auto items = parse_job_file("{\"src\": \"ftp://a/x\", \"dst\": \"ftp://b/y\", \"append\": true}\n"
+                                      "{\"src\": \"ftp://a/z\", \"dst\": \"ftp://b/\"}\n");
+    REQUIRE(items);
+    REQUIRE(items->size() == 2);
+    CHECK((*items)[0].append);
+    CHECK((*items)[1].destination.names_directory());
+}
+
+TEST_CASE("a bad line is reported with its number") {
+    const char* cases[] = {
+        "ftp://a/x\n",                                // one URL
+        "ftp://a/x ftp://b/y sideways\n",             // unknown option
+        "ftp://a/x http://b/y\n",                     // bad scheme
+        "ftp://a/dir/ ftp://b/y\n",                   // directory source
+        "{\"src\": \"ftp://a/x\"}\n",                 // no dst
+        "{\"src\": 1, \"dst\": \"ftp://b/\"}\n",      // wrong type
+        "{\"src\": \"ftp://a/x\", \"dst\": \"ftp://b/\", \"apend\": true}\n",
+        "{not json\n",
+    };
+    for (const char* body : cases) {
+        CAPTURE(body);
+        const auto items = parse_job_file(std::string("# header\n") + body);
+        REQUIRE_FALSE(items);
+        CHECK(items.error().is(Errc::bad_job));
+        CHECK(items.error().message.rfind("line 2:", 0) == 0);
+    }
+}
+
+TEST_CASE("an empty job file has no items") {
+    const auto items = parse_job_file("# nothing\n\n");
+    REQUIRE(items);
+    CHECK(items->empty());
+}
+
+TEST_CASE("every bad line is reported with its number and reason, good lines still read") {
+    const auto file = read_job_file("ftp://a/x ftp://b/\n"
+                                    "ftp://a/only-one\n"
+                                    "# comment\n"
+                                    "ftp://a/y http://b/\n"
+                                    "ftp://a/z ftp://b/\n");
+    CHECK_FALSE(file.valid());
+    REQUIRE(file.errors.size() == 2);
+    CHECK(file.errors[0].line == 2);
+    CHECK(file.errors[0].reason == "expected SRC_URL DST_URL");
+    CHECK(file.errors[1].line == 4);
+    CHECK(file.errors[1].reason.rfind("destination: ", 0) == 0);
+    CHECK(file.items.size() == 2);
+    CHECK(file.unreported_errors == 0);
+}
+
+TEST_CASE("a raw space in a URL is explained, with the URL it was meant to be") {
+    SUBCASE("in the source") {
+        const auto file = read_job_file("ftp://h/a b.txt ftp://h2/\n");
+        REQUIRE(file.errors.size() == 1);
+        CHECK(file.errors[0].reason.find("unknown option") == std::string::npos);
+        CHECK(file.errors[0].reason.find("%20") != std::string::npos);
+        CHECK(file.errors[0].reason.find("ftp://h/a%20b.txt") != std::string::npos);
+    }
+    SUBCASE("in the destination") {
+        const auto file = read_job_file("ftp://h/a ftp://h2/my file\n");
+        REQUIRE(file.errors.size() == 1);
+        CHECK(file.errors[0].reason.find("%20") != std::string::npos);
+    }
+    SUBCASE("a source with several spaces") {
+        const auto file = read_job_file("ftp://h/a b c.txt ftp://h2/ append\n");
+        REQUIRE(file.errors.size() == 1);
+        CHECK(file.errors[0].reason.find("ftp://h/a%20b%20c.txt") != std::string::npos);
+    }
+}
+
+TEST_CASE("at most 100 bad lines are kept, the others counted") {
+    std::string text;
+    for (int i = 0; i < 153; ++i) text += "ftp://a/bad" + std::to_string(i) + "\n";
+    text += "ftp://a/x ftp://b/\n";
+    const auto file = read_job_file(text);
+    CHECK(file.errors.size() == max_reported_job_errors);
+    CHECK(file.unreported_errors == 53);
+    CHECK(file.errors.back().line == 100);
+    CHECK(file.items.size() == 1);
+    const auto first = parse_job_file(text);
+    REQUIRE_FALSE(first);
+    CHECK(first.error().message == "line 1: expected SRC_URL DST_URL");
+}
