@@ -30,7 +30,7 @@ asio::awaitable<Expected<Endpoint>> passive_endpoint(ControlSession& session) {
     if (!reply) co_return reply.error();
     auto announced = parse_pasv_reply(reply->text());
     if (!announced) co_return announced.error();
-    co_return Endpoint(session.peer_address(), announced->port());
+    co_return Endpoint(session.peer_address(), announced->port);
 }
 
 template <class Stream>

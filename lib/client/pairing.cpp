@@ -7,9 +7,9 @@ namespace {
 
 // The socket to hand to the other server: the announced port, and by default the address the
 // listener's control connection reached rather than whatever host the reply names.
-Endpoint forwardable(const Endpoint& announced, const ControlSession& announcer, const PairingOptions& options) {
+HostPort forwardable(const HostPort& announced, const ControlSession& announcer, const PairingOptions& options) {
     if (options.trust_announced_address) return announced;
-    return {announcer.peer_address(), announced.port()};
+    return {ip_address_of(announcer.peer_address()), announced.port};
 }
 
 asio::awaitable<Expected<PairingStep>> pair_rfc438(ControlSession& listener, ControlSession& connector,
@@ -142,7 +142,7 @@ Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcem
         auto port = parse_epsv_reply(announcement.text());
         if (!port) return Error(port.error().code, "EPSV: " + port.error().message, listener.side());
         // RFC 2428 3: EPSV names no address; it is the one the control connection reached.
-        return ConnectCommand{"EPRT", format_eprt_argument(Endpoint(listener.peer_address(), *port))};
+        return ConnectCommand{"EPRT", format_eprt_argument(HostPort{ip_address_of(listener.peer_address()), *port})};
     }
     if (dialect == Dialect::pasv) {
         auto announced = parse_pasv_reply(announcement.text());
@@ -159,7 +159,7 @@ std::optional<ControlSession::Command> passive_pin(Dialect dialect, const Contro
     if (dialect == Dialect::rfc438 || !listener.features().has("LSTN")) return std::nullopt;
     // The connector's data connection comes from the address its control connection reached,
     // as servers bind it (rfc438 forwards that address too); PORT/EPRT leave the port to it.
-    return ControlSession::Command{"SOCK", format_sock_argument(Endpoint(connector.peer_address(), 0))};
+    return ControlSession::Command{"SOCK", format_sock_argument(host_port_of(Endpoint(connector.peer_address(), 0)))};
 }
 
 std::vector<PairingAttempt> pairing_plan(const Features& source, const Features& destination,

@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include <asio/ip/address.hpp>
+#include "ftp/address.hpp"
 
 namespace rsexec {
 namespace {
@@ -110,9 +110,9 @@ Expected<FtpUrl> parse_ftp_url(std::string_view text) {
         const auto close = authority.find(']');
         if (close == std::string_view::npos) return bad("unclosed '[' in IPv6 host", text);
         url.host = std::string(authority.substr(1, close - 1));
-        std::error_code ec;
-        const auto address = asio::ip::make_address(url.host, ec);
-        if (ec || !address.is_v6()) return bad("not an IPv6 address in brackets", text);
+        // A zone ("%eth0", RFC 6874) is kept in the host for the resolver; the address is checked.
+        const auto address = IpAddress::parse(std::string_view(url.host).substr(0, url.host.find('%')));
+        if (!address || !address->is_v6()) return bad("not an IPv6 address in brackets", text);
         const auto after = authority.substr(close + 1);
         if (!after.empty()) {
             if (after[0] != ':') return bad("unexpected text after ']'", text);

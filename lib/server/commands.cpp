@@ -17,6 +17,7 @@
 
 #include "ftp/address.hpp"
 #include "server/checksum.hpp"
+#include "server/endpoint.hpp"
 #include "server/listing.hpp"
 #include "server/session.hpp"
 
@@ -579,7 +580,7 @@ asio::awaitable<void> Session::on_pasv(std::string) {
     pairing_ = Pairing::ordinary;
     auto where = data_.listen();
     if (!where) reply(425, "Can't open passive connection");
-    else reply(227, format_pasv_reply_text(*where));
+    else reply(227, format_pasv_reply_text(host_port_of(*where)));
     // A SOCK next pins the peer, as after LSTN (RFC 438 rule 2): with --fxp-peers, any listed
     // host could otherwise take the data connection.
     listening_for_sock_ = where.has_value();
@@ -617,7 +618,7 @@ bool Session::refuse_data_target(std::string_view verb, const Endpoint& target) 
 asio::awaitable<void> Session::on_port(std::string argument) {
     close_kept_data("PORT");
     listening_for_sock_ = false;
-    auto target = parse_port_argument(argument);
+    auto target = to_endpoint(parse_port_argument(argument));
     if (!target) {
         reply(501, "Bad PORT argument");
         co_return;
@@ -631,7 +632,7 @@ asio::awaitable<void> Session::on_port(std::string argument) {
 asio::awaitable<void> Session::on_eprt(std::string argument) {
     close_kept_data("EPRT");
     listening_for_sock_ = false;
-    auto target = parse_eprt_argument(argument);
+    auto target = to_endpoint(parse_eprt_argument(argument));
     if (!target) {
         reply(501, "Bad EPRT argument");
         co_return;
@@ -661,12 +662,12 @@ asio::awaitable<void> Session::on_lstn(std::string argument) {
     }
     listening_for_sock_ = true;
     pairing_ = Pairing::ordinary; // the listener is the TLS server (RFC 438 pairing, tls.hpp)
-    reply(255, "SOCK " + format_sock_argument(*where));
+    reply(255, "SOCK " + format_sock_argument(host_port_of(*where)));
 }
 
 asio::awaitable<void> Session::on_sock(std::string argument) {
     close_kept_data("SOCK");
-    auto target = parse_sock_argument(argument);
+    auto target = to_endpoint(parse_sock_argument(argument));
     if (!target) {
         reply(501, "Bad SOCK argument");
         co_return;
@@ -691,7 +692,7 @@ asio::awaitable<void> Session::on_sock(std::string argument) {
     }
     pairing_ = Pairing::rfc438_connect; // the connector is the TLS client unless SSCN says otherwise
     // Our own data socket, so the listening server can pin it.
-    reply(255, "SOCK " + format_sock_argument(*local));
+    reply(255, "SOCK " + format_sock_argument(host_port_of(*local)));
 }
 
 // ---- transfers (RFC 959 4.1.3) -------------------------------------------------------------

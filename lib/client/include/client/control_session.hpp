@@ -21,6 +21,7 @@
 #include "ftp/features.hpp"
 #include "ftp/reply.hpp"
 #include "ftp/reply_parser.hpp"
+#include "client/endpoint.hpp"
 #include "client/tls.hpp"
 
 namespace rsexec {

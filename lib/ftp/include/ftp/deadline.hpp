@@ -1,5 +1,7 @@
 #pragma once
 // Every network wait has a deadline: race the operation against a steady_timer.
+// The one header of lib/ftp that names Asio (a timer and coroutines, no networking): it serves
+// the socket-side parts, client and server, which link Asio themselves.
 // The operation must report failure as a value, not an exception: operator|| waits for the first
 // *successful* branch, so a throwing operation would make the race last until the timer fires.
 #include <chrono>
