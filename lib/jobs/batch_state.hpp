@@ -1,0 +1,182 @@
+#pragma once
+// The state of one BatchRun, shared by batch*.cpp: the claimed items, the workers' sessions,
+// the outcomes not yet recorded. Private to lib/jobs.
+#include <deque>
+#include <functional>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+#include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "jobs/batch.hpp"
+#include "jobs/connection_limiter.hpp"
+#include "client/data_protection.hpp"
+#include "client/file_size.hpp"
+#include "client/pipeline.hpp"
+#include "client/same_file.hpp"
+#include "client/url_copy.hpp"
+
+namespace rsexec {
+
+inline std::string server_of(const FtpUrl& url) { return url.authority(); }
+
+// The login a session stands for: reusable only for the same server and the same user.
+inline std::string login_of(const FtpUrl& url, const Credentials& credentials) {
+    return credentials.user + "@" + url.authority();
+}
+
+struct BatchRun::State {
+    asio::any_io_executor executor;
+    std::vector<JobItem> submitted;  // with their passwords, which the journal never holds
+    BatchOptions options;
+    std::unique_ptr<Journal> own_journal;  // when options.journal is null
+    Journal* journal = nullptr;
+    ConnectionLimiter limiter;
+    // The items claimed from the journal, by local index (a deque: references stay valid).
+    struct Entry {
+        JobItem item;
+        std::int64_t id = 0;
+        std::size_t seq = 0;
+        int earlier_claims = 0;
+    };
+    std::deque<Entry> entries;
+    std::deque<std::size_t> ready;  // claimed, not started
+    std::size_t chunk = 0;          // items per claim: options.claim_chunk, or 1 (give_back_unstarted)
+    std::unordered_map<std::string, std::size_t> submitted_by_key;
+    std::vector<Outcome> unreported;
+    std::vector<BatchEvent> unannounced;  // their events
+    bool exhausted = false;  // the journal had nothing more to claim
+    bool stopping = false;
+    bool aborting = false;
+    bool finished = false;  // every worker has ended
+    asio::steady_timer keeper;  // keep_journal's wait
+    BatchSummary summary;
+    std::set<ControlSession*> open_sessions;  // for abort_running
+    std::mt19937 random{std::random_device{}()};
+
+    State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
+        : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host),
+          chunk(full_chunk()), keeper(ex) {}
+
+    std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
+
+    void emit(BatchEvent event) {
+        if (options.on_event) options.on_event(event);
+    }
+    BatchEvent event(BatchEvent::Kind kind, std::size_t index, int attempt = 0) const {
+        return {kind, entries[index].seq, &entries[index].item, attempt, std::nullopt, std::nullopt, {}};
+    }
+    const JobItem& item_at(std::size_t index) const { return entries[index].item; }
+
+    void journal_failed(const Error& error) {
+        if (!summary.journal_error) summary.journal_error = error;
+    }
+
+    // Outcomes go to the journal before they are announced, so that what a run reports done is
+    // done in the journal however the run ends. A shared journal takes them in chunks (at most
+    // 100 ms or 64 items apart): one round trip for many files.
+    void record(std::size_t index, ItemState state, int attempts, std::uint64_t bytes, std::string error,
+                BatchEvent announcement);
+    void flush();
+
+    // Flushes outcomes every 100 ms and renews a shared journal's lease, until the run ends.
+    asio::awaitable<void> keep_journal();
+
+    // An item a pipeline handed back, with the source's size when its SIZE was answered.
+    struct Returned {
+        std::size_t index;
+        std::optional<std::uint64_t> source_size;
+    };
+
+    // One side's session, reused while the next item names the same login.
+    struct Site {
+        std::unique_ptr<ControlSession> session;
+        std::string login;
+        std::string server;
+    };
+
+    void drop(Site& site);
+
+    // Takes the connection slot for a session that is not open yet for this URL's login;
+    // false when the open session already fits.
+    asio::awaitable<bool> reserve(Site& site, const FtpUrl& url);
+
+    // A session opened elsewhere, counted as this worker's own.
+    asio::awaitable<void> adopt(Site& site, std::unique_ptr<ControlSession>& session, const FtpUrl& url);
+
+    asio::awaitable<Status> open(Site& site, Side side, const FtpUrl& url, unsigned worker);
+
+    // The two sessions an item needs, reusing those already open. Connection slots are taken in
+    // a fixed order (source, then destination) so that two workers never wait on each other;
+    // the logins then run side by side.
+    asio::awaitable<Status> ensure_pair(Site& src, Site& dst, const JobItem& item, unsigned worker);
+
+    Clock::duration backoff_for(int attempt);
+
+    // An item an earlier run or a lost worker started may have been copied and renamed before
+    // its outcome reached the journal: a final file the size of the source is that copy.
+    asio::awaitable<std::optional<CopyResult>> found_complete(Site& src, Site& dst, const JobItem& item,
+                                                              const std::string& target);
+
+    // A copy onto itself would truncate or double the file: the item fails before any command
+    // that changes a file, by name or by the addresses the two sessions reached.
+    static std::optional<Error> onto_itself(const Site& src, const Site& dst, const JobItem& item,
+                                            const std::string& target);
+
+    asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                  int attempt, std::optional<std::uint64_t> known_size);
+
+    // Claims the next chunk of items from the journal; false when it has none now.
+    bool claim_more();
+
+    // The next item to work on, if it `fits`.
+    std::optional<std::size_t> take(const std::function<bool(std::size_t)>& fits = {});
+
+    // Claimed items not started go back to the journal: when the run ends (a next run then finds
+    // them unstarted, fit for a pipeline), and with a shared journal when a worker here is about
+    // to spend long on one large file, so that workers elsewhere take them; this process then
+    // claims one at a time until a pipeline finishes a file again.
+    void release_unstarted();
+    void give_back_unstarted();
+
+    // With a shared journal, nothing to claim now may mean items other workers hold: wait and
+    // look again while any are running (a worker that stops renewing its lease loses them).
+    asio::awaitable<bool> more_may_come();
+
+    void begin(std::size_t index, int attempt) { emit(event(BatchEvent::Kind::start, index, attempt)); }
+
+    void succeeded(std::size_t index, int attempt, const CopyResult& result);
+
+    void interrupted(std::size_t index, int attempt, const Error& error);
+
+    // After a failed attempt: whether to try again (after the backoff), or the item is settled.
+    asio::awaitable<bool> after_failure(std::size_t index, int attempt, const Error& error);
+
+    // One item the usual way (copy_file), from attempt `first` on; `known_size` is the source's
+    // size a pipeline has just been told, for the first of them. Returns the pairing that
+    // worked, for the pipeline of the items after it.
+    asio::awaitable<std::optional<PairingAttempt>> copy_one(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                            int first,
+                                                            std::optional<std::uint64_t> known_size = std::nullopt);
+
+    // Whether an item can go through a pipeline at all, and with the sessions open now.
+    bool can_pipeline_item(std::size_t index) const;
+    bool can_pipeline(const Site& src, const Site& dst, std::size_t index) const;
+
+    // Pipelines `first` and the items after it, as long as they are between the same two
+    // logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
+    // Returns whether the pipeline finished any file (one that finishes none is not tried again).
+    asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
+                                   std::deque<std::pair<std::size_t, Error>>& failed,
+                                   std::deque<Returned>& returned);
+
+    asio::awaitable<void> worker(unsigned worker_number);
+
+    asio::awaitable<void> quit(Site& src, Site& dst);
+};
+
+} // namespace rsexec

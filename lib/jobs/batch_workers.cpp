@@ -1,0 +1,228 @@
+// Workers: one item at a time, or a pipeline of items between the same two logins.
+#include "batch_state.hpp"
+
+namespace rsexec {
+
+asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
+    Site& src, Site& dst, std::size_t index, unsigned worker, int attempt, std::optional<std::uint64_t> known_size) {
+    const JobItem& item = item_at(index);
+    if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
+    auto target = destination_path(item.source, item.destination);
+    if (!target) co_return target.error();
+    if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
+    if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
+        if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
+    }
+    CopyRequest request{item.source.path, *target,
+                        item.append ? WriteMode::append : WriteMode::temporary_then_rename, known_size};
+    CopyOptions copy = options.copy;
+    // What an earlier attempt, run or worker left is continued; a first attempt has none.
+    const bool started_before = attempt > 1 || entries[index].earlier_claims > 0;
+    copy.resume = copy.resume || (options.resume_retries && started_before);
+    const std::string watched = server_of(item.destination);
+    copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
+                       [this, watched] { limiter.release(watched); }};
+    copy.progress = [this, index](std::uint64_t bytes) {
+        auto progress = event(BatchEvent::Kind::progress, index);
+        progress.bytes = bytes;
+        emit(std::move(progress));
+    };
+    co_return co_await copy_file(*src.session, *dst.session, request, copy);
+}
+
+// One item the usual way (copy_file), from attempt `first` on; `known_size` is the source's
+// size a pipeline has just been told, for the first of them. Returns the pairing that
+// worked, for the pipeline of the items after it.
+asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
+    Site& src, Site& dst, std::size_t index, unsigned worker, int first, std::optional<std::uint64_t> known_size) {
+    for (int attempt = first;; ++attempt) {
+        begin(index, attempt);
+        auto result = co_await this->attempt(src, dst, index, worker, attempt, known_size);
+        known_size.reset();
+        if (result) {
+            succeeded(index, attempt, *result);
+            if (result->found_complete) co_return std::nullopt;
+            co_return PairingAttempt{result->dialect, result->listener};
+        }
+        // A failed item leaves its sessions in an unknown state: start the next clean.
+        drop(src);
+        drop(dst);
+        if (!co_await after_failure(index, attempt, result.error())) co_return std::nullopt;
+    }
+}
+
+// Whether an item can go through a pipeline at all, and with the sessions open now.
+bool BatchRun::State::can_pipeline_item(std::size_t index) const {
+    const JobItem& item = item_at(index);
+    // An item started before (an earlier run, a lost worker) resumes, one at a time.
+    return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
+        (options.copy.verify == Verify::none || options.copy.verify == Verify::size);
+}
+
+bool BatchRun::State::can_pipeline(const Site& src, const Site& dst, std::size_t index) const {
+    const JobItem& item = item_at(index);
+    return can_pipeline_item(index) && src.session && src.session->is_open() && dst.session &&
+        dst.session->is_open() &&
+        src.login == login_of(item.source, credentials_for(item.source, options.netrc)) &&
+        dst.login == login_of(item.destination, credentials_for(item.destination, options.netrc));
+}
+
+// Pipelines `first` and the items after it, as long as they are between the same two
+// logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
+// Returns whether the pipeline finished any file (one that finishes none is not tried again).
+asio::awaitable<bool> BatchRun::State::pipeline(
+    Site& src, Site& dst, std::size_t first, PairingAttempt pairing, std::deque<std::pair<std::size_t, Error>>& failed, std::deque<Returned>& returned) {
+    PipelineOptions pipe;
+    pipe.pairing = pairing;
+    pipe.pairing_options = options.copy.pairing;
+    // TLS on the data connections as copy_file would set it; what it cannot set up goes to
+    // copy_file, which says why or tries another pairing.
+    auto protection = plan_data_protection(*src.session, *dst.session, pairing);
+    if (!protection) {
+        returned.push_back({first, std::nullopt});
+        co_return false;
+    }
+    if (auto applied = co_await apply_data_protection(*src.session, *dst.session, *protection); !applied) {
+        drop(src);
+        drop(dst);
+        returned.push_back({first, std::nullopt});
+        co_return false;
+    }
+    pipe.pairing_options.cpsv = protection->cpsv;
+    pipe.verify_size = options.copy.verify == Verify::size;
+    pipe.behind_transfers =
+        pipelines_behind_transfers(src.session->features(), src.session->greeting()) &&
+        pipelines_behind_transfers(dst.session->features(), dst.session->greeting());
+    pipe.block_mode = options.pipelining == Pipelining::block &&
+        offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
+    bool finished_any = false;
+    std::set<std::size_t> announced;  // a start event is out
+    const auto announce = [&](std::size_t index) {
+        if (announced.insert(index).second) begin(index, 1);
+    };
+    std::optional<std::size_t> pending_first = first;
+    PipelineCallbacks callbacks;
+    callbacks.next = [&]() -> std::optional<PipelineFile> {
+        for (;;) {
+            std::optional<std::size_t> index = pending_first;
+            pending_first.reset();
+            if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
+            if (!index) return std::nullopt;
+            const JobItem& item = item_at(*index);
+            Expected<std::string> target = destination_path(item.source, item.destination);
+            if (target) {
+                if (auto itself = onto_itself(src, dst, item, *target)) target = *itself;
+            }
+            if (target) return PipelineFile{*index, item.source.path, *target};
+            announce(*index);
+            failed.emplace_back(*index, target.error());
+        }
+    };
+    callbacks.started = announce;
+    callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
+        announce(index);  // a file can fail before it starts (its source is missing)
+        if (result) {
+            finished_any = true;
+            chunk = full_chunk();
+            succeeded(index, 1, *result);
+        } else {
+            failed.emplace_back(index, result.error());
+        }
+    };
+    callbacks.returned = [&](std::size_t index, std::optional<std::uint64_t> size) {
+        returned.push_back({index, size});
+    };
+    callbacks.stopping = [this] { return stopping; };
+    if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
+        drop(src);
+        drop(dst);
+    }
+    co_return finished_any;
+}
+
+asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
+    Site src, dst;
+    std::deque<std::pair<std::size_t, Error>> failed;  // first attempts that failed in a pipeline
+    std::deque<Returned> returned;                     // items a pipeline handed back
+    // The pairing that last worked, and for which two logins.
+    std::optional<PairingAttempt> paired;
+    std::string paired_logins;
+    bool proven = false;  // `paired` worked for a copy (rather than being the plan's first)
+    bool pipelining = options.pipelining != Pipelining::off;
+    const auto logins = [&] { return src.login + " " + dst.login; };
+    if (worker_number == 1 && options.open_pair) {
+        co_await adopt(src, options.open_pair->source, options.open_pair->source_url);
+        co_await adopt(dst, options.open_pair->destination, options.open_pair->destination_url);
+    }
+    for (;;) {
+        if (!failed.empty()) {
+            auto [index, error] = std::move(failed.front());
+            failed.pop_front();
+            if (co_await after_failure(index, 1, error)) co_await copy_one(src, dst, index, worker_number, 2);
+            continue;
+        }
+        if (!returned.empty()) {
+            const Returned item = returned.front();
+            returned.pop_front();
+            const std::size_t index = item.index;
+            if (item.source_size && *item.source_size > PipelineOptions{}.largest) {
+                // A long copy ahead: what the pipeline handed back with it goes back to be
+                // pipelined again, here or (with a shared journal) by workers elsewhere.
+                for (; !returned.empty(); returned.pop_back()) ready.push_front(returned.back().index);
+                give_back_unstarted();
+            }
+            if (stopping) {
+                // Taken by a pipeline but never sent: it stays pending for the next run.
+                interrupted(index, 1, Error(Errc::interrupted, "stopped before it was sent"));
+                continue;
+            }
+            if (auto worked = co_await copy_one(src, dst, index, worker_number, 1, item.source_size)) {
+                paired = worked;
+                paired_logins = logins();
+                proven = true;
+            }
+            continue;
+        }
+        auto index = take();
+        if (!index) {
+            // Waiting for other workers' items, hold no connection: they may need it.
+            if (journal->shared()) co_await quit(src, dst);
+            if (co_await more_may_come()) continue;
+            break;
+        }
+        if (pipelining && can_pipeline_item(*index)) {
+            if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number); opened) {
+                // Until a copy shows what works, the pipeline pairs as copy_file would first.
+                if (!paired || paired_logins != logins()) {
+                    const bool ipv6 = src.session->peer_address().is_v6() || dst.session->peer_address().is_v6();
+                    paired = pairing_plan(src.session->features(), dst.session->features(), options.copy.passive,
+                                          options.copy.dialect, ipv6)
+                                 .front();
+                    paired_logins = logins();
+                    proven = false;
+                }
+                const bool block = options.pipelining == Pipelining::block &&
+                    offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
+                // RFC 438 pairing takes three steps a file: pipelined only in block mode.
+                if (block || paired->dialect != Dialect::rfc438) {
+                    // One that finishes nothing with a pairing a copy proved is not tried again;
+                    // with the plan's first guess, the copies of the files it handed back
+                    // find the pairing that works.
+                    if (!co_await pipeline(src, dst, *index, *paired, failed, returned)) {
+                        if (proven) pipelining = false;
+                        paired.reset();
+                    }
+                    continue;
+                }
+            }
+        }
+        if (auto worked = co_await copy_one(src, dst, *index, worker_number, 1)) {
+            paired = worked;
+            paired_logins = logins();
+            proven = true;
+        }
+    }
+    co_await quit(src, dst);
+}
+
+} // namespace rsexec
