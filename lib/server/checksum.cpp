@@ -79,22 +79,6 @@ asio::awaitable<Outcome> hash_on_pool(asio::thread_pool::executor_type pool, Fil
 
 } // namespace
 
-Expected<std::string> sha256_descriptor(int fd) {
-    Sha256 sha;
-    if (!sha) return Error(std::make_error_code(std::errc::not_enough_memory), "SHA-256 unavailable");
-    std::vector<unsigned char> buffer(256 * 1024);
-    for (;;) {
-        const auto n = ::read(fd, buffer.data(), buffer.size());
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error("cannot read");
-        }
-        if (n == 0) break;
-        sha.update(buffer.data(), static_cast<std::size_t>(n));
-    }
-    return sha.hex_digest();
-}
-
 asio::awaitable<Expected<std::string>> HashPool::sha256(FileDescriptor file, std::uint64_t size,
                                                         std::shared_ptr<std::atomic<bool>> cancelled) {
     auto pool = pool_.get_executor();

@@ -19,10 +19,6 @@
 
 namespace rsexec::server {
 
-// The lower-case hex digest of a file already open (as the jail opened it), read from where it
-// stands, on the calling thread.
-Expected<std::string> sha256_descriptor(int fd);
-
 class HashPool {
 public:
     // Bytes hashed before a job yields its thread to the next one.
