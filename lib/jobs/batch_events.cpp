@@ -1,6 +1,8 @@
 // Outcomes: recorded in the journal (in chunks when shared), then announced as events.
 #include "batch_state.hpp"
 
+#include "ftp/exit_code.hpp"
+
 namespace rsexec {
 
 // Outcomes go to the journal before they are announced, so that what a run reports done is
@@ -9,6 +11,8 @@ namespace rsexec {
 void BatchRun::State::record(
     std::size_t index, ItemState state, int attempts, std::uint64_t bytes, std::string error, BatchEvent announcement) {
     unreported.push_back({entries[index].id, state, bytes, attempts, std::move(error)});
+    if (state == ItemState::failed && announcement.error)
+        unreported.back().exit_code = static_cast<int>(exit_code_for(*announcement.error));
     unannounced.push_back(std::move(announcement));
     if (!journal->shared() || unreported.size() >= 64) flush();
 }

@@ -10,7 +10,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;
 
 // The schema, created once by whichever worker comes first (the advisory lock serializes the
 // others). Connection counts live in rsexec_connections, one row per worker and server; the
@@ -30,6 +30,15 @@ CREATE TABLE IF NOT EXISTS rsexec_items (
   attempts integer NOT NULL DEFAULT 0, bytes bigint NOT NULL DEFAULT 0, last_error text NOT NULL DEFAULT '',
   started timestamptz, finished timestamptz, UNIQUE (job, key));
 CREATE INDEX IF NOT EXISTS rsexec_items_queue ON rsexec_items (job, state, seq);
+-- Schema 2: a failed item's exit code beside its last error. A column with a default: schema 1's
+-- rows read as before (0: none recorded). Altered only when the schema says so, so that opening
+-- a journal does not wait for the table's lock while other workers use it.
+DO $migrate$ BEGIN
+  IF (SELECT value FROM rsexec_meta WHERE name = 'schema') = '1' THEN
+    ALTER TABLE rsexec_items ADD COLUMN IF NOT EXISTS exit_code integer NOT NULL DEFAULT 0;
+    UPDATE rsexec_meta SET value = '2' WHERE name = 'schema';
+  END IF;
+END $migrate$;
 CREATE TABLE IF NOT EXISTS rsexec_workers (
   name text PRIMARY KEY, job text NOT NULL, started timestamptz NOT NULL DEFAULT now(),
   lease_until timestamptz NOT NULL);
@@ -258,14 +267,16 @@ Status PostgresqlJournal::report(const std::vector<Outcome>& outcomes) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& outcome : outcomes)
         rows.push_back({{"id", outcome.id}, {"state", item_state_name(outcome.state)}, {"bytes", outcome.bytes},
-                        {"attempts", outcome.attempts}, {"error", outcome.error}});
+                        {"attempts", outcome.attempts}, {"error", outcome.error}, {"exit_code", outcome.exit_code}});
     // A done item is done whoever copied it; any other outcome counts only from the worker
     // that holds the item (another may have claimed it since this one lost its lease).
     auto updated = query(
         "UPDATE rsexec_items i SET state = u.state, attempts = i.attempts + u.attempts, last_error = u.error,"
+        " exit_code = COALESCE(u.exit_code, 0),"
         " bytes = CASE WHEN u.state = 'done' THEN u.bytes ELSE i.bytes END, worker = $2,"
         " finished = CASE WHEN u.state = 'pending' THEN i.finished ELSE now() END"
-        " FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, bytes bigint, attempts int, error text)"
+        " FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, bytes bigint, attempts int, error text,"
+        " exit_code int)"
         " WHERE i.id = u.id AND (i.worker = $2 OR u.state = 'done')",
         {rows.dump(), options_.worker});
     if (!updated) return updated.error();
@@ -331,6 +342,20 @@ Expected<std::vector<std::string>> PostgresqlJournal::jobs() {
     std::vector<std::string> names;
     for (int row = 0; row < found->rows(); ++row) names.push_back(found->text(row, 0));
     return names;
+}
+
+Expected<std::vector<UnfinishedItem>> PostgresqlJournal::unfinished_items() {
+    auto found = query("SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error FROM rsexec_items"
+                       " WHERE job = $1 AND state <> 'done' ORDER BY seq",
+                       {options_.job});
+    if (!found) return found.error();
+    std::vector<UnfinishedItem> items;
+    for (int row = 0; row < found->rows(); ++row)
+        items.push_back({static_cast<std::size_t>(found->integer(row, 0)), static_cast<std::size_t>(found->integer(row, 1)),
+                         parse_item_state(found->text(row, 2)).value_or(ItemState::pending), found->text(row, 3),
+                         found->text(row, 4), found->text(row, 5) == "t", static_cast<int>(found->integer(row, 6)),
+                         static_cast<int>(found->integer(row, 7)), found->text(row, 8)});
+    return items;
 }
 
 Expected<std::vector<std::string>> PostgresqlJournal::done_keys() {

@@ -11,7 +11,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 // Seconds since the epoch, with fractions: what started/finished hold.
 constexpr const char* now_sql = "((julianday('now') - 2440587.5) * 86400.0)";
@@ -96,13 +96,16 @@ Status SqliteJournal::exec(const std::string& sql) {
 }
 
 // Schema 1 knew items by key and state only; schema 2 also stores each item (its URLs without
-// password, its place in the job) so that items can be claimed from the journal.
+// password, its place in the job) so that items can be claimed from the journal; schema 3 keeps
+// a failed item's exit code beside its last error (status --failed). Each step adds columns with
+// defaults, so a journal of any earlier schema is read as it was and brought forward in one
+// transaction.
 Status SqliteJournal::migrate() {
     Statement version(db_, "SELECT value FROM meta WHERE name = 'schema'");
     if (!version) return sql_error(db_, "cannot read the schema version");
     const std::string found = version.step_row() ? version.text(0) : "";
     if (found == std::to_string(schema_version)) return success();
-    if (!found.empty() && found != "1")
+    if (!found.empty() && found != "1" && found != "2")
         return Error(Errc::bad_job, "journal has schema " + found + ", this rsexec reads " +
                                         std::to_string(schema_version));
     std::vector<std::string> steps;
@@ -110,12 +113,15 @@ Status SqliteJournal::migrate() {
         steps.push_back("CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
                         " attempts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
                         " last_error TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT (datetime('now')))");
-    for (const char* column : {"seq INTEGER NOT NULL DEFAULT 0", "line INTEGER NOT NULL DEFAULT 0",
-                               "src TEXT NOT NULL DEFAULT ''", "dst TEXT NOT NULL DEFAULT ''",
-                               "append INTEGER NOT NULL DEFAULT 0", "worker TEXT NOT NULL DEFAULT ''",
-                               "claims INTEGER NOT NULL DEFAULT 0", "started REAL", "finished REAL"})
-        steps.push_back(std::string("ALTER TABLE items ADD COLUMN ") + column);
-    steps.push_back("CREATE INDEX items_queue ON items (state, seq)");
+    if (found != "2") {
+        for (const char* column : {"seq INTEGER NOT NULL DEFAULT 0", "line INTEGER NOT NULL DEFAULT 0",
+                                   "src TEXT NOT NULL DEFAULT ''", "dst TEXT NOT NULL DEFAULT ''",
+                                   "append INTEGER NOT NULL DEFAULT 0", "worker TEXT NOT NULL DEFAULT ''",
+                                   "claims INTEGER NOT NULL DEFAULT 0", "started REAL", "finished REAL"})
+            steps.push_back(std::string("ALTER TABLE items ADD COLUMN ") + column);
+        steps.push_back("CREATE INDEX items_queue ON items (state, seq)");
+    }
+    steps.push_back("ALTER TABLE items ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0");
     steps.push_back("INSERT OR REPLACE INTO meta VALUES ('schema', '" + std::to_string(schema_version) + "')");
     std::string sql = "BEGIN IMMEDIATE;";
     for (const auto& step : steps) sql += step + ";";
@@ -193,7 +199,7 @@ Expected<std::vector<ClaimedItem>> SqliteJournal::claim(std::size_t count) {
 Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
     if (outcomes.empty()) return success();
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
-    Statement stmt(db_, std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4,"
+    Statement stmt(db_, std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4, exit_code = ?6,"
                                     " bytes = CASE WHEN ?2 = 'done' THEN ?5 ELSE bytes END,"
                                     " finished = CASE WHEN ?2 = 'pending' THEN finished ELSE ") + now_sql + " END,"
                         " updated = datetime('now') WHERE rowid = ?1");
@@ -204,7 +210,7 @@ Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
     for (const auto& outcome : outcomes) {
         stmt.bind(1, outcome.id).bind(2, std::string(item_state_name(outcome.state)));
         stmt.bind(3, std::int64_t{outcome.attempts}).bind(4, outcome.error);
-        stmt.bind(5, static_cast<std::int64_t>(outcome.bytes));
+        stmt.bind(5, static_cast<std::int64_t>(outcome.bytes)).bind(6, std::int64_t{outcome.exit_code});
         if (!stmt.step_done()) {
             Error error = sql_error(db_, "report");
             (void)exec("ROLLBACK");
@@ -244,6 +250,24 @@ Expected<bool> SqliteJournal::unfinished() {
     Statement stmt(db_, "SELECT EXISTS (SELECT 1 FROM items WHERE state IN ('pending', 'running') AND src <> '')");
     if (!stmt || !stmt.step_row()) return sql_error(db_, "unfinished");
     return stmt.integer(0) != 0;
+}
+
+Expected<std::vector<UnfinishedItem>> SqliteJournal::unfinished_items() {
+    ++round_trips_;
+    // An item without URLs is one the job file no longer lists: not part of the job.
+    Statement stmt(db_, "SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error FROM items"
+                        " WHERE state <> 'done' AND src <> '' ORDER BY seq");
+    if (!stmt) return sql_error(db_, "unfinished_items");
+    std::vector<UnfinishedItem> items;
+    int rc;
+    while ((rc = sqlite3_step(stmt.get())) == SQLITE_ROW) {
+        items.push_back({static_cast<std::size_t>(stmt.integer(0)), static_cast<std::size_t>(stmt.integer(1)),
+                         parse_item_state(stmt.text(2)).value_or(ItemState::pending), stmt.text(3), stmt.text(4),
+                         stmt.integer(5) != 0, static_cast<int>(stmt.integer(6)), static_cast<int>(stmt.integer(7)),
+                         stmt.text(8)});
+    }
+    if (rc != SQLITE_DONE) return sql_error(db_, "unfinished_items");
+    return items;
 }
 
 Expected<std::vector<std::string>> SqliteJournal::jobs() {

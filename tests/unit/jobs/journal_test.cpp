@@ -207,3 +207,68 @@ TEST_CASE("a PostgreSQL journal that cannot be reached is a clear error, without
     CHECK(journal.error().message.find("journal postgresql://rsexec:***@127.0.0.1:1/jobs") != std::string::npos);
     CHECK(journal.error().message.find("topsecret") == std::string::npos);
 }
+
+TEST_CASE("items not done are listed in job order with their line, exit code and last error, without password") {
+    auto journal = open_at(":memory:");
+    REQUIRE(journal->submit(three_items(), 0));
+    auto claimed = journal->claim(3);
+    REQUIRE(claimed);
+    Outcome failed{(*claimed)[1].id, ItemState::failed, 0, 2, "src: RETR f2: 550 No such file"};
+    failed.exit_code = 5;
+    REQUIRE(journal->report({{(*claimed)[0].id, ItemState::done, 42, 1, ""}, failed}));
+    REQUIRE(journal->leave());
+    auto items = journal->unfinished_items();
+    REQUIRE(items);
+    REQUIRE(items->size() == 2);
+    CHECK((*items)[0].line == 2);
+    CHECK((*items)[0].state == ItemState::failed);
+    CHECK((*items)[0].exit_code == 5);
+    CHECK((*items)[0].attempts == 2);
+    CHECK((*items)[0].last_error == "src: RETR f2: 550 No such file");
+    CHECK((*items)[0].source == "ftp://alice@a.example:21/data/f2");
+    CHECK((*items)[0].destination.find("hidden") == std::string::npos);
+    CHECK((*items)[1].line == 3);
+    CHECK((*items)[1].state == ItemState::pending);
+    CHECK((*items)[1].exit_code == 0);
+}
+
+TEST_CASE("a journal of the second schema is brought forward: its failed items listed, their exit code unknown") {
+    TempJournalPath file;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        const auto stored = stored_item(item("f2", 2));
+        const std::string sql =
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema', '2'), ('job', 'job.txt');"
+            "CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+            " bytes INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+            " updated TEXT NOT NULL DEFAULT (datetime('now')), seq INTEGER NOT NULL DEFAULT 0,"
+            " line INTEGER NOT NULL DEFAULT 0, src TEXT NOT NULL DEFAULT '', dst TEXT NOT NULL DEFAULT '',"
+            " append INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', claims INTEGER NOT NULL DEFAULT 0,"
+            " started REAL, finished REAL);"
+            "CREATE INDEX items_queue ON items (state, seq);"
+            "INSERT INTO items (key, state, attempts, last_error, seq, line, src, dst) VALUES ('" + stored.key +
+            "', 'failed', 1, 'src: RETR f2: 550 No such file', 1, 2, '" + stored.source + "', '" +
+            stored.destination + "');";
+        REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto journal = open_at(file.path.string());
+    auto items = journal->unfinished_items();
+    REQUIRE(items);
+    REQUIRE(items->size() == 1);
+    CHECK((*items)[0].line == 2);
+    CHECK((*items)[0].exit_code == 0);
+    CHECK((*items)[0].last_error == "src: RETR f2: 550 No such file");
+    // Run again, the item records its exit code now.
+    REQUIRE(journal->submit(three_items(), 0));
+    auto claimed = journal->claim(3);
+    REQUIRE(claimed);
+    Outcome failed{(*claimed)[1].id, ItemState::failed, 0, 1, "src: RETR f2: 550 No such file"};
+    failed.exit_code = 5;
+    REQUIRE(journal->report({failed}));
+    auto after = journal->unfinished_items();
+    REQUIRE(after);
+    CHECK((*after)[1].exit_code == 5);
+}

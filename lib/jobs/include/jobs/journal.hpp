@@ -42,6 +42,20 @@ struct Outcome {
     std::uint64_t bytes = 0;
     int attempts = 1;
     std::string error;
+    int exit_code = 0;                  // failed: the exit code `rsexec copy` would give (ftp/exit_code.hpp)
+};
+
+// An item not done, as the journal holds it: what `rsexec status --failed` lists and what
+// `--dump-failed` writes back as a job file.
+struct UnfinishedItem {
+    std::size_t seq = 0;       // position in the job as submitted
+    std::size_t line = 0;      // 1-based line in the job file (0: not from a job file, e.g. mirror)
+    ItemState state = ItemState::pending;
+    std::string source, destination;  // as shown: never a password
+    bool append = false;
+    int attempts = 0;
+    int exit_code = 0;         // of the last failure; 0 when none was recorded (or by an older rsexec)
+    std::string last_error;
 };
 
 struct WorkerProgress {
@@ -104,6 +118,8 @@ public:
     virtual Expected<std::vector<std::string>> jobs() = 0;
     // The journal_key of every item of the job that is done: what a run would skip. Reads only.
     virtual Expected<std::vector<std::string>> done_keys() = 0;
+    // Every item of the job that is not done (pending, running or failed), in job order. Reads only.
+    virtual Expected<std::vector<UnfinishedItem>> unfinished_items() = 0;
     // Whether any item of the job is pending or running (cheaper than progress()).
     virtual Expected<bool> unfinished() = 0;
     // Database round trips made so far (for the benchmark's overhead per item).

@@ -28,6 +28,7 @@ public:
     Expected<JobProgress> progress() override;
     Expected<std::vector<std::string>> jobs() override;
     Expected<std::vector<std::string>> done_keys() override;
+    Expected<std::vector<UnfinishedItem>> unfinished_items() override;
     Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }
 
