@@ -24,6 +24,8 @@
 #include "dry_run.hpp"
 #include "journal_options.hpp"
 #include "transfer_options.hpp"
+#include "password_prompt.hpp"
+#include "unfinished_job_file.hpp"
 
 namespace rsexec::cli {
 namespace {
@@ -134,6 +136,15 @@ int batch_command(int argc, char** argv) {
         return 0;
     }
 
+    // Passwords the items' users need are asked for now, before anything moves (--submit logs in
+    // nowhere: the workers use their own .netrc).
+    if (!args.count("submit")) {
+        PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
+        for (auto& item : *items)
+            for (FtpUrl* url : {&item.source, &item.destination})
+                if (auto given = passwords.complete(*url); !given) return report_failure(given.error());
+    }
+
     // The journal: JOBFILE.journal by default (none for stdin unless --journal names one).
     const bool journaled = !journal_settings.none && (journal_settings.where || job_path != "-");
     const std::string default_where = job_path == "-" ? std::string() : job_path + ".journal";
@@ -171,9 +182,21 @@ int batch_command(int argc, char** argv) {
                                       journal->job(), done->size());
         return 0;
     }
+    std::optional<UnfinishedJobFile> dump;
+    if (journal_settings.dump_failed) {
+        auto created = UnfinishedJobFile::create(*journal_settings.dump_failed);
+        if (!created) return report_failure(created.error());
+        dump.emplace(std::move(*created));
+        if (!journal) {
+            auto memory = journal_for_dump(journal_settings, job);
+            if (!memory) return report_failure(memory.error());
+            journal = std::move(*memory);
+        }
+    }
     batch.journal = journal.get();
     const std::size_t total = items->size();
-    return run_items(io, std::move(*items), std::move(batch), wants_json(args), total);
+    const int code = run_items(io, std::move(*items), std::move(batch), wants_json(args), total);
+    return finish_unfinished_job_file(dump ? &*dump : nullptr, *journal, *text, code);
 }
 
 } // namespace rsexec::cli

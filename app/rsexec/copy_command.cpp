@@ -17,6 +17,7 @@
 #include "client/run.hpp"
 #include "client/url_copy.hpp"
 #include "transfer_options.hpp"
+#include "password_prompt.hpp"
 
 namespace rsexec::cli {
 namespace {
@@ -105,6 +106,9 @@ int copy_command(int argc, char** argv) {
     copy.copy = settings.copy;
     copy.session = settings.session;
     copy.netrc = settings.netrc ? &*settings.netrc : nullptr;
+    PasswordPrompt passwords(copy.netrc);
+    for (FtpUrl* url : {&*source, &*destination})
+        if (auto given = passwords.complete(*url); !given) return report_failure(given.error());
     copy.mode = args.count("append") ? WriteMode::append
         : args.count("inplace")      ? WriteMode::in_place
                                      : WriteMode::temporary_then_rename;

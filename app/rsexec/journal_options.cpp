@@ -1,5 +1,7 @@
 #include "journal_options.hpp"
 
+#include <iostream>
+
 #include <unistd.h>
 
 #include "transfer_options.hpp"
@@ -14,6 +16,10 @@ void add_journal_options(cxxopts::Options& options, const std::string& journal_h
          cxxopts::value<std::string>()->default_value("30"))
         ("name", "this worker's name in the journal (default: host:pid)", cxxopts::value<std::string>());
     if (optional) options.add_options("Journal")("no-journal", "keep no journal (nothing is skipped or recorded)");
+    options.add_options("Journal")
+        ("dump-failed", "after the run, write a job file of the items not done (failed, or never done) to FILE, "
+                        "ready for `rsexec batch FILE` (mode 0600; written whole, then renamed)",
+         cxxopts::value<std::string>());
 }
 
 std::string worker_name(const cxxopts::ParseResult& args) {
@@ -31,7 +37,20 @@ bool read_journal_options(const char* command, const cxxopts::ParseResult& args,
     settings.journal.worker = worker_name(args);
     if (args.count("journal")) settings.where = args["journal"].as<std::string>();
     settings.none = args.count("no-journal") > 0;
+    if (args.count("dump-failed")) {
+        settings.dump_failed = args["dump-failed"].as<std::string>();
+        if (settings.dump_failed->empty()) {
+            std::cerr << command << ": --dump-failed needs a file name\n";
+            return false;
+        }
+    }
     return true;
+}
+
+Expected<std::unique_ptr<Journal>> journal_for_dump(const JournalSettings& settings, const std::string& job) {
+    JournalOptions options = settings.journal;
+    if (options.job.empty()) options.job = job;
+    return open_journal(":memory:", std::move(options));
 }
 
 Expected<std::unique_ptr<Journal>> open_journal_from(const JournalSettings& settings, const std::string& default_where,

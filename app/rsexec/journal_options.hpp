@@ -1,5 +1,5 @@
 #pragma once
-// --journal, --job, --lease, --name (and --no-journal where a journal is optional): where batch,
+// --journal, --job, --lease, --name, --dump-failed (and --no-journal where a journal is optional): where batch,
 // mirror and worker keep a job. One definition, so that the three commands take them alike.
 #include <memory>
 #include <optional>
@@ -17,6 +17,7 @@ void add_journal_options(cxxopts::Options& options, const std::string& journal_h
 struct JournalSettings {
     std::optional<std::string> where;  // --journal
     bool none = false;                 // --no-journal
+    std::optional<std::string> dump_failed;  // --dump-failed FILE
     JournalOptions journal;            // job (--job, else empty), worker (--name), lease (--lease)
 };
 
@@ -29,5 +30,8 @@ bool read_journal_options(const char* command, const cxxopts::ParseResult& args,
 // Opens the journal --journal names (else `default_where`), for job --job (else `default_job`).
 Expected<std::unique_ptr<Journal>> open_journal_from(const JournalSettings& settings, const std::string& default_where,
                                                      const std::string& default_job);
+
+// A journal in memory, for --dump-failed to read after a run that keeps none (--no-journal, stdin).
+Expected<std::unique_ptr<Journal>> journal_for_dump(const JournalSettings& settings, const std::string& job);
 
 } // namespace rsexec::cli

@@ -19,6 +19,8 @@
 #include "client/run.hpp"
 #include "client/same_file.hpp"
 #include "journal_options.hpp"
+#include "unfinished_job_file.hpp"
+#include "password_prompt.hpp"
 #include "transfer_options.hpp"
 
 namespace rsexec::cli {
@@ -183,6 +185,9 @@ int mirror_command(int argc, char** argv) {
         std::cerr << "rsexec mirror: --only-newer and --size-only exclude each other\n";
         return static_cast<int>(ExitCode::usage);
     }
+    PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
+    for (FtpUrl* url : {&*source, &*destination})
+        if (auto given = passwords.complete(*url); !given) return report_failure(given.error());
     MirrorPolicy policy;
     policy.compare = args.count("only-newer") ? MirrorCompare::only_newer
         : args.count("size-only")             ? MirrorCompare::size_only
@@ -235,6 +240,17 @@ int mirror_command(int argc, char** argv) {
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
+    std::optional<UnfinishedJobFile> dump;
+    if (journal_settings.dump_failed) {
+        auto created = UnfinishedJobFile::create(*journal_settings.dump_failed);
+        if (!created) return report_failure(created.error());
+        dump.emplace(std::move(*created));
+        if (!journal) {
+            auto memory = journal_for_dump(journal_settings, "mirror");
+            if (!memory) return report_failure(memory.error());
+            journal = std::move(*memory);
+        }
+    }
     batch.journal = journal.get();
     batch.open_pair = std::move(open_pair);
     int code = 0;
@@ -243,6 +259,7 @@ int mirror_command(int argc, char** argv) {
     if (!items.empty() || json) code = run_items(io, std::move(items), std::move(batch), json, total);
     else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan.up_to_date);
     io.restart();
+    if (dump) code = finish_unfinished_job_file(&*dump, *journal, {}, code);
 
     const bool deletions = !plan.files_to_delete.empty() || !plan.directories_to_delete.empty();
     if (policy.delete_extra && deletions && code == 0) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "commands.hpp"
+#include "failed_items.hpp"
 #include "journal_options.hpp"
 #include "ftp/exit_code.hpp"
 #include "transfer_options.hpp"
@@ -45,18 +46,21 @@ void print_progress(const JobProgress& progress) {
 
 int status_command(int argc, char** argv) {
     cxxopts::Options options("rsexec status", "Show a job's progress from its journal.");
-    options.custom_help("--journal WHERE [--job NAME] [--json]");
+    options.custom_help("--journal WHERE [--job NAME] [--failed] [--json]");
     options.add_options()
         ("journal", "the journal: a SQLite file or postgresql://USER@HOST/DB", cxxopts::value<std::string>())
         ("job", "the job (default: the journal's only job, or its newest)", cxxopts::value<std::string>())
-        ("json", "one JSON object: counts, bytes, rate and workers")
+        ("failed", "list the failed items: job-file line, URLs (no password), exit code, last error")
+        ("json", "one JSON object: counts, bytes, rate and workers (with --failed: the failed items)")
         ("h,help", "show this help");
     const auto parsed = parse_command_line("rsexec status", options, argc, argv);
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
         std::cout << options.help() << "\nCounts: done, running (claimed by a worker), pending, failed. A worker is\n"
-                  << "'gone' once its lease ran out; its running items go to other workers.\n";
+                  << "'gone' once its lease ran out; its running items go to other workers.\n"
+                  << "--failed: each failed item's job-file line, URLs (never a password), exit code and\n"
+                  << "last error; `rsexec batch --dump-failed FILE` writes what did not finish as a job file.\n";
         return 0;
     }
     if (!args.count("journal")) {
@@ -85,6 +89,7 @@ int status_command(int argc, char** argv) {
             return static_cast<int>(ExitCode::usage);
         }
     }
+    if (args.count("failed")) return print_failed_items(**journal, args.count("json") > 0);
     auto progress = (*journal)->progress();
     if (!progress) return report_failure(progress.error());
     if (args.count("json")) std::cout << progress_json(*progress).dump() << '\n';

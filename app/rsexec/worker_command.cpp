@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "exit_codes_help.hpp"
 #include "journal_options.hpp"
+#include "unfinished_job_file.hpp"
 #include "ftp/exit_code.hpp"
 #include "transfer_options.hpp"
 
@@ -59,9 +60,16 @@ int worker_command(int argc, char** argv) {
     }
     auto progress = (*journal)->progress();
     if (!progress) return report_failure(progress.error());
+    std::optional<UnfinishedJobFile> dump;
+    if (journal_settings.dump_failed) {
+        auto created = UnfinishedJobFile::create(*journal_settings.dump_failed);
+        if (!created) return report_failure(created.error());
+        dump.emplace(std::move(*created));
+    }
     batch.journal = journal->get();
     asio::io_context io;
-    return run_items(io, {}, std::move(batch), wants_json(args), progress->total());
+    const int code = run_items(io, {}, std::move(batch), wants_json(args), progress->total());
+    return finish_unfinished_job_file(dump ? &*dump : nullptr, **journal, {}, code);
 }
 
 } // namespace rsexec::cli
