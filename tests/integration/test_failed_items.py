@@ -139,7 +139,36 @@ def test_status_postgresql(tmp):
         check_failed_items(report, src, dst)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'")
         check(rows == [("2",)], "schema version: %r" % rows)
-        print("ok: status --failed --json from PostgreSQL: lines 4 and 6 with exit codes 5 and 6")
+        # A database of schema 1 (before exit codes): read, its failed item listed, brought forward.
+        old = pg.createdb("old")
+        pg.psql(PG_SCHEMA_1 + "INSERT INTO rsexec_jobs (name) VALUES ('old.job');"
+                "INSERT INTO rsexec_items (job, seq, line, key, src, dst, append, state, attempts, last_error)"
+                " VALUES ('old.job', 0, 3, 'k', '%s', '%s', false, 'failed', 1, 'src: RETR x: 550 No such file')"
+                % (shown(src, "x"), shown(dst, "x")), database="old")
+        result = run(["status", "--journal", old, "--failed", "--json"], tmp)
+        check(result.returncode == 0, "status of a schema-1 database: exit %d: %s" % (result.returncode, result.stderr))
+        items = json.loads(result.stdout).get("items")
+        check(len(items) == 1 and items[0]["line"] == 3 and items[0]["exit_code"] is None and "550" in items[0]["error"],
+              "the schema-1 database's failed item: %r" % items)
+        rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'", database="old")
+        check(rows == [("2",)], "the schema-1 database was not brought forward: %r" % rows)
+        print("ok: status --failed --json from PostgreSQL: lines 4 and 6 with exit codes 5 and 6; a schema-1 "
+              "database read and brought forward")
+
+
+# PostgreSQL's schema 1, as rsexec made it before failed items kept their exit code.
+PG_SCHEMA_1 = """
+CREATE TABLE rsexec_meta (name text PRIMARY KEY, value text NOT NULL);
+INSERT INTO rsexec_meta VALUES ('schema', '1');
+CREATE TABLE rsexec_jobs (name text PRIMARY KEY, created timestamptz NOT NULL DEFAULT now(),
+  max_per_host integer NOT NULL DEFAULT 0);
+CREATE TABLE rsexec_items (
+  id bigserial PRIMARY KEY, job text NOT NULL REFERENCES rsexec_jobs (name) ON DELETE CASCADE,
+  seq bigint NOT NULL, line bigint NOT NULL, key text NOT NULL, src text NOT NULL, dst text NOT NULL,
+  append boolean NOT NULL, state text NOT NULL, worker text, claims integer NOT NULL DEFAULT 0,
+  attempts integer NOT NULL DEFAULT 0, bytes bigint NOT NULL DEFAULT 0, last_error text NOT NULL DEFAULT '',
+  started timestamptz, finished timestamptz, UNIQUE (job, key));
+"""
 
 
 # The SQLite journal's schema 2, as rsexec made it before failed items kept their exit code.
