@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-20}
 build=${RSEXEC_FUZZ_BUILD_DIR:-build-fuzz}
-targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line jail}
+targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line jail glob}
 jobs=${RSEXEC_FUZZ_JOBS:-1}
 seed=${RSEXEC_FUZZ_SEED:-1}
 
