@@ -46,6 +46,11 @@ std::optional<ListEntry> parse_mlsd_line(std::string_view line) {
             else if (type == "dir") entry.type = ListEntry::Type::directory;
             else if (type == "cdir" || type == "pdir") typed = false;
             else entry.type = ListEntry::Type::other;
+            // RFC 3659 7.5.1's OS-specific types; proftpd and rsexecd write "OS.unix=slink[:target]",
+            // others "OS.unix=symlink".
+            entry.symlink = type.rfind("os.unix=slink", 0) == 0 || type.rfind("os.unix=symlink", 0) == 0;
+        } else if (key == "unique") {
+            entry.unique = std::string(value);
         } else if (key == "size") {
             entry.size = number(value);
         } else if (key == "modify") {
@@ -53,6 +58,44 @@ std::optional<ListEntry> parse_mlsd_line(std::string_view line) {
         }
     }
     if (!typed) return std::nullopt;
+    return entry;
+}
+
+// "MM-DD-YY  HH:MMAM  <DIR>  name" or "MM-DD-YYYY  HH:MMPM  1234  name" (IIS's MS-DOS style).
+std::optional<ListEntry> parse_dos_list_line(std::string_view line) {
+    std::size_t pos = 0;
+    std::string_view fields[3];
+    for (auto& field : fields) {
+        while (pos < line.size() && line[pos] == ' ') ++pos;
+        const auto start = pos;
+        while (pos < line.size() && line[pos] != ' ') ++pos;
+        field = line.substr(start, pos - start);
+        if (field.empty()) return std::nullopt;
+    }
+    const auto digits_at = [](std::string_view text, std::size_t at, std::size_t count) {
+        if (text.size() < at + count) return false;
+        for (std::size_t i = at; i < at + count; ++i)
+            if (!std::isdigit(static_cast<unsigned char>(text[i]))) return false;
+        return true;
+    };
+    const auto date = fields[0];
+    const bool date_ok = (date.size() == 8 || date.size() == 10) && digits_at(date, 0, 2) && date[2] == '-' &&
+                         digits_at(date, 3, 2) && date[5] == '-' && digits_at(date, 6, date.size() - 6);
+    const auto time = fields[1];
+    const bool time_ok = (time.size() == 7 || time.size() == 5) && digits_at(time, 0, 2) && time[2] == ':' &&
+                         digits_at(time, 3, 2);
+    if (!date_ok || !time_ok) return std::nullopt;
+    while (pos < line.size() && line[pos] == ' ') ++pos;
+    ListEntry entry;
+    entry.name = std::string(line.substr(pos));
+    if (fields[2] == "<DIR>") {
+        entry.type = ListEntry::Type::directory;
+    } else {
+        entry.type = ListEntry::Type::file;
+        entry.size = number(fields[2]);
+        if (!entry.size) return std::nullopt;
+    }
+    if (entry.name.empty() || is_dot(entry.name) || entry.name.find('/') != std::string::npos) return std::nullopt;
     return entry;
 }
 
@@ -77,6 +120,7 @@ std::optional<ListEntry> parse_unix_list_line(std::string_view line) {
     else if (kind == '-') entry.type = ListEntry::Type::file;
     else entry.type = ListEntry::Type::other;
     if (kind == 'l') entry.name = entry.name.substr(0, entry.name.find(" -> "));
+    entry.symlink = kind == 'l';
     entry.size = number(fields[4]);
     if (entry.name.empty() || is_dot(entry.name) || entry.name.find('/') != std::string::npos) return std::nullopt;
     return entry;
@@ -124,6 +168,7 @@ void ListingParser::on_line(std::string_view line) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty()) return;
     auto entry = format_ == ListingFormat::mlsd ? parse_mlsd_line(line) : parse_unix_list_line(line);
+    if (!entry && format_ == ListingFormat::unix_list) entry = parse_dos_list_line(line);
     if (!entry) return;
     if (entry->name.size() > max_name_bytes) {
         ++oversized_;

@@ -86,3 +86,35 @@ TEST_CASE("a listing split at every byte parses as a whole, the last line withou
         CHECK(parser.entries()[2].size == 7u);
     }
 }
+
+TEST_CASE("DOS LIST lines give directories, sizes and names with spaces") {
+    const auto entries = parse_unix_list("11-25-26  11:46AM       <DIR>          sub dir\r\n"
+                                         "11-25-2026  01:02PM                 1234 my file.txt\r\n"
+                                         "11-25-26  11:46AM       <DIR>          .\r\n"
+                                         "11-25-26  11:46AM                 12x4 bad-size\r\n"
+                                         "1-25-26  11:46AM                 1 bad-date\r\n");
+    REQUIRE(entries.size() == 2);
+    CHECK(entries[0].name == "sub dir");
+    CHECK(entries[0].type == ListEntry::Type::directory);
+    CHECK_FALSE(entries[0].size);
+    CHECK(entries[1].name == "my file.txt");
+    CHECK(entries[1].type == ListEntry::Type::file);
+    CHECK(entries[1].size == 1234u);
+}
+
+TEST_CASE("symlinks are marked and typed other in both formats; MLSD's unique fact is kept") {
+    const auto mlsd = parse_mlsd("type=OS.unix=slink:/etc;size=4; a\r\n"
+                                 "type=OS.unix=symlink; b\r\n"
+                                 "type=dir;unique=803g1a; c\r\n");
+    REQUIRE(mlsd.size() == 3);
+    CHECK(mlsd[0].symlink);
+    CHECK(mlsd[0].type == ListEntry::Type::other);
+    CHECK(mlsd[1].symlink);
+    CHECK_FALSE(mlsd[2].symlink);
+    CHECK(mlsd[2].unique == "803g1a");
+    const auto list = parse_unix_list("lrwxrwxrwx 1 u g 1 Nov 25 11:46 loop -> .\r\n");
+    REQUIRE(list.size() == 1);
+    CHECK(list[0].name == "loop");
+    CHECK(list[0].symlink);
+    CHECK(list[0].type == ListEntry::Type::other);
+}

@@ -3,6 +3,8 @@
 //   MLSD (RFC 3659 7): "type=file;size=1234;modify=20261125114600; name"
 //   LIST (no standard; the Unix ls -l form nearly every server uses):
 //        "-rw-r--r--   1 owner group     1234 Nov 25 11:46 name"
+//        or the DOS form of IIS and some Windows servers:
+//        "11-25-26  11:46AM                 1234 name", "11-25-26  11:46AM       <DIR>          dir"
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,6 +19,12 @@ struct ListEntry {
     Type type = Type::other;
     std::optional<std::uint64_t> size;
     std::optional<std::string> modify;  // MLSD's YYYYMMDDHHMMSS[.sss], UTC
+    // A symbolic link (MLSD "type=OS.unix=slink" or "symlink", LIST's 'l'): its type is other,
+    // whatever it points to, so a tree walk never follows one.
+    bool symlink = false;
+    // MLSD's "unique" fact (RFC 3659 7.5.2): the same value names the same object, so a walk
+    // that meets a directory's value twice has found a loop.
+    std::optional<std::string> unique;
 };
 
 // Bounds on one entry, whatever the server sends: a name (PATH_MAX on Linux), and the line that
@@ -24,6 +32,7 @@ struct ListEntry {
 inline constexpr std::size_t max_name_bytes = 4096;
 inline constexpr std::size_t max_entry_bytes = 8192;
 
+// unix_list reads LIST's lines: the Unix form, else the DOS form, line by line.
 enum class ListingFormat { mlsd, unix_list };
 
 // A listing parsed as it arrives: only the line being read is held, never more than
