@@ -7,5 +7,6 @@ int batch_command(int argc, char** argv);
 int mirror_command(int argc, char** argv);
 int worker_command(int argc, char** argv);
 int status_command(int argc, char** argv);
+int ls_command(int argc, char** argv);
 
 } // namespace rsexec::cli

@@ -15,11 +15,12 @@ void usage(std::ostream& out) {
     out << "rsexec - copy files between two FTP servers, directly from one to the other\n\n"
            "Usage: rsexec COMMAND [OPTIONS] ...\n\n"
            "Commands:\n"
-           "  copy SRC_URL DST_URL     copy one file from one server to another\n"
+           "  copy SRC_URL... DST_URL  copy files (patterns, -r trees) from one server to another\n"
            "  batch JOBFILE|-          run the transfers a job file lists, with a journal and retries\n"
            "  mirror SRC_DIR DST_DIR   make a directory tree on one server match a tree on another\n"
            "  worker --journal URI     work on a job shared in PostgreSQL, with other workers\n"
-           "  status --journal WHERE   a job's progress: done, running, pending, failed, per worker\n\n"
+           "  status --journal WHERE   a job's progress: done, running, pending, failed, per worker\n"
+           "  ls URL                   list a directory (-l, -R, --json)\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
            "Options:\n"
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
     if (command == "mirror") return rsexec::cli::mirror_command(argc - 1, argv + 1);
     if (command == "worker") return rsexec::cli::worker_command(argc - 1, argv + 1);
     if (command == "status") return rsexec::cli::status_command(argc - 1, argv + 1);
+    if (command == "ls") return rsexec::cli::ls_command(argc - 1, argv + 1);
     std::cerr << "rsexec: unknown command '" << command << "' (try rsexec --help)\n";
     return 2;
 }

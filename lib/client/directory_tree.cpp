@@ -16,6 +16,29 @@ std::string join(const std::string& root, const std::string& relative) {
     return root.back() == '/' ? root + relative : root + "/" + relative;
 }
 
+std::string base_name(const std::string& path) {
+    std::string trimmed = path;
+    while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
+    const auto slash = trimmed.rfind('/');
+    return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+}
+
+// A path that is not a directory, as MLST (RFC 3659 7) describes it: its entry line is
+// " facts; pathname", whose name may hold '/', so it is read under the path's last component.
+asio::awaitable<std::optional<ListEntry>> entry_of_file(ControlSession& session, const std::string& path) {
+    if (!session.features().has("MLST") || path.empty()) co_return std::nullopt;
+    auto reply = co_await session.command("MLST", path);
+    if (!reply || !reply->completion()) co_return std::nullopt;
+    for (const auto& line : reply->lines) {
+        if (line.size() < 2 || line[0] != ' ') continue;
+        const auto space = line.find(' ', 1);
+        if (space == std::string::npos) continue;
+        auto entries = parse_mlsd(line.substr(1, space) + base_name(path));
+        if (entries.size() == 1 && entries.front().type != ListEntry::Type::directory) co_return entries.front();
+    }
+    co_return std::nullopt;
+}
+
 } // namespace
 
 asio::awaitable<Expected<DirectoryWalk>> walk_directory(ControlSession& session, const std::string& root,
@@ -32,7 +55,17 @@ asio::awaitable<Expected<DirectoryWalk>> walk_directory(ControlSession& session,
         const std::string directory = join(root, relative);
         auto listing = co_await list_directory(session, directory);
         if (!listing) {
-            if (relative.empty()) co_return listing.error();
+            if (relative.empty()) {
+                // `ls FILE` shows the file, as ls(1) does, where the server can describe it.
+                Error failure = listing.error();
+                if (failure.reply_code / 100 == 5) {
+                    if (auto file = co_await entry_of_file(session, root)) {
+                        walk.entries.push_back({file->name, std::move(*file)});
+                        co_return walk;
+                    }
+                }
+                co_return failure;
+            }
             walk.incomplete.push_back(fmt::format("{}: not listed: {}", relative, listing.error().message));
             continue;
         }

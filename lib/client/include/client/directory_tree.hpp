@@ -31,7 +31,7 @@ struct DirectoryWalk {
     std::vector<std::string> incomplete;
 };
 
-// The root's listing failing is an error; below it, a failure is noted in `incomplete` and the
+// A root that is a file (MLST says so) is that one entry. The root's listing failing is an error; below it, a failure is noted in `incomplete` and the
 // walk goes on.
 asio::awaitable<Expected<DirectoryWalk>> walk_directory(ControlSession& session, const std::string& root,
                                                         bool recursive, const WalkBounds& bounds = {});
