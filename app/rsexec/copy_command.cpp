@@ -1,4 +1,5 @@
-// rsexec copy SRC_URL DST_URL: one paired transfer.
+// rsexec copy SRC_URL... DST_URL: one paired transfer, or (several sources, patterns, -r) a plan
+// of them run through the batch engine (copy_sources.hpp).
 #include <csignal>
 #include <cstdlib>
 #include <functional>
@@ -16,6 +17,7 @@
 #include "client/interruption.hpp"
 #include "client/run.hpp"
 #include "client/url_copy.hpp"
+#include "copy_sources.hpp"
 #include "transfer_options.hpp"
 #include "password_prompt.hpp"
 
@@ -60,12 +62,17 @@ int copy_command(int argc, char** argv) {
     cxxopts::Options options("rsexec copy", "Copy one file from one FTP server to another; the data goes "
                                             "directly between the servers.");
     options.custom_help("[OPTIONS]");
-    options.positional_help("SRC_URL DST_URL");
+    options.positional_help("SRC_URL... DST_URL");
     options.add_options()
         ("append", "APPE to the destination file instead of replacing it (RFC 438's example)")
         ("inplace", "write the final name directly instead of a temporary name renamed at the end")
         ("h,help", "show this help")
         ("urls", "", cxxopts::value<std::vector<std::string>>());
+    options.add_options("Several files")
+        ("r,recursive", "copy directories as trees: the files missing at the destination or different there, as "
+                        "mirror does, never deleting anything")
+        ("mkdirs", "make a missing destination directory and its parents (MKD); on by default with -r")
+        ("no-mkdirs", "make no destination directory but a -r tree's own (turns off -r's default --mkdirs)");
     add_transfer_options(options);
     options.parse_positional({"urls"});
 
@@ -73,9 +80,17 @@ int copy_command(int argc, char** argv) {
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
-        std::cout << options.help({"", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExamples:\n"
+        std::cout << options.help({"", "Several files", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExamples:\n"
                   << "  rsexec copy ftp://alice:pw@a.example/data/f.bin ftp://bob:pw@b.example/incoming/\n"
-                  << "  rsexec copy -v --dialect rfc438 ftp://127.0.0.2:2121/f ftp://127.0.0.3:2121/g\n\n"
+                  << "  rsexec copy -v --dialect rfc438 ftp://127.0.0.2:2121/f ftp://127.0.0.3:2121/g\n"
+                  << "  rsexec copy 'ftp://a.example/data/*.bin' ftp://b.example/a.bin ftp://b.example/incoming/\n"
+                  << "  rsexec copy -r ftp://a.example/pub/tree ftp://b.example/mirror/\n\n"
+                  << "A pattern in a source's last component (*, ?, [...], [!...], \\ to escape) is expanded by\n"
+                  << "listing its directory; the server never sees it, and one matching nothing is exit 5. With\n"
+                  << "several sources or a pattern, DST_URL must be an existing directory (exit 2), or is made\n"
+                  << "with --mkdirs. Directories a pattern matches without -r, and symbolic links, are left out\n"
+                  << "(said on stderr).\n"
+                  << "Several files go through the batch engine (4 pairs of sessions, retries).\n\n"
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"
                   << "servers report success and the copy is verified (--verify): NAME never holds half a\n"
                   << "file. --resume continues a .NAME.rsexec-part an earlier attempt left.\n\n"
@@ -87,20 +102,40 @@ int copy_command(int argc, char** argv) {
         return 0;
     }
     const auto urls = args.count("urls") ? args["urls"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    if (urls.size() != 2) {
+    if (urls.size() < 2) {
         std::cerr << "rsexec copy: need SRC_URL and DST_URL (try rsexec copy --help)\n";
         return static_cast<int>(ExitCode::usage);
     }
-    auto source = parse_ftp_url(urls[0]);
-    if (!source) return report_failure(source.error());
-    auto destination = parse_ftp_url(urls[1]);
-    if (!destination) return report_failure(destination.error());
+    SourcesRequest sources;
+    for (std::size_t i = 0; i + 1 < urls.size(); ++i) {
+        auto parsed_source = parse_ftp_url(urls[i]);
+        if (!parsed_source) return report_failure(parsed_source.error());
+        sources.sources.push_back(std::move(*parsed_source));
+    }
+    auto parsed_destination = parse_ftp_url(urls.back());
+    if (!parsed_destination) return report_failure(parsed_destination.error());
+    sources.destination = *parsed_destination;
+    sources.recursive = args.count("recursive") > 0;
+    if (args.count("mkdirs") && args.count("no-mkdirs")) {
+        std::cerr << "rsexec copy: --mkdirs and --no-mkdirs exclude each other\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    sources.make_directories = args.count("mkdirs") || (sources.recursive && !args.count("no-mkdirs"));
+    const auto* source = &sources.sources.front();
+    const auto* destination = &sources.destination;
 
     TransferSettings settings;
     if (!read_transfer_options("rsexec copy", args, settings)) return static_cast<int>(ExitCode::usage);
     if (args.count("append") && args.count("inplace")) {
         std::cerr << "rsexec copy: --append and --inplace exclude each other\n";
         return static_cast<int>(ExitCode::usage);
+    }
+    if (needs_source_plan(sources.sources, sources.recursive)) {
+        if (args.count("append") || args.count("inplace")) {
+            std::cerr << "rsexec copy: --append and --inplace take one source file, without -r or a pattern\n";
+            return static_cast<int>(ExitCode::usage);
+        }
+        return copy_sources(sources, settings);
     }
     UrlCopyOptions copy;
     copy.copy = settings.copy;
@@ -131,7 +166,14 @@ int copy_command(int argc, char** argv) {
         });
     };
     wait_signal();
+    const bool make_directory = sources.make_directories;
     auto run = [&]() -> asio::awaitable<Expected<CopyResult>> {
+        if (make_directory) {
+            if (auto made = co_await make_destination_directory(*destination, copy.session, copy.netrc); !made) {
+                signals.cancel();
+                co_return made.error();
+            }
+        }
         auto result = co_await copy_url(*source, *destination, copy);
         signals.cancel();
         co_return result;

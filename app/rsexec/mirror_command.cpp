@@ -16,6 +16,7 @@
 #include "jobs/journal.hpp"
 #include "ftp/exit_code.hpp"
 #include "jobs/mirror.hpp"
+#include "client/make_directories.hpp"
 #include "client/run.hpp"
 #include "client/same_file.hpp"
 #include "journal_options.hpp"
@@ -44,7 +45,7 @@ asio::awaitable<void> quit_reply(ControlSession& session) {
 // The two sessions stay open for the copies when there are any (`open_pair`).
 asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& destination,
                                               const TransferSettings& settings, const MirrorPolicy& policy,
-                                              bool dry_run, std::shared_ptr<OpenPair>& open_pair) {
+                                              bool dry_run, bool make_parents, std::shared_ptr<OpenPair>& open_pair) {
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     auto pair = std::make_shared<OpenPair>();
@@ -72,8 +73,13 @@ asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& 
     const MirrorPlan& plan = prepared.plan;
 
     if (!dry_run) {
-        // The destination root itself may be missing: MKD answers 550 when it exists, harmlessly.
-        if (!destination.path.empty()) co_await dst.command("MKD", destination.path);
+        // The destination root itself may be missing: made with its parents (--mkdirs, the default);
+        // with --no-mkdirs only the root itself, MKD answering 550 when it exists, harmlessly.
+        if (make_parents) {
+            if (auto made = co_await make_directories(dst, destination.path); !made) co_return made.error();
+        } else if (!destination.path.empty()) {
+            co_await dst.command("MKD", destination.path);
+        }
         for (const auto& dir : plan.directories_to_make) {
             auto made = co_await dst.expect(2, "MKD", join_path(destination.path, dir));
             if (!made) co_return made.error();
@@ -133,6 +139,7 @@ int mirror_command(int argc, char** argv) {
         ("size-only", "copy only files missing at the destination or of another size")
         ("delete", "delete destination files and directories the source does not have (never without this flag)")
         ("exclude", "skip paths or names matching this glob (repeatable)", cxxopts::value<std::vector<std::string>>())
+        ("no-mkdirs", "do not make the destination directory's missing parents (made by default, parent first)")
         ("dry-run", "print what would be made, copied (with the dialect) and deleted, and the copies done in "
                     "the journal a run would skip; change nothing (JSON `plan` events like a run's)")
         ("h,help", "show this help")
@@ -198,7 +205,9 @@ int mirror_command(int argc, char** argv) {
 
     asio::io_context io;
     std::shared_ptr<OpenPair> open_pair;
-    auto prepared = run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run, open_pair));
+    const bool make_parents = args.count("no-mkdirs") == 0;
+    auto prepared =
+        run_to_completion(io, prepare(*source, *destination, settings, policy, dry_run, make_parents, open_pair));
     if (!prepared) return report_failure(prepared.error());
     io.restart();
     const MirrorPlan& plan = prepared->plan;
