@@ -200,7 +200,10 @@ class Completion(unittest.TestCase):
 
     def test_the_first_word_completes_to_a_command(self):
         self.assertEqual(self.complete("rsexec co"), ["copy"])
-        self.assertTrue({"copy", "batch", "mirror", "worker", "status"} <= set(self.complete("rsexec ")))
+        self.assertTrue({"copy", "batch", "mirror", "worker", "status", "ls"} <= set(self.complete("rsexec ")))
+        self.assertEqual(set(self.complete("rsexec ls --")), {"--" + o for o in help_long_options(RSEXEC, "ls")})
+        self.assertIn("--recursive", self.complete("rsexec ls --rec"))
+        self.assertEqual(sorted(self.complete("rsexec copy --mk")), ["--mkdirs"])
 
     def test_options_are_the_ones_the_command_help_lists(self):
         self.assertEqual(sorted(self.complete("rsexec copy --ver")), ["--verbose", "--verify"])
@@ -255,7 +258,7 @@ class Man(unittest.TestCase):
     def test_the_pages_have_the_sections_a_man_page_has(self):
         for name, sections in (("rsexec.1", ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS",
                                              "RSEXEC COPY", "RSEXEC BATCH", "RSEXEC MIRROR", "RSEXEC WORKER",
-                                             "RSEXEC STATUS", "FILES", "EXAMPLES", "SEE ALSO"]),
+                                             "RSEXEC STATUS", "RSEXEC LS", "FILES", "EXAMPLES", "SEE ALSO"]),
                                ("rsexecd.8", ["NAME", "SYNOPSIS", "DESCRIPTION", "EXIT STATUS", "FILES",
                                               "EXAMPLES", "SEE ALSO"])):
             text = self.rendered(name)
@@ -266,13 +269,13 @@ class Man(unittest.TestCase):
     def test_each_command_is_a_term_of_its_own_in_rsexec_1(self):
         # help2man needs two blanks between a term and its text in --help's lists.
         text = self.rendered("rsexec.1")
-        for term in ("copy SRC_URL DST_URL", "batch JOBFILE|-", "mirror SRC_DIR DST_DIR", "worker --journal URI",
-                     "status --journal WHERE"):
+        for term in ("copy SRC_URL... DST_URL", "batch JOBFILE|-", "mirror SRC_DIR DST_DIR", "worker --journal URI",
+                     "status --journal WHERE", "ls URL"):
             self.assertRegex(text, r"(?m)^ {7}%s$" % re.escape(term))
 
     def test_every_option_of_help_is_in_the_page(self):
         rsexec_page = self.rendered("rsexec.1")
-        for command in ("copy", "batch", "mirror", "worker", "status"):
+        for command in ("copy", "batch", "mirror", "worker", "status", "ls"):
             for option in help_long_options(RSEXEC, command):
                 self.assertIn("--" + option, rsexec_page, "rsexec %s --%s" % (command, option))
         rsexecd_page = self.rendered("rsexecd.8")
