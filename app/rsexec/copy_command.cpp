@@ -16,6 +16,7 @@
 #include "ftp/exit_code.hpp"
 #include "client/interruption.hpp"
 #include "client/run.hpp"
+#include "client/glob_expansion.hpp"
 #include "client/url_copy.hpp"
 #include "copy_sources.hpp"
 #include "transfer_options.hpp"
@@ -137,6 +138,8 @@ int copy_command(int argc, char** argv) {
         }
         return copy_sources(sources, settings);
     }
+    // A backslash in a source's last component escapes the next character (a pattern's syntax).
+    sources.sources.front().path = literal_path(sources.sources.front().path);
     UrlCopyOptions copy;
     copy.copy = settings.copy;
     copy.session = settings.session;

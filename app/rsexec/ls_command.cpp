@@ -54,7 +54,7 @@ asio::awaitable<Expected<DirectoryWalk>> list_url(const LsRequest& request, cons
             for (auto& note : below->incomplete) walk.incomplete.push_back(name + "/" + note);
         }
     } else {
-        auto listed = co_await walk_directory(session, glob_unescape(url.path), request.recursive, request.bounds);
+        auto listed = co_await walk_directory(session, literal_path(url.path), request.recursive, request.bounds);
         if (!listed) co_return listed.error();
         walk = std::move(*listed);
     }

@@ -59,7 +59,8 @@ asio::awaitable<Expected<DirectoryWalk>> walk_directory(ControlSession& session,
                 // `ls FILE` shows the file, as ls(1) does, where the server can describe it.
                 Error failure = listing.error();
                 if (failure.reply_code / 100 == 5) {
-                    if (auto file = co_await entry_of_file(session, root)) {
+                    auto file = co_await entry_of_file(session, root);
+                    if (file) {
                         walk.entries.push_back({file->name, std::move(*file)});
                         co_return walk;
                     }

@@ -12,6 +12,14 @@ PatternPath split_pattern_path(const std::string& path) {
     return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
 }
 
+std::string literal_path(const std::string& path) {
+    if (path.find('\\') == std::string::npos) return path;
+    const PatternPath split = split_pattern_path(path);
+    const std::string name = glob_unescape(split.pattern);
+    if (split.directory.empty()) return name;
+    return split.directory.back() == '/' ? split.directory + name : split.directory + "/" + name;
+}
+
 asio::awaitable<Expected<std::vector<GlobMatch>>> expand_glob(ControlSession& session, const std::string& path) {
     const PatternPath split = split_pattern_path(path);
     auto pattern = GlobPattern::parse(split.pattern);

@@ -38,7 +38,12 @@ std::string last_component(const std::string& path) {
 
 asio::awaitable<void> part(ControlSession& session) {
     if (!session.is_open()) co_return;
-    if (co_await session.send("QUIT")) co_await session.read_reply(std::chrono::seconds(2));
+    // Plain locals: GCC 12 mishandles a co_await in a condition.
+    Status sent = co_await session.send("QUIT");
+    if (sent) {
+        auto goodbye = co_await session.read_reply(std::chrono::seconds(2));
+        (void)goodbye;  // read only to part politely
+    }
     session.close();
 }
 
@@ -129,7 +134,7 @@ asio::awaitable<Expected<SourcesPlan>> plan_sources(const SourcesRequest& reques
                                 Side::source, 550);
             continue;
         }
-        FtpUrl plain = with_path(source, glob_unescape(source.path));
+        FtpUrl plain = with_path(source, literal_path(source.path));
         bool directory = false;
         if (request.recursive && plain.path.empty()) {
             directory = true;

@@ -184,7 +184,7 @@ def group_globs(rsexec, rsexecd):
         bad = rsexec_run(rsexec, ["copy", url(src, "tree/[b-a]*"), url(dst, "in")])
         expect(bad, USAGE, "a bad pattern")
         check("[b-a]*" in bad.stderr, "bad pattern not named: %r" % bad.stderr)
-        for trailing in ("tree/x\\", "tree/[!"):
+        for trailing in ("tree/*x\\", "tree/[!"):
             expect(rsexec_run(rsexec, ["copy", url(src, trailing), url(dst, "in")]), USAGE, "bad pattern %s" % trailing)
         print("ok: no match is exit 5 naming the pattern; bad patterns are exit 2")
 
@@ -229,7 +229,8 @@ def group_recursive(rsexec, rsexecd):
               "copy -r followed a symlink")
         print("ok: copy -r: the tree, hidden files included, symlinks not followed, missing parents made")
 
-        second = rsexec_run(rsexec, ["copy", "-r", url(src, "tree"), url(dst, "backup/tree")])
+        # backup/tree exists now: as with cp -r, the same tree goes into its parent to land there again.
+        second = rsexec_run(rsexec, ["copy", "-r", url(src, "tree"), url(dst, "backup")])
         expect(second, 0, "copy -r again")
         check("nothing to copy" in second.stdout, "copy -r again copied: %r" % second.stdout)
         # Into an existing directory the tree goes under its own name, as with cp -r.
@@ -237,7 +238,8 @@ def group_recursive(rsexec, rsexecd):
         expect(third, 0, "copy -r into an existing directory")
         check(os.path.isfile(dst.path("backup", "sub", "deeper", "e.txt")), "copy -r into a directory: no backup/sub")
         write(dst.path("backup", "tree", "extra.txt"), b"keep")
-        expect(rsexec_run(rsexec, ["copy", "-r", url(src, "tree"), url(dst, "backup/tree")]), 0, "copy -r with an extra file")
+        expect(rsexec_run(rsexec, ["copy", "-r", url(src, "tree"), url(dst, "backup")]), 0, "copy -r with an extra file")
+        check(not os.path.exists(dst.path("backup", "tree", "tree")), "copy -r made backup/tree/tree")
         check(os.path.exists(dst.path("backup", "tree", "extra.txt")), "copy -r deleted a destination file")
         print("ok: a second copy -r copies nothing; into a directory under its own name; nothing deleted")
 

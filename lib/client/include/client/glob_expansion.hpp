@@ -20,6 +20,10 @@ struct PatternPath {
 };
 PatternPath split_pattern_path(const std::string& path);
 
+// The path a source without wildcards names: its last component's backslash escapes removed
+// ("d/star\\*.txt" names "d/star*.txt"); the directories before it are taken as they are.
+std::string literal_path(const std::string& path);
+
 struct GlobMatch {
     std::string path;  // the directory joined with the matching name
     ListEntry entry;
