@@ -92,7 +92,8 @@ def check_kind(args, kind, index, work):
             if not os.path.isfile(copy) or read(copy) != read(os.path.join(src_root, rel)):
                 problems.append("copy -r: %s missing or different" % rel)
                 break
-        again = run(args, ["copy", "-r", src.url("set"), dst.url("copy/set")])
+        # copy/set exists now: as with cp -r, the tree goes into its parent to land there again.
+        again = run(args, ["copy", "-r", src.url("set"), dst.url("copy")])
         if again.returncode != 0 or "nothing to copy" not in again.stdout:
             problems.append("copy -r again: exit %d: %r" % (again.returncode, again.stdout[-300:]))
     return ["%s: %s" % (kind, p) for p in problems]
