@@ -20,7 +20,7 @@ void usage(std::ostream& out) {
            "  mirror SRC_DIR DST_DIR   make a directory tree on one server match a tree on another\n"
            "  worker --journal URI     work on a job shared in PostgreSQL, with other workers\n"
            "  status --journal WHERE   a job's progress: done, running, pending, failed, per worker\n"
-           "  ls URL                   list a directory (-l, -R, --json)\n\n"
+           "  ls [-lhR] [--json] URL   list a directory: names, sizes, times, a whole tree\n\n"
            "URLs look like ftp://user:password@host:port/path; a DST_URL ending in '/' keeps\n"
            "the source's file name. `rsexec COMMAND --help` explains each command.\n\n"
            "Options:\n"

@@ -270,7 +270,7 @@ class Man(unittest.TestCase):
         # help2man needs two blanks between a term and its text in --help's lists.
         text = self.rendered("rsexec.1")
         for term in ("copy SRC_URL... DST_URL", "batch JOBFILE|-", "mirror SRC_DIR DST_DIR", "worker --journal URI",
-                     "status --journal WHERE", "ls URL"):
+                     "status --journal WHERE", "ls [-lhR] [--json] URL"):
             self.assertRegex(text, r"(?m)^ {7}%s$" % re.escape(term))
 
     def test_every_option_of_help_is_in_the_page(self):
