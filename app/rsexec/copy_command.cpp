@@ -122,8 +122,8 @@ int copy_command(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
     sources.make_directories = args.count("mkdirs") || (sources.recursive && !args.count("no-mkdirs"));
-    const auto* source = &sources.sources.front();
-    const auto* destination = &sources.destination;
+    auto* source = &sources.sources.front();
+    auto* destination = &sources.destination;
 
     TransferSettings settings;
     if (!read_transfer_options("rsexec copy", args, settings)) return static_cast<int>(ExitCode::usage);
@@ -136,6 +136,10 @@ int copy_command(int argc, char** argv) {
             std::cerr << "rsexec copy: --append and --inplace take one source file, without -r or a pattern\n";
             return static_cast<int>(ExitCode::usage);
         }
+        PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
+        for (FtpUrl& url : sources.sources)
+            if (auto given = passwords.complete(url); !given) return report_failure(given.error());
+        if (auto given = passwords.complete(sources.destination); !given) return report_failure(given.error());
         return copy_sources(sources, settings);
     }
     // A backslash in a source's last component escapes the next character (a pattern's syntax).
