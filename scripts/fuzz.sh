@@ -3,7 +3,7 @@
 # a copy of its seed corpus, so the committed corpus stays as it is. Fails on any crash, leak,
 # timeout or out-of-memory, printing the reproducer. Environment:
 #   RSEXEC_FUZZ_BUILD_DIR  build directory (default build-fuzz)
-#   RSEXEC_FUZZ_TARGETS    targets to run (default: all seven)
+#   RSEXEC_FUZZ_TARGETS    targets to run (default: all eight)
 #   RSEXEC_FUZZ_JOBS       targets run at once (default 1)
 #   RSEXEC_FUZZ_SEED       libFuzzer's random seed (default 1, so a run can be repeated; 0 picks one)
 set -euo pipefail
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 seconds=${1:-20}
 build=${RSEXEC_FUZZ_BUILD_DIR:-build-fuzz}
-targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line jail glob}
+targets=${RSEXEC_FUZZ_TARGETS:-reply_parser address url netrc job_file command_line jail glob time_val}
 jobs=${RSEXEC_FUZZ_JOBS:-1}
 seed=${RSEXEC_FUZZ_SEED:-1}
 
@@ -26,6 +26,7 @@ max_len() {
     address) echo 512 ;;
     url) echo 1024 ;;
     jail) echo 512 ;;
+    time_val) echo 256 ;;
     *) echo 4096 ;;
   esac
 }
