@@ -85,7 +85,7 @@ using namespace command_helpers;
 // everything else waits for the transfer to end, as on a server that reads commands in turn.
 const CommandSpec* find_command(std::string_view verb) {
     using A = Argument;
-    static const std::array<CommandSpec, 50> table{{
+    static const std::array<CommandSpec, 51> table{{
         {"USER", &Session::on_user, A::required, true, false},
         {"PASS", &Session::on_pass, A::optional, true, false},
         {"QUIT", &Session::on_quit, A::none, true, false},
@@ -116,6 +116,7 @@ const CommandSpec* find_command(std::string_view verb) {
         {"REST", &Session::on_rest, A::required, false, false},
         {"SIZE", &Session::on_size, A::required, false, false},
         {"MDTM", &Session::on_mdtm, A::required, false, false},
+        {"MFMT", &Session::on_mfmt, A::required, false, false},
         {"LIST", &Session::on_list, A::optional, false, false},
         {"NLST", &Session::on_nlst, A::optional, false, false},
         {"MLSD", &Session::on_mlsd, A::optional, false, false},
@@ -157,15 +158,16 @@ bool allowed_in_clear(std::string_view verb) {
 
 const std::vector<std::string>& feature_lines(bool tls) {
     // RFC 2389 3.2; RFC 2428 (EPRT, EPSV); RFC 3659 (MDTM, MLST, REST STREAM, SIZE, TVFS);
-    // draft-bryan-ftpext-hash (HASH); RFC 438 over TCP (LSTN) and RFC 959 block mode with a kept
-    // data connection (MODE B), docs/PROTOCOL.md; with a certificate RFC 4217 (AUTH TLS, PBSZ,
-    // PROT) and the server-to-server TLS commands SSCN and CPSV.
+    // draft-bryan-ftpext-hash (HASH); draft-somers-ftp-mfxx (MFMT); RFC 438 over TCP (LSTN)
+    // and RFC 959 block mode with a kept data connection (MODE B), docs/PROTOCOL.md; with a
+    // certificate RFC 4217 (AUTH TLS, PBSZ, PROT) and the server-to-server TLS commands SSCN and
+    // CPSV.
     static const std::vector<std::string> clear{
-        "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;", "MODE B",
-        "REST STREAM", "SIZE", "TVFS", "UTF8", "XSHA256",
+        "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MFMT", "MLST type*;size*;modify*;perm*;",
+        "MODE B", "REST STREAM", "SIZE", "TVFS", "UTF8", "XSHA256",
     };
     static const std::vector<std::string> with_tls{
-        "AUTH TLS", "CPSV", "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MLST type*;size*;modify*;perm*;",
+        "AUTH TLS", "CPSV", "EPRT", "EPSV", "HASH SHA-256*", "LSTN", "MDTM", "MFMT", "MLST type*;size*;modify*;perm*;",
         "MODE B", "PBSZ", "PROT", "REST STREAM", "SIZE", "SSCN", "TVFS", "UTF8", "XSHA256",
     };
     return tls ? with_tls : clear;

@@ -1,10 +1,11 @@
-// File actions: RETR, STOR, APPE, ABOR, MKD, RMD, DELE, RNFR/RNTO.
+// File actions: RETR, STOR, APPE, ABOR, MKD, RMD, DELE, RNFR/RNTO, MFMT.
 #include "server/commands.hpp"
 
 #include <algorithm>
 #include <array>
 #include <cctype>
 #include <charconv>
+#include <cstring>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "ftp/address.hpp"
+#include "ftp/time_val.hpp"
 #include "server/checksum.hpp"
 #include "server/endpoint.hpp"
 #include "server/listing.hpp"
@@ -101,6 +103,50 @@ asio::awaitable<void> Session::on_rnto(std::string argument) {
         co_return;
     }
     reply(250, "Rename successful");
+}
+
+// ---- modification time (draft-somers-ftp-mfxx-04 3) --------------------------------------
+
+// MFMT time-val path: the file (or directory) the jail resolves, as RETR and MDTM do: a
+// symlink is followed only while it stays inside the root, one leading out gets 550 and nothing
+// changes. The time is set on that descriptor (utimensat AT_EMPTY_PATH), never by name again,
+// and read back from it: the reply names the time the file now has, which may differ from the
+// one asked (the fraction is not kept, as MDTM and MLSD show whole seconds; a leap second is
+// :59; a file system clamps times it cannot hold).
+asio::awaitable<void> Session::on_mfmt(std::string argument) {
+    if (!require_write()) co_return;
+    auto parsed = parse_mfmt_argument(argument);
+    if (!parsed) {
+        reply(501, printable_name(parsed.error().message));  // it quotes the client's bytes
+        co_return;
+    }
+    const std::string given(parsed->path);
+    auto path = target_path(given);
+    if (!path) co_return;
+    auto file = open_target(*path, O_PATH, 550, "Could not set the modification time");
+    if (!file) co_return;
+    struct ::stat st {};
+    if (::fstat(file->get(), &st) != 0 || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode))) {
+        reply(550, "Could not set the modification time: not a plain file or directory");
+        co_return;
+    }
+    const ::timespec times[2] = {{0, UTIME_OMIT}, {parsed->time.seconds.time_since_epoch().count(), 0}};
+    if (::utimensat(file->get(), "", times, AT_EMPTY_PATH) != 0 || ::fstat(file->get(), &st) != 0) {
+        const int error = errno;
+        context_.log.warning("{} MFMT {}: {}", tag_, printable_name(*path), std::strerror(error));
+        // EPERM, EACCES: a file this server's user does not own; EINVAL, EOVERFLOW: a time the
+        // kernel refuses.
+        if (error == EINVAL || error == EOVERFLOW) reply(501, "Could not set the modification time: time not accepted");
+        else reply(550, "Could not set the modification time");
+        co_return;
+    }
+    const auto now_set = rsexec::format_time_val(std::chrono::sys_seconds(std::chrono::seconds(st.st_mtim.tv_sec)));
+    if (!now_set) {
+        // Set, but clamped by the file system to a year a time-val cannot write.
+        reply(550, "Modification time out of the range a time-val can show (years 1000 to 9999)");
+        co_return;
+    }
+    reply(213, "Modify=" + *now_set + "; " + printable_name(given));
 }
 
 // ---- transfers (RFC 959 4.1.3) -------------------------------------------------------------

@@ -112,7 +112,7 @@ asio::awaitable<void> Session::on_help(std::string) {
     std::string verbs;
     for (const auto* verb : {"USER", "PASS", "QUIT", "NOOP", "SYST", "FEAT", "OPTS", "TYPE", "MODE", "STRU",
                              "PWD", "CWD", "CDUP", "PASV", "EPSV", "PORT", "EPRT", "LSTN", "SOCK", "RETR", "STOR",
-                             "APPE", "REST", "SIZE", "MDTM", "LIST", "NLST", "MLSD", "MLST", "DELE", "MKD", "RMD",
+                             "APPE", "REST", "SIZE", "MDTM", "MFMT", "LIST", "NLST", "MLSD", "MLST", "DELE", "MKD", "RMD",
                              "RNFR", "RNTO", "ABOR", "STAT", "HASH", "XSHA256"}) {
         verbs += verbs.empty() ? "" : " ";
         verbs += verb;

@@ -169,6 +169,7 @@ private:
     asio::awaitable<void> on_rest(std::string argument);
     asio::awaitable<void> on_size(std::string argument);
     asio::awaitable<void> on_mdtm(std::string argument);
+    asio::awaitable<void> on_mfmt(std::string argument);
     asio::awaitable<void> on_list(std::string argument);
     asio::awaitable<void> on_nlst(std::string argument);
     asio::awaitable<void> on_mlsd(std::string argument);
