@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
+#include <set>
 
 #include <unistd.h>
 
@@ -27,6 +29,10 @@ void add_transfer_options(cxxopts::Options& options) {
         ("resume", "continue a partial .NAME.rsexec-part left by an earlier attempt (REST on the source, APPE "
                    "on the destination), and keep it when this attempt fails; trusts that it is a prefix of the "
                    "source (--verify checksum checks). Batch retries always resume")
+        ("preserve-times", "give each copy the source's modification time: MDTM on the source before the "
+                           "transfer, MFMT on the destination after the rename, where the destination's FEAT "
+                           "lists MFMT (else, with -v, said once: the copy keeps the time it was written at; "
+                           "never a failure). Not with --append. mirror always does")
         ("timeout", "seconds to wait for any server reply, and for a transfer's data to move: the destination's "
                     "copy is polled with SIZE and a transfer whose copy stops growing this long is aborted",
          cxxopts::value<std::string>()->default_value("30"))
@@ -70,6 +76,7 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     }
     settings.copy.verify = args.count("no-verify") ? Verify::none : *verify;
     settings.copy.resume = args.count("resume") > 0;
+    settings.copy.preserve_times = args.count("preserve-times") > 0;
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
     const auto timeout = read_seconds(command, args, "timeout", 86400);
     if (!timeout) return false;
@@ -105,6 +112,12 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
             std::cerr << who << (direction == Direction::sent ? "> " : "< ") << line << '\n';
         };
         settings.copy.notice = [](const std::string& text) { std::cerr << "rsexec: " << text << '\n'; };
+        // One sentence per server ("dst h:p offers no MFMT ..."), said once however many files
+        // it concerns; the set stays small (a few servers), and is capped all the same.
+        auto said = std::make_shared<std::set<std::string>>();
+        settings.copy.times_not_kept = [said](const std::string& text) {
+            if (said->size() < 64 && said->insert(text).second) std::cerr << "rsexec: " << text << '\n';
+        };
     }
 
     std::string netrc_path;

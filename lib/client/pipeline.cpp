@@ -8,6 +8,7 @@
 #include <asio/this_coro.hpp>
 
 #include "client/file_size.hpp"
+#include "client/file_times.hpp"
 
 namespace rsexec {
 namespace {
@@ -15,7 +16,9 @@ namespace {
 using namespace asio::experimental::awaitable_operators;
 
 // What a reply on the wire answers.
-enum class Expect { source_size, listen, pin, connect, retrieve, store, copy_size, rename_from, rename_to, mode };
+enum class Expect {
+    source_size, source_time, listen, pin, connect, retrieve, store, copy_size, rename_from, rename_to, set_time, mode
+};
 
 // One file on its way.
 struct Slot {
@@ -29,6 +32,8 @@ struct Slot {
     bool copy_sized = false;
     std::optional<std::uint64_t> copy_size;
     bool renaming = false;
+    std::optional<TimeVal> source_time;      // MDTM's answer, for MFMT after the rename
+    std::optional<CopyResult> renamed;       // renamed, its MFMT not answered yet: the file is done
     bool store_sent = false;                 // the receiver's STOR is out: RETR may follow
     bool settled = false;                    // finished or returned
     Clock::time_point started_at{};
@@ -101,7 +106,12 @@ public:
         : source_{source, options.behind_transfers, {}, {}}, destination_{destination, options.behind_transfers, {}, {}},
           options_(options), callbacks_(callbacks),
           listener_(options.pairing.listener == Side::source ? source_ : destination_),
-          connector_(options.pairing.listener == Side::source ? destination_ : source_) {}
+          connector_(options.pairing.listener == Side::source ? destination_ : source_),
+          say_times_{options.times_not_kept, options.notice},
+          keep_times_(options.preserve_times && offers_mfmt(destination.features())) {
+        if (options.preserve_times && !keep_times_ && options.times_not_kept)
+            options.times_not_kept(no_mfmt_notice(destination));
+    }
 
     asio::awaitable<Status> run() {
         if (options_.block_mode) {
@@ -201,6 +211,8 @@ private:
             slot->temporary = temporary_path(file->destination_path);
             slot->file = std::move(*file);
             source_.queue(Expect::source_size, slot.get(), "SIZE", slot->file.source_path);
+            // Before the transfer, as copy_file asks it: the time of what is about to be copied.
+            if (keep_times_) source_.queue(Expect::source_time, slot.get(), "MDTM", slot->file.source_path);
             slots_.push_back(std::move(slot));
         }
     }
@@ -347,6 +359,15 @@ private:
             else slot->source_size = *size;
             return std::nullopt;
         }
+        case Expect::source_time:
+            // A file already failed (its SIZE) or handed back needs no time.
+            if (!slot->settled) slot->source_time = time_to_keep(session, slot->file.source_path, reply, say_times_);
+            return std::nullopt;
+        case Expect::set_time:
+            // Never a failure: the file is renamed and verified; a refusal is only said.
+            check_time_kept(session, slot->file.destination_path, reply, say_times_);
+            settle(*slot, std::move(*slot->renamed));
+            return std::nullopt;
         case Expect::listen:
             if (!reply.completion()) return Stop{session.refused(listen_verb(options_.pairing.dialect), reply)};
             listen_queued_ = false;
@@ -386,6 +407,14 @@ private:
             result.elapsed = Clock::now() - slot->started_at;
             result.dialect = options_.pairing.dialect;
             result.listener = options_.pairing.listener;
+            // After the rename, as copy_file does; the file is done once MFMT is answered.
+            if (keep_times_ && slot->source_time) {
+                if (auto argument = format_mfmt_argument(*slot->source_time, slot->file.destination_path)) {
+                    slot->renamed = std::move(result);
+                    destination_.queue(Expect::set_time, slot, "MFMT", std::move(*argument));
+                    return std::nullopt;
+                }
+            }
             settle(*slot, std::move(result));
             return std::nullopt;
         }
@@ -462,6 +491,7 @@ private:
         destination_.session.close();
         for (auto& slot : slots_) {
             if (slot.get() == stopped.culprit) settle(*slot, Expected<CopyResult>(stopped.error));
+            else if (slot->renamed) settle(*slot, std::move(*slot->renamed));  // only its time may be missing
             else settle(*slot, std::nullopt);
         }
         slots_.clear();
@@ -480,6 +510,8 @@ private:
     bool stopped_ = false;    // the caller is stopping
     bool listen_queued_ = false;
     std::optional<Reply> announcement_;  // the listener's reply for the next file
+    TimeNotices say_times_;
+    bool keep_times_ = false;  // preserve_times, and the destination offers MFMT
 };
 
 } // namespace

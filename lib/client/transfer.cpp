@@ -7,6 +7,7 @@
 #include "ftp/checksum.hpp"
 #include "client/data_protection.hpp"
 #include "client/file_size.hpp"
+#include "client/file_times.hpp"
 #include "client/stall_watch.hpp"
 
 namespace rsexec {
@@ -356,6 +357,13 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         }
     }
 
+    // The source's time as it was before any byte moved: a source changed during the copy
+    // then looks newer than its copy on the next mirror.
+    const TimeNotices say_times{options.times_not_kept, options.notice};
+    std::optional<TimeVal> source_time;
+    if (options.preserve_times && request.mode != WriteMode::append)
+        source_time = co_await ask_source_time(source, destination, request.source_path, say_times);
+
     const std::string target = temporary ? temporary_path(request.destination_path) : request.destination_path;
     std::optional<std::uint64_t> size_before;
     if (request.mode == WriteMode::append && *source_size) {
@@ -558,6 +566,9 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         if (auto renamed = co_await rename(destination, target, request.destination_path); !renamed)
             co_return co_await reject(renamed.error());
     }
+    // After the rename: a server whose rename makes a new file (a copy, on object stores) would
+    // give it a new time.
+    if (source_time) co_await keep_time(destination, request.destination_path, *source_time, say_times);
     co_return result;
 }
 

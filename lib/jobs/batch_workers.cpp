@@ -90,6 +90,9 @@ asio::awaitable<bool> BatchRun::State::pipeline(
     }
     pipe.pairing_options.cpsv = protection->cpsv;
     pipe.verify_size = options.copy.verify == Verify::size;
+    pipe.preserve_times = options.copy.preserve_times;
+    pipe.times_not_kept = options.copy.times_not_kept;
+    pipe.notice = options.copy.notice;
     pipe.behind_transfers =
         pipelines_behind_transfers(src.session->features(), src.session->greeting()) &&
         pipelines_behind_transfers(dst.session->features(), dst.session->greeting());

@@ -3,7 +3,8 @@
 // in order and answer each in turn, so a client may send the next commands before the replies
 // to the current ones arrive, wherever it needs no reply to form them:
 //   - each file's SIZE on the source goes out ahead of its transfer, so a missing source is
-//     known before anything is created at the destination;
+//     known before anything is created at the destination (and its MDTM with it, when the
+//     copies keep their times: their MFMT then follows the RNTO);
 //   - pairing per file (PASV/PORT, EPSV/EPRT): the listener's next PASV is queued right behind
 //     its transfer command; its reply forms the connector's PORT for the next file, which goes
 //     out together with both transfer commands, the copy's SIZE and the previous file's
@@ -53,6 +54,10 @@ struct PipelineOptions {
     std::uint64_t window_bytes = 8u << 20;  // and their bytes, beyond the first file
     // Larger files go back to copy_file, which watches for stalls and reports progress.
     std::uint64_t largest = 16u << 20;
+    // As CopyOptions's: each file's MDTM goes out behind its SIZE, its MFMT behind its RNTO.
+    bool preserve_times = false;
+    std::function<void(const std::string&)> times_not_kept;
+    std::function<void(const std::string&)> notice;
 };
 
 struct PipelineCallbacks {

@@ -65,6 +65,13 @@ struct CopyOptions {
     // A signal's request to stop: both transfers are aborted, the temporary file deleted (kept
     // with resume) and the copy ends with Errc::interrupted. Not owned; may be null.
     Interruption* interruption = nullptr;
+    // Give the copy the source's modification time once it has its final name: MDTM on the
+    // source before the transfer, MFMT on the destination after the rename, where the
+    // destination's FEAT lists MFMT (client/file_times.hpp). Not for appends. Never fails the
+    // copy: a time not kept is told to `times_not_kept` when it holds for a whole server (one
+    // sentence per server, to be said once), to `notice` when it concerns one file.
+    bool preserve_times = false;
+    std::function<void(const std::string&)> times_not_kept;
 };
 
 struct CopyResult {
