@@ -168,6 +168,41 @@ class SymlinkEscape(unittest.TestCase):
         self.check_outside_untouched()
         check(self.ctl.cmd("PWD")[1] == '257 "/" is the current directory', "the current directory changed")
 
+    def test_mfmt_never_sets_a_time_through_a_link_leaving_the_root(self):
+        # MFMT writes metadata: through out-file it would date a file outside the root.
+        outside = [self.outside_path("secret.txt"), self.outside_path("subdir"), self.outside]
+        before = [os.stat(path).st_mtime_ns for path in outside]
+        links = [os.lstat(self.server.path(name)).st_mtime_ns
+                 for name in ("out", "out-file", "out-dangling", "out-dangling-dir")]
+        for target in ("out-file", "out/secret.txt", "out", "out/subdir", "out-dangling", "out-dangling-dir",
+                       "out-dangling-dir/x", "../outside.txt", "/../out-file"):
+            code, text = self.ctl.cmd("MFMT 20000101000000 " + target)
+            check(code == 550, "MFMT through %s: %s" % (target, text))
+        check([os.stat(path).st_mtime_ns for path in outside] == before, "a time outside the root changed")
+        check([os.lstat(self.server.path(name)).st_mtime_ns
+               for name in ("out", "out-file", "out-dangling", "out-dangling-dir")] == links,
+              "the links' own times changed")
+        # A link moved by RNFR/RNTO so that it points outside is not followed either.
+        os.makedirs(self.server.path("mfmt-sub"), exist_ok=True)
+        with open(os.path.join(os.path.dirname(self.server.root), "mfmt-out.txt"), "wb") as f:
+            f.write(SECRET)
+        moved_target = os.path.join(os.path.dirname(self.server.root), "mfmt-out.txt")
+        target_before = os.stat(moved_target).st_mtime_ns
+        with open(self.server.path("mfmt-out.txt"), "wb") as f:
+            f.write(b"inside\n")
+        os.symlink("../mfmt-out.txt", self.server.path("mfmt-sub", "rel"))
+        check(self.ctl.cmd("RNFR mfmt-sub/rel")[0] == 350, "RNFR of the inside link refused")
+        check(self.ctl.cmd("RNTO mfmt-rel")[0] == 250, "RNTO of the inside link refused")
+        code, text = self.ctl.cmd("MFMT 20000101000000 mfmt-rel")
+        check(code == 550, "MFMT through the moved link: " + text)
+        check(os.stat(moved_target).st_mtime_ns == target_before, "the file outside the root was dated")
+        self.check_outside_untouched()
+
+    def test_mfmt_through_a_link_that_stays_inside_dates_its_target(self):
+        code, text = self.ctl.cmd("MFMT 20010203040506 inner-link")
+        check(code == 213 and text == "213 Modify=20010203040506; inner-link", "MFMT inner-link: " + text)
+        check(os.stat(self.server.path("data", "inner.txt")).st_mtime == 981173106, "the link's target not dated")
+
     def test_a_link_that_stays_inside_still_works(self):
         code, text, received = with_data(self.ctl, self.server.address, "RETR inner-link")
         check(code == 226 and received == b"inside\n", "RETR inner-link: %s %r" % (text, received))
