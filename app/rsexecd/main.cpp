@@ -107,7 +107,8 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     cxxopts::Options options("rsexecd",
                              "rsexecd - a small FTP server (RFC 959, 2428, 3659) that also speaks RFC 438's LSTN and "
-                             "SOCK for server-to-server transfer.");
+                             "SOCK for server-to-server transfer, and MFMT (draft-somers-ftp-mfxx) to set files' "
+                             "modification times.");
     options.add_options()
         ("root", "Directory served as \"/\"; no path ever leaves it: .. stops at it, a symlink leading out "
                  "gets 550, STOR and APPE through any symlink get 553",
