@@ -1,26 +1,106 @@
 // JSON events (one object per line, documented in README.md) or a terminal report for people.
 #include "batch_report.hpp"
 
+#include <cmath>
 #include <csignal>
 #include <functional>
 #include <iostream>
 #include <map>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include "ftp/exit_code.hpp"
+#include "client/progress_line.hpp"
+#include "client/progress_pace.hpp"
 #include "client/run.hpp"
+#include "jobs/batch_progress.hpp"
 
 namespace rsexec::cli {
 namespace {
 
 double seconds_of(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-// One JSON object per line (documented in README.md): what scripts read.
-void print_json_event(const BatchEvent& event) {
+// For people at a terminal: one line per finished item, and a status line kept at the bottom,
+// redrawn at most 10 times a second and at least once a second (tick()).
+class TerminalReport {
+public:
+    TerminalReport(std::size_t total, std::optional<std::uint64_t> bytes_total)
+        : progress_(total, bytes_total, Clock::now()) {}
+
+    void on_event(const BatchEvent& event) {
+        const auto now = Clock::now();
+        progress_.on_event(event, now);
+        if (event.kind == BatchEvent::Kind::progress || event.kind == BatchEvent::Kind::start) {
+            if (pace_.draw_now(now)) draw_status(now);
+            return;
+        }
+        clear_status();
+        switch (event.kind) {
+        case BatchEvent::Kind::done: {
+            std::string how = event.result->found_complete ? "found complete" : dialect_name(event.result->dialect);
+            if (event.result->resumed_from)
+                how = fmt::format("resumed from byte {}, {}", event.result->resumed_from, how);
+            std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
+                                     event.item->destination.display(), event.result->bytes.value_or(0), how);
+            break;
+        }
+        case BatchEvent::Kind::skipped:
+            std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::failed:
+            std::cout << fmt::format("FAILED  {}: {}\n", event.item->source.display(), event.error->describe());
+            break;
+        case BatchEvent::Kind::retry:
+            std::cout << fmt::format("retry   {} in {:.1f} s: {}\n", event.item->source.display(),
+                                     seconds_of(event.delay), event.error->describe());
+            break;
+        case BatchEvent::Kind::interrupted:
+            std::cout << fmt::format("stopped {}\n", event.item->source.display());
+            break;
+        case BatchEvent::Kind::progress:
+        case BatchEvent::Kind::start: break;
+        }
+        std::cout << std::flush;
+        if (pace_.draw_now(now)) draw_status(now);
+    }
+
+    // The ticker's call: the rate and time left move even when no event comes.
+    void tick() {
+        const auto now = Clock::now();
+        if (pace_.overdue(now) && pace_.draw_now(now)) draw_status(now);
+    }
+
+    void finish() { clear_status(); }
+
+private:
+    void draw_status(Clock::time_point now) {
+        const auto columns = terminal_columns(STDERR_FILENO);
+        std::cerr << "\r\033[K" << fit_to_width(batch_status_line(progress_.status(now)), columns ? columns : 200)
+                  << std::flush;
+        status_shown_ = true;
+    }
+    void clear_status() {
+        if (status_shown_) std::cerr << "\r\033[K" << std::flush;
+        status_shown_ = false;
+    }
+
+    BatchProgress progress_;
+    ProgressPace pace_;
+    bool status_shown_ = false;
+};
+
+} // namespace
+
+std::string json_event_line(const BatchEvent& event) {
     nlohmann::json out{{"event", event_kind_name(event.kind)}, {"item", event.index}};
     if (event.item) {
         out["line"] = event.item->line;
@@ -37,87 +117,38 @@ void print_json_event(const BatchEvent& event) {
         if (event.result->resumed_from) out["resumed_from"] = event.result->resumed_from;
         if (event.result->found_complete) out["found_complete"] = true;
     }
-    if (event.kind == BatchEvent::Kind::progress) out["bytes"] = event.bytes;
+    if (event.kind == BatchEvent::Kind::progress) {
+        const TransferProgress progress = event.progress.value_or(TransferProgress{event.bytes});
+        out["bytes"] = progress.bytes;
+        out["total"] = progress.total ? nlohmann::json(*progress.total) : nlohmann::json();
+        const auto percent = progress.percent();
+        out["percent"] = percent ? nlohmann::json(std::round(*percent * 10) / 10) : nlohmann::json();
+        out["rate"] = std::llround(progress.rate);
+        out["eta"] = progress.eta ? nlohmann::json(std::round(*progress.eta * 10) / 10) : nlohmann::json();
+        if (progress.resumed_from) out["resumed_from"] = progress.resumed_from;
+    }
     if (event.error) {
         out["error"] = event.error->describe();
         out["exit_code"] = static_cast<int>(exit_code_for(*event.error));
     }
     if (event.kind == BatchEvent::Kind::retry) out["delay"] = seconds_of(event.delay);
-    std::cout << out.dump() << '\n' << std::flush;
+    return out.dump();
 }
 
-// For people at a terminal: one line per finished item, and a status line kept at the bottom.
-class TerminalReport {
-public:
-    explicit TerminalReport(std::size_t total) : total_(total), started_(Clock::now()) {}
+std::string json_summary_line(const BatchSummary& summary) {
+    nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
+                       {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
+                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins},
+                       {"peak_per_host", summary.peak_per_host}, {"journal_round_trips", summary.journal_round_trips}};
+    if (summary.journal_error) out["journal_error"] = summary.journal_error->describe();
+    return out.dump();
+}
 
-    void on_event(const BatchEvent& event) {
-        clear_status();
-        switch (event.kind) {
-        case BatchEvent::Kind::done:
-            ++finished_;
-            bytes_ += event.result->bytes.value_or(0);
-            std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
-                                     event.item->destination.display(), event.result->bytes.value_or(0),
-                                     event.result->found_complete ? "found complete" : dialect_name(event.result->dialect));
-            break;
-        case BatchEvent::Kind::skipped:
-            ++finished_;
-            std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
-            break;
-        case BatchEvent::Kind::failed:
-            ++finished_;
-            std::cout << fmt::format("FAILED  {}: {}\n", event.item->source.display(), event.error->describe());
-            break;
-        case BatchEvent::Kind::retry:
-            std::cout << fmt::format("retry   {} in {:.1f} s: {}\n", event.item->source.display(),
-                                     seconds_of(event.delay), event.error->describe());
-            break;
-        case BatchEvent::Kind::interrupted:
-            std::cout << fmt::format("stopped {}\n", event.item->source.display());
-            break;
-        case BatchEvent::Kind::progress:
-            running_[event.index] = {event.item->source.file_name(), event.bytes};
-            break;
-        case BatchEvent::Kind::start: break;
-        }
-        if (event.kind != BatchEvent::Kind::progress && event.kind != BatchEvent::Kind::start) running_.erase(event.index);
-        draw_status();
-    }
-
-    void finish() { clear_status(); }
-
-private:
-    void draw_status() {
-        const double elapsed = seconds_of(Clock::now() - started_);
-        const double rate = elapsed > 0 ? static_cast<double>(finished_) / elapsed : 0;
-        const double eta = rate > 0 ? static_cast<double>(total_ - finished_) / rate : 0;
-        std::string status = fmt::format("[{}/{} files, {:.1f} MB, {:.1f} files/s, ETA {:.0f} s]", finished_, total_,
-                                         static_cast<double>(bytes_) / 1e6, rate, eta);
-        // The large transfers under way, their size so far read with SIZE at the destination.
-        for (const auto& [index, transfer] : running_)
-            status += fmt::format(" {} {:.1f} MB", transfer.name, static_cast<double>(transfer.bytes) / 1e6);
-        std::cerr << status.substr(0, 200) << std::flush;
-        status_shown_ = true;
-    }
-    void clear_status() {
-        if (status_shown_) std::cerr << "\r\033[K" << std::flush;
-        status_shown_ = false;
-    }
-
-    std::size_t total_;
-    std::size_t finished_ = 0;
-    std::uint64_t bytes_ = 0;
-    Clock::time_point started_;
-    bool status_shown_ = false;
-    struct Running {
-        std::string name;
-        std::uint64_t bytes = 0;
-    };
-    std::map<std::size_t, Running> running_;
-};
-
-} // namespace
+std::size_t terminal_columns(int fd) {
+    winsize size{};
+    if (::ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+    return size.ws_col;
+}
 
 void add_batch_options(cxxopts::Options& options) {
     options.add_options("Batch")
@@ -158,15 +189,16 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
 
 bool wants_json(const cxxopts::ParseResult& args) { return args.count("json") || !::isatty(STDOUT_FILENO); }
 
-int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json, std::size_t total) {
-    TerminalReport terminal(total);
+int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json, std::size_t total,
+              std::optional<std::uint64_t> bytes_total) {
+    TerminalReport terminal(total, bytes_total);
     // Each failed item's exit code, by its place in the job: a run where nothing succeeded
     // exits with the first one's.
     std::map<std::size_t, int> failure_codes;
     batch.on_event = [&](const BatchEvent& event) {
         if (event.kind == BatchEvent::Kind::failed && event.error)
             failure_codes.emplace(event.index, static_cast<int>(exit_code_for(*event.error)));
-        if (json) print_json_event(event);
+        if (json) std::cout << json_event_line(event) << '\n' << std::flush;
         else terminal.on_event(event);
     };
 
@@ -184,20 +216,28 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
         });
     };
     wait_signal();
+    // The status line's ticker, while the run lasts.
+    asio::steady_timer ticker(io);
+    bool running = true;
+    auto tick = [&]() -> asio::awaitable<void> {
+        while (running) {
+            ticker.expires_after(ProgressPace::tick);
+            co_await ticker.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            if (running) terminal.tick();
+        }
+    };
+    if (!json) asio::co_spawn(io, tick(), asio::detached);
     auto finish = [&]() -> asio::awaitable<BatchSummary> {
         auto summary = co_await run.run();
         signals.cancel();
+        running = false;
+        ticker.cancel();
         co_return summary;
     };
     const auto summary = run_to_completion(io, finish());
     if (!json) terminal.finish();
 
-    nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
-                       {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
-                       {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins},
-                       {"peak_per_host", summary.peak_per_host}, {"journal_round_trips", summary.journal_round_trips}};
-    if (summary.journal_error) out["journal_error"] = summary.journal_error->describe();
-    if (json) std::cout << out.dump() << '\n';
+    if (json) std::cout << json_summary_line(summary) << '\n';
     else
         std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,
                                  summary.skipped, summary.failed,

@@ -1,7 +1,9 @@
 #pragma once
 // Running a list of items through the batch engine from the command line (batch and mirror):
 // JSON events or a terminal report, SIGINT handling, the summary and the exit code.
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <asio/io_context.hpp>
@@ -19,8 +21,18 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
                                               const TransferSettings& settings);
 bool wants_json(const cxxopts::ParseResult& args);
 
-// Submits `items` to the journal (if any) and works on the job; `total` is the job's size for
-// the progress line.
-int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json, std::size_t total);
+// Submits `items` to the journal (if any) and works on the job; `total` is the job's size in
+// files for the status line, `bytes_total` in bytes when known beforehand (a mirror's listing).
+int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json, std::size_t total,
+              std::optional<std::uint64_t> bytes_total = std::nullopt);
+
+// One event as the JSON line README's "Output for scripts" table documents (no newline).
+std::string json_event_line(const BatchEvent& event);
+
+// The line of the `summary` event.
+std::string json_summary_line(const BatchSummary& summary);
+
+// The terminal's width in columns (0 when `fd` is no terminal).
+std::size_t terminal_columns(int fd);
 
 } // namespace rsexec::cli

@@ -1,6 +1,7 @@
 // rsexec mirror SRC_DIR_URL DST_DIR_URL: make the destination tree match the source, server to
 // server, through the batch engine.
 #include <iostream>
+#include <map>
 #include <set>
 
 #include <asio/experimental/awaitable_operators.hpp>
@@ -34,6 +35,7 @@ struct Prepared {
     MirrorPlan plan;
     std::vector<std::string> skipped;
     PairDialect dialect;
+    std::optional<std::uint64_t> bytes_to_copy;  // the files to copy, where the listing gave every size
 };
 
 asio::awaitable<void> quit_reply(ControlSession& session) {
@@ -71,6 +73,17 @@ asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& 
     prepared.dialect = dialect_of(src.features(), dst.features(), settings,
                                   src.peer_address().is_v6() || dst.peer_address().is_v6());
     const MirrorPlan& plan = prepared.plan;
+    std::map<std::string, std::optional<std::uint64_t>> size_of_path;
+    for (const auto& entry : source_tree->entries) size_of_path.emplace(entry.path, entry.size);
+    prepared.bytes_to_copy = 0;
+    for (const auto& file : plan.files_to_copy) {
+        const auto size = size_of_path.find(file);
+        if (size == size_of_path.end() || !size->second) {
+            prepared.bytes_to_copy.reset();
+            break;
+        }
+        *prepared.bytes_to_copy += *size->second;
+    }
 
     if (!dry_run) {
         // The destination root itself may be missing: made with its parents (--mkdirs, the default);
@@ -270,7 +283,7 @@ int mirror_command(int argc, char** argv) {
     int code = 0;
     const std::size_t total = items.size();
     // With JSON, an empty run too: its summary carries every field README's table gives one.
-    if (!items.empty() || json) code = run_items(io, std::move(items), std::move(batch), json, total);
+    if (!items.empty() || json) code = run_items(io, std::move(items), std::move(batch), json, total, prepared->bytes_to_copy);
     else std::cout << fmt::format("nothing to copy ({} files up to date)\n", plan.up_to_date);
     io.restart();
     if (dump) code = finish_unfinished_job_file(&*dump, *journal, {}, code);

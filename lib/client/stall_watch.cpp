@@ -25,11 +25,6 @@ StallWatch::~StallWatch() {
     if (holding_slot_ && slot_.give_back) slot_.give_back();
 }
 
-Clock::duration StallWatch::interval() const {
-    // At most once a second, and often enough that a stall is seen soon after `limit_`.
-    return std::max<Clock::duration>(std::chrono::seconds(1), limit_ / 3);
-}
-
 asio::awaitable<StallWatch::Poll> StallWatch::poll() {
     const auto give_up_measuring = [&](const std::string& why) {
         measurable_ = false;
@@ -88,19 +83,18 @@ asio::awaitable<StallWatch::Poll> StallWatch::poll() {
         give_up_measuring(std::string(side_name(destination_.side())) + " does not answer SIZE");
         co_return Poll::unmeasurable;
     }
-    if (**size > last_size_) {
-        last_size_ = **size;
-        if (progress_) progress_(last_size_);
-        co_return Poll::grew;
-    }
-    co_return Poll::same;
+    const bool grew = **size > last_size_;
+    if (grew) last_size_ = **size;
+    // Every answer is progress to report, grown or not: the rate falls while the copy stands still.
+    if (progress_) progress_(last_size_);
+    co_return grew ? Poll::grew : Poll::same;
 }
 
 asio::awaitable<Error> StallWatch::watch() {
     auto executor = co_await asio::this_coro::executor;
     if (!last_progress_) {
         last_progress_ = Clock::now();
-        next_poll_ = *last_progress_ + interval();
+        next_poll_ = *last_progress_ + interval;
     }
     for (;;) {
         asio::steady_timer timer(executor, measurable_ ? next_poll_ : Clock::time_point::max());
@@ -110,7 +104,8 @@ asio::awaitable<Error> StallWatch::watch() {
         auto cancellation = co_await asio::this_coro::cancellation_state;
         if (cancellation.cancelled() != asio::cancellation_type::none) co_return Error{};
         const auto now = Clock::now();
-        next_poll_ = now + interval();
+        // On a steady beat: a poll's own round trip does not push the next one later.
+        next_poll_ = std::max(next_poll_ + interval, now + interval / 2);
         if (outcome == Poll::grew) last_progress_ = now;
         if (outcome == Poll::grew || outcome == Poll::unmeasurable || now - *last_progress_ < limit_) continue;
         const double quiet = seconds_of(now - *last_progress_);

@@ -444,6 +444,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         Leg store{destination, {store_verb, target}};
         StallWatch stall_watch(destination, target, std::max(source.timeout(), destination.timeout()), options.notice,
                                options.progress, options.spare_slot);
+        if (options.started) options.started(*source_size, offset);
         auto started = co_await start_legs(retrieve, store, last, size_queued);
         if (!started) co_return started.error();
         if (*started) {

@@ -7,6 +7,9 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     Site& src, Site& dst, std::size_t index, unsigned worker, int attempt, std::optional<std::uint64_t> known_size) {
     const JobItem& item = item_at(index);
     if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
+    // Aborted while this item waited for a connection slot or its logins: abort_running closed
+    // the sessions open then, not those opened after it.
+    if (aborting) co_return Error(Errc::interrupted, "aborted while its control sessions were opening");
     auto target = destination_path(item.source, item.destination);
     if (!target) co_return target.error();
     if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
@@ -22,9 +25,18 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     const std::string watched = server_of(item.destination);
     copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
                        [this, watched] { limiter.release(watched); }};
-    copy.progress = [this, index](std::uint64_t bytes) {
+    // The item's rate and time left, measured from the stall watch's polls.
+    auto meter = std::make_shared<std::optional<ProgressMeter>>();
+    copy.started = [meter](std::optional<std::uint64_t> total, std::uint64_t resumed_from) {
+        meter->emplace(total, resumed_from, Clock::now());
+    };
+    copy.progress = [this, index, meter](std::uint64_t bytes) {
+        const auto now = Clock::now();
+        if (!*meter) meter->emplace(std::nullopt, 0, now);
+        (*meter)->record(bytes, now);
         auto progress = event(BatchEvent::Kind::progress, index);
         progress.bytes = bytes;
+        progress.progress = (*meter)->at(now);
         emit(std::move(progress));
     };
     co_return co_await copy_file(*src.session, *dst.session, request, copy);

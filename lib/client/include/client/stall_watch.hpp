@@ -3,8 +3,9 @@
 // until the end, so silence there proves nothing and the total time of a big file has no bound
 // worth setting. What does prove progress is the destination's copy growing. The watch asks the
 // destination for the copy's SIZE, on a second control connection with the same login (the
-// first is busy with STOR), every max(1 s, timeout/3), and gives up when the size has not grown
-// for `timeout`:
+// first is busy with STOR), once a second whatever the timeout (each answer is also the
+// transfer's progress, which a person or a script wants that often), and gives up when the size
+// has not grown for `timeout`:
 //   - the destination answers and the size stays put: the source stopped sending (or the data
 //     connection between them hangs): the stall is named "src";
 //   - the destination does not answer the spare connection at all: it is named "dst".
@@ -54,7 +55,7 @@ public:
 private:
     enum class Poll { grew, same, unanswered, unmeasurable };
     asio::awaitable<Poll> poll();
-    Clock::duration interval() const;
+    static constexpr Clock::duration interval = std::chrono::seconds(1);
 
     ControlSession& destination_;
     std::string path_;

@@ -60,6 +60,9 @@ struct CopyOptions {
     // Told the copy's size whenever the stall watch sees it grow (transfers longer than one
     // poll interval): live progress without a byte passing through rsexec.
     std::function<void(std::uint64_t bytes)> progress;
+    // Told once the transfer commands are about to go out (again after a refused pairing): the
+    // source's size when known, and the offset a resumed transfer starts at.
+    std::function<void(std::optional<std::uint64_t> total, std::uint64_t resumed_from)> started;
     // The stall watch's second connection to the destination, counted by whoever caps them.
     SpareSlot spare_slot;
     // A signal's request to stop: both transfers are aborted, the temporary file deleted (kept

@@ -15,6 +15,7 @@
 #include "ftp/job_file.hpp"
 #include "jobs/journal.hpp"
 #include "ftp/netrc.hpp"
+#include "client/progress_meter.hpp"
 #include "client/transfer.hpp"
 
 namespace rsexec {
@@ -29,6 +30,7 @@ struct BatchEvent {
     std::optional<Error> error;        // retry, failed, interrupted
     Clock::duration delay{};           // retry: the wait before the next attempt
     std::uint64_t bytes = 0;           // progress: the copy's size so far
+    std::optional<TransferProgress> progress{};  // progress: the size, total, rate and time left
 };
 const char* event_kind_name(BatchEvent::Kind kind) noexcept;
 
