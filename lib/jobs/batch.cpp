@@ -55,6 +55,7 @@ void BatchRun::stop_starting() noexcept { state_->stopping = true; }
 void BatchRun::abort_running() {
     state_->stopping = true;
     state_->aborting = true;
+    state_->abort_signal.trigger("abort");
     for (ControlSession* session : state_->open_sessions) session->close();
 }
 

@@ -1,7 +1,11 @@
 // Retries: after a failed attempt, whether to try again and after how long.
 #include "batch_state.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
+
 namespace rsexec {
+
+using namespace asio::experimental::awaitable_operators;
 
 Clock::duration BatchRun::State::backoff_for(int attempt) {
     std::uniform_real_distribution<double> jitter(0.5, 1.5);
@@ -22,7 +26,11 @@ asio::awaitable<bool> BatchRun::State::after_failure(std::size_t index, int atte
         retry.delay = delay;
         emit(std::move(retry));
         asio::steady_timer timer(executor, delay);
-        co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        co_await (timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable)) || abort_signal.wait());
+        if (aborting) {
+            interrupted(index, attempt, Error(Errc::interrupted, "aborted while waiting to retry"));
+            co_return false;
+        }
         co_return true;
     }
     ++summary.failed;

@@ -16,6 +16,7 @@
 #include "jobs/connection_limiter.hpp"
 #include "client/data_protection.hpp"
 #include "client/file_size.hpp"
+#include "client/interruption.hpp"
 #include "client/pipeline.hpp"
 #include "client/same_file.hpp"
 #include "client/url_copy.hpp"
@@ -52,6 +53,7 @@ struct BatchRun::State {
     bool exhausted = false;  // the journal had nothing more to claim
     bool stopping = false;
     bool aborting = false;
+    Interruption abort_signal;  // triggered with `aborting`: waits that race it end at once
     bool finished = false;  // every worker has ended
     asio::steady_timer keeper;  // keep_journal's wait
     BatchSummary summary;
@@ -60,7 +62,7 @@ struct BatchRun::State {
 
     State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
         : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host),
-          chunk(full_chunk()), keeper(ex) {}
+          chunk(full_chunk()), abort_signal(ex), keeper(ex) {}
 
     std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
 
