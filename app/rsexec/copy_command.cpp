@@ -6,12 +6,19 @@
 #include <iostream>
 #include <string_view>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <cxxopts.hpp>
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include "commands.hpp"
+#include "copy_progress.hpp"
 #include "exit_codes_help.hpp"
 #include "ftp/exit_code.hpp"
 #include "client/interruption.hpp"
@@ -67,6 +74,7 @@ int copy_command(int argc, char** argv) {
     options.add_options()
         ("append", "APPE to the destination file instead of replacing it (RFC 438's example)")
         ("inplace", "write the final name directly instead of a temporary name renamed at the end")
+        ("json", "one JSON object per event on stdout (start, progress, done or error, summary), as batch prints")
         ("h,help", "show this help")
         ("urls", "", cxxopts::value<std::vector<std::string>>());
     options.add_options("Several files")
@@ -99,6 +107,10 @@ int copy_command(int argc, char** argv) {
                   << "with cp. A copy onto itself (same server, same normalised path) is refused (exit 2).\n"
                   << "SIGINT/SIGTERM: ABOR on both servers, the temporary file deleted (kept with --resume,\n"
                   << "and the command that continues the copy printed), exit 12.\n\n"
+                  << "Progress: on a terminal, one line on stderr (bytes done / total, percent, rate, time\n"
+                  << "left), redrawn at least once a second; when stderr is not a terminal, `progress` JSON\n"
+                  << "events there instead (with --json, on stdout among the others). Transfers shorter than\n"
+                  << "a second show none. A resumed copy says from which byte it resumed.\n\n"
                   << exit_codes_help;
         return 0;
     }
@@ -155,6 +167,16 @@ int copy_command(int argc, char** argv) {
         : args.count("inplace")      ? WriteMode::in_place
                                      : WriteMode::temporary_then_rename;
 
+    JobItem item{0, *source, *destination, copy.mode == WriteMode::append};
+    CopyProgress report(args.count("json")           ? CopyProgress::Output::json
+                            : ::isatty(STDERR_FILENO) ? CopyProgress::Output::terminal
+                                                      : CopyProgress::Output::events_stderr,
+                        item);
+    copy.copy.started = [&](std::optional<std::uint64_t> total, std::uint64_t resumed_from) {
+        report.started(total, resumed_from);
+    };
+    copy.copy.progress = [&](std::uint64_t bytes) { report.progress(bytes); };
+
     asio::io_context io;
     // SIGINT and SIGTERM: both servers are sent ABOR and the temporary file is deleted (kept
     // with --resume) before the exit with 12. A second signal does not wait for that.
@@ -174,18 +196,37 @@ int copy_command(int argc, char** argv) {
     };
     wait_signal();
     const bool make_directory = sources.make_directories;
+    // The live line's ticker, while the copy lasts.
+    asio::steady_timer ticker(io);
+    bool running = true;
+    auto tick = [&]() -> asio::awaitable<void> {
+        while (running) {
+            ticker.expires_after(ProgressPace::tick);
+            co_await ticker.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            if (running) report.tick();
+        }
+    };
+    if (report.output() == CopyProgress::Output::terminal) asio::co_spawn(io, tick(), asio::detached);
+    const auto began = Clock::now();
+    report.begin();
     auto run = [&]() -> asio::awaitable<Expected<CopyResult>> {
+        auto stop = [&] {
+            signals.cancel();
+            running = false;
+            ticker.cancel();
+        };
         if (make_directory) {
             if (auto made = co_await make_destination_directory(*destination, copy.session, copy.netrc); !made) {
-                signals.cancel();
+                stop();
                 co_return made.error();
             }
         }
         auto result = co_await copy_url(*source, *destination, copy);
-        signals.cancel();
+        stop();
         co_return result;
     };
     const auto outcome = run_to_completion(io, run());
+    report.finish(outcome, Clock::now() - began);
     if (!outcome) {
         const int code = report_failure(outcome.error());
         if (outcome.error().is(Errc::interrupted) && settings.copy.resume && copy.mode == WriteMode::temporary_then_rename) {
@@ -198,12 +239,15 @@ int copy_command(int argc, char** argv) {
         return code;
     }
 
+    if (report.output() == CopyProgress::Output::json) return 0;
     const double seconds = std::chrono::duration<double>(outcome->elapsed).count();
     const std::uint64_t bytes = outcome->bytes.value_or(0);
-    std::cout << fmt::format("copied {} -> {}: {} bytes in {:.3f} s ({:.1f} MB/s), {} with {} listening\n",
+    std::cout << fmt::format("copied {} -> {}: {} bytes in {:.3f} s ({:.1f} MB/s), {} with {} listening{}\n",
                              source->display(), destination->display(), bytes, seconds,
                              seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0,
-                             dialect_name(outcome->dialect), side_name(outcome->listener));
+                             dialect_name(outcome->dialect), side_name(outcome->listener),
+                             outcome->resumed_from ? fmt::format("; resumed from byte {}", outcome->resumed_from)
+                                                   : std::string());
     return 0;
 }
 

@@ -10,7 +10,7 @@ field the row does not list; every documented field must be seen at least once a
 "the above" and "..." in a row stand for the `start` row's fields.
 
 GROUP `events` (the default) runs batch (journal, --verify checksum, a missing file, a second
-run, an item found complete, a half copy resumed), a slow source (progress, a second SIGINT), a
+run, an item found complete, a half copy resumed), copy --json (done, error), a slow source (progress, a second SIGINT), a
 source that drops the data connection once (retry), a locked journal (journal_error), mirror
 (twice), --submit, and `status --json`. GROUP `exit-codes`: README's exit code table against
 the one `rsexec copy --help` prints. GROUP `dry-run`: batch and mirror --dry-run (--delete) with stdout not a
@@ -253,6 +253,12 @@ def group_events(rsexec, rsexecd, work):
         check(any(e.get("found_complete") for e in events), "an item whose copy was complete is not found_complete")
         check(any(e.get("resumed_from") == 40 * 1024 for e in events), "a half copy was not resumed: %s" % events)
 
+        # copy --json: the batch's events for its one file, a copy that fails too.
+        events = runner.run(["copy", "--json", url(src, "a.bin"), url(dst, "copied-a.bin")], expect=0)
+        check([e["event"] for e in events] == ["start", "done", "summary"], "copy --json: %s" % events)
+        events = runner.run(["copy", "--json", url(src, "missing.bin"), url(dst, "copied-m.bin")], expect=5)
+        check([e["event"] for e in events] == ["start", "error", "summary"], "copy --json, no source: %s" % events)
+
         # submitted, and status --json on that journal.
         submitted = os.path.join(work, "submitted.journal")
         runner.run(["batch", "--json", "--submit", "--max-per-host", "3", "--journal", submitted, job], expect=0)
@@ -286,15 +292,15 @@ def group_events(rsexec, rsexecd, work):
         try:
             for name in ("s1.bin", "s2.bin"):
                 write(os.path.join(source.root, name), 640 * 1024)
-            # --timeout 3: the stall watch polls every max(1 s, timeout / 3) (stall_watch.cpp).
+            # The stall watch polls once a second whatever --timeout says (stall_watch.cpp).
             runner.run(["batch", "--json", "--no-journal", "--pipeline", "off", "--timeout", "3",
                         slow_job(work, source, dst, ["s1.bin"])], expect=0)
             check(seen.count["progress"], "a 2.5 s transfer with --timeout 3 printed no progress event")
             process = subprocess.Popen([rsexec, "batch", "--json", "-j", "1", "--pipeline", "off", "--timeout", "3",
                                         slow_job(work, source, dst, ["s2.bin", "s1.bin"])],
                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            # Once data moves: a second SIGINT while an item's sessions are still being opened
-            # does not stop that item (only open sessions are closed).
+            # Once data moves, so that the progress event comes first (test_progress.py's
+            # abort-opening group sends the two while an item's sessions are still opening).
             lines = run_until(process, "progress")
             process.send_signal(signal.SIGINT)
             # Two signals, not one pending twice: the second is sent once the first was delivered.
