@@ -164,4 +164,8 @@ TEST_CASE("the line is redrawn at most 10 times a second and is due again after 
     CHECK(drawn <= 10);
     CHECK_FALSE(pace.overdue(t0 + 1100ms));
     CHECK(pace.overdue(t0 + 3s));
+    // A ticker looking every `tick` finds it overdue in time to redraw within a second.
+    CHECK(pace.draw_now(t0 + 3s));
+    CHECK_FALSE(pace.overdue(t0 + 3s + ProgressPace::longest - ProgressPace::tick - 1ms));
+    CHECK(pace.overdue(t0 + 3s + ProgressPace::longest - ProgressPace::tick));
 }

@@ -21,8 +21,9 @@ public:
         last_ = now;
         return true;
     }
-    // Whether the line has gone `longest` without a redraw (or was never drawn).
-    bool overdue(Clock::time_point now) const { return !last_ || now - *last_ >= longest; }
+    // Whether the line must be redrawn now (or was never drawn): a ticker that asks every `tick`
+    // then redraws it within `longest` of the last time.
+    bool overdue(Clock::time_point now) const { return !last_ || now - *last_ >= longest - tick; }
 
 private:
     std::optional<Clock::time_point> last_;
