@@ -99,7 +99,10 @@ int batch_command(int argc, char** argv) {
                   << "Running the same job again with its journal skips what is done and retries the rest.\n"
                   << "With --journal postgresql://..., `rsexec worker` processes anywhere join the job; the\n"
                   << "journal keeps no password, so they log in with their own .netrc.\n"
-                  << "SIGINT stops starting new items; a second SIGINT aborts the running ones.\n\n"
+                  << "SIGINT stops starting new items; a second SIGINT aborts the running ones.\n"
+                  << "At a terminal, a status line on stderr: files and bytes done of all (transfers under way\n"
+                  << "included), rate, ETA and the largest file moving; piped, a `progress` event once a second\n"
+                  << "for each transfer longer than that.\n\n"
                   << exit_codes_help;
         return 0;
     }
