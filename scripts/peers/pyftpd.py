@@ -20,7 +20,7 @@ import sys
 
 from pyftpdlib import __ver__
 from pyftpdlib.authorizers import DummyAuthorizer
-from pyftpdlib.handlers import FTPHandler
+from pyftpdlib.handlers import ActiveDTP, FTPHandler
 from pyftpdlib.servers import FTPServer
 
 
@@ -35,6 +35,8 @@ def parse_args():
     p.add_argument("--no-fxp", action="store_true",
                    help="refuse data connections to/from an address other than the client's")
     p.add_argument("--run-as", help="user to switch to after binding (when started as root)")
+    p.add_argument("--stock-active-dtp", action="store_true",
+                   help="keep pyftpdlib's own ActiveDTP, whose stale close stalls other sessions")
     return p.parse_args()
 
 
@@ -44,6 +46,27 @@ def drop_privileges(name):
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
     os.umask(0o022)
+
+
+class HandedOverActiveDTP(ActiveDTP):
+    """pyftpdlib 1.5.7's ActiveDTP without its stale file descriptor.
+
+    Once connected, an ActiveDTP hands its socket to a DTPHandler but stays the session's
+    `_dtp_connector`, still open in its own eyes. The session's next PORT/EPRT/PASV/EPSV, ABOR or
+    QUIT closes it again (`_shutdown_connecting_dtp`): by then the DTPHandler has closed the socket
+    and the kernel may have given its number to another session's socket in the same process,
+    which that stale close removes from the event loop. That session then hears nothing (an EPRT
+    unanswered, a passive socket never accepted) until its client gives up: the end-of-file stall
+    of docs/INTEROP.md. Upstream: giampaolo/pyftpdlib pull request 657. Here the connector counts
+    as closed once its socket is handed over, so the later close does nothing.
+    """
+
+    def handle_connect(self):
+        super().handle_connect()
+        # Still open after handle_connect: the socket went to a DTPHandler (every other way out
+        # closes the connector or raises).
+        if not self._closed:
+            self._closed = True
 
 
 def main():
@@ -59,6 +82,8 @@ def main():
     handler.authorizer = authorizer
     # FXP: accept PORT to another host, and a passive data connection from another host.
     handler.permit_foreign_addresses = not args.no_fxp
+    if not args.stock_active_dtp:
+        handler.active_dtp = HandedOverActiveDTP
     low, high = (int(x) for x in args.pasv.split("-"))
     handler.passive_ports = range(low, high + 1)
     handler.banner = "pyftpdlib %s ready." % __ver__
