@@ -273,6 +273,22 @@ std::string_view ControlSession::label() const noexcept {
     return options_.label.empty() ? std::string_view(side_name(side_)) : std::string_view(options_.label);
 }
 
+asio::awaitable<Status> ControlSession::reopen() {
+    if (!login_used_) co_return Error(Errc::connect_failed, "cannot reconnect a session opened step by step", side_);
+    const Login login = *login_used_;
+    if (is_open()) (void)co_await send("QUIT");  // a courtesy: its reply is not awaited
+    close();
+    tls_.reset();
+    parser_ = ReplyParser(options_.limits);
+    pending_.clear();
+    features_ = Features{};
+    greeting_.clear();
+    protection_ = 'C';
+    protectable_ = false;
+    tls_client_on_data_ = false;
+    co_return co_await open(login.host, login.port, login.credentials, login.implicit_tls);
+}
+
 void ControlSession::close() {
     std::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

@@ -1,5 +1,6 @@
 #include "client/pairing.hpp"
 
+#include "ftp/address_refusal.hpp"
 #include "client/data_protection.hpp"
 
 namespace rsexec {
@@ -12,14 +13,24 @@ HostPort forwardable(const HostPort& announced, const ControlSession& announcer,
     return {ip_address_of(announcer.peer_address()), announced.port};
 }
 
+// One pairing command that must get a reply of `reply_class`.
+asio::awaitable<Expected<Reply>> step(ControlSession& session, int reply_class, std::string_view verb,
+                                      std::string_view argument) {
+    auto reply = co_await session.command(verb, argument);
+    if (!reply) co_return reply;
+    if (reply->code / 100 != reply_class)
+        co_return pairing_step_refused(session, std::string(verb) + " " + std::string(argument), *reply);
+    co_return reply;
+}
+
 asio::awaitable<Expected<PairingStep>> pair_rfc438(ControlSession& listener, ControlSession& connector,
                                                   bool listener_sends, const PairingOptions& options) {
-    auto listening = co_await listener.expect(2, "LSTN", listener_sends ? "S" : "R");
+    auto listening = co_await step(listener, 2, "LSTN", listener_sends ? "S" : "R");
     if (!listening) co_return listening.error();
     auto x = parse_sock_reply(listening->text());
     if (!x) co_return Error(x.error().code, "LSTN: " + x.error().message, listener.side());
 
-    auto connecting = co_await connector.expect(2, "SOCK", format_sock_argument(forwardable(*x, listener, options)));
+    auto connecting = co_await step(connector, 2, "SOCK", format_sock_argument(forwardable(*x, listener, options)));
     if (!connecting) co_return connecting.error();
     auto y = parse_sock_reply(connecting->text());
     if (!y) co_return Error(y.error().code, "SOCK: " + y.error().message, connector.side());
@@ -38,9 +49,9 @@ asio::awaitable<Expected<PairingStep>> pair_announced(Dialect dialect, ControlSe
     if (!passive) co_return passive.error();
     std::optional<Expected<Reply>> pinned;
     if (pin) pinned = co_await listener.read_reply(); // read even after a refused PASV: in step
-    if (!passive->completion()) co_return listener.refused(commands.front().verb, *passive);
+    if (!passive->completion()) co_return pairing_step_refused(listener, commands.front().verb, *passive);
     if (pinned && !*pinned) co_return pinned->error();
-    if (pinned && !(*pinned)->completion()) co_return listener.refused("SOCK " + pin->argument, **pinned);
+    if (pinned && !(*pinned)->completion()) co_return pairing_step_refused(listener, "SOCK " + pin->argument, **pinned);
     auto command = connect_command(dialect, *passive, listener, options);
     if (!command) co_return command.error();
     co_return PairingStep{&connector, {command->verb, command->argument}};
@@ -81,9 +92,15 @@ asio::awaitable<Status> pair_sessions(Dialect dialect, ControlSession& listener,
                                       bool listener_sends, const PairingOptions& options) {
     auto last = co_await pair_sessions_but_last(dialect, listener, connector, listener_sends, options);
     if (!last) co_return last.error();
-    auto done = co_await last->session->expect(2, last->command.verb, last->command.argument);
+    auto done = co_await step(*last->session, 2, last->command.verb, last->command.argument);
     if (!done) co_return done.error();
     co_return success();
+}
+
+Error pairing_step_refused(const ControlSession& session, std::string_view command, const Reply& reply) {
+    Error error = session.refused(command, reply);
+    if (refuses_peer_address(reply)) error.code = make_error_code(Errc::pairing_refused);
+    return error;
 }
 
 bool pipelines_behind_transfers(const Features& features, std::string_view greeting) {

@@ -4,6 +4,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 
+#include "ftp/address_refusal.hpp"
 #include "ftp/checksum.hpp"
 #include "client/data_protection.hpp"
 #include "client/file_size.hpp"
@@ -27,8 +28,9 @@ struct Leg {
 
 struct LegsOutcome {
     Status status = success();
-    // The transfer never started because a data connection was refused or failed (425): the
-    // pairing, not the file, is at fault, and another pairing may work.
+    // The transfer never started because a data connection was refused or failed (425), or a
+    // server refused the other one's address (address_refusal.hpp): the pairing, not the file,
+    // is at fault, and another pairing may work.
     bool data_connection_refused = false;
 };
 
@@ -75,8 +77,12 @@ std::optional<Error> apply(Leg& leg, const Reply& reply) {
         return std::nullopt;
     }
     Error error = leg.session.refused(leg.command, reply);
+    // A refusal of the other server's address is the pairing's failure, even after a 1yz
+    // (pyftpdlib says 150 before the data connection arrives, then 425 when it comes from
+    // another host): neither the file nor its server is at fault.
+    if (refuses_peer_address(reply)) error.code = make_error_code(Errc::pairing_refused);
     // A negative reply after 1yz means the data moved partly: the transfer failed, not the request.
-    if (leg.started) error.code = make_error_code(Errc::transfer_failed);
+    else if (leg.started) error.code = make_error_code(Errc::transfer_failed);
     return error;
 }
 
@@ -97,7 +103,8 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
         // The data never flowed end to end (one side never said 1yz): the servers would not
         // connect to each other, which another pairing may mend.
         const bool both_started = source.started && destination.started;
-        outcome.data_connection_refused = !both_started && (error.reply_code == 425 || error.reply_code == 426);
+        outcome.data_connection_refused = error.is(Errc::pairing_refused) ||
+            (!both_started && (error.reply_code == 425 || error.reply_code == 426));
         for (Leg* leg : legs) {
             if (leg == &failed) continue;
             auto lost = co_await abort_leg(*leg);
@@ -207,9 +214,22 @@ std::string describe(const PairingAttempt& attempt) {
     return std::string(dialect_name(attempt.dialect)) + " with " + side_name(attempt.listener) + " listening";
 }
 
+// The one place where a copy is given up because the two servers would not be paired in any
+// way tried: exit 7 (exit_code.hpp), naming each attempt and who refused it.
+Error every_pairing_refused(const std::vector<std::string>& refusals) {
+    std::string message = "the servers refused every way to pair them";
+    for (auto refusal : refusals) {
+        while (!refusal.empty() && refusal.back() == '.') refusal.pop_back();
+        message += "; " + refusal;
+    }
+    message += ". A server that refuses data connections to or from another server's address needs "
+               "server-to-server transfers (FXP) enabled";
+    return Error(Errc::pairing_refused, message);
+}
+
 bool is_refusal(const Error& error) {
     return error.is(Errc::permanent_reply) || error.is(Errc::transient_reply) || error.is(Errc::bad_address) ||
-        error.is(Errc::unexpected_reply);
+        error.is(Errc::unexpected_reply) || error.is(Errc::pairing_refused);
 }
 
 // One server's digest of one of its files. Hashing reads the whole file before the reply, so
@@ -275,7 +295,7 @@ asio::awaitable<Expected<std::optional<Error>>> start_legs(Leg& retrieve, Leg& s
     auto reply = co_await last->session->read_reply();
     if (!reply) co_return reply.error();
     if (reply->code / 100 == 2) co_return std::nullopt;
-    Error refused = last->session->refused(last->command.verb + " " + last->command.argument, *reply);
+    Error refused = pairing_step_refused(*last->session, last->command.verb + " " + last->command.argument, *reply);
     co_await abort_leg(store);
     co_await abort_leg(retrieve);
     co_return std::optional<Error>(std::move(refused));
@@ -386,7 +406,37 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         !reads_commands_while_waiting(destination.features());
     const auto started_at = Clock::now();
 
-    for (const auto& attempt : plan) {
+    // A server that listened in a refused attempt may keep that data set-up (a passive socket it
+    // still listens on) however the attempt ended, and refuse a later one because of it: some
+    // answer 550 to PORT after an abandoned PASV. When such a server refuses, the attempt is made
+    // once more on a fresh control connection to it, which holds no state from the earlier ones.
+    bool kept_setup[2] = {false, false};  // by side: source, destination
+    const auto kept = [&](Side side) -> bool& { return kept_setup[side == Side::source ? 0 : 1]; };
+    std::size_t next = 0;  // the attempt being made
+    std::optional<std::size_t> retried_fresh;  // the attempt last made again on a fresh connection
+    // Records a refused attempt; says whether to make it again on a fresh connection (the
+    // refusing server was reconnected), or returns the error that reconnecting met.
+    const auto after_refusal = [&](const PairingAttempt& attempt, const Error& error) -> asio::awaitable<Expected<bool>> {
+        refusals.push_back(describe(attempt) + ": " + error.describe());
+        notice(refusals.back());
+        const Side refuser = error.side;
+        // A refusal of the other server's address is the server's policy, not a state it kept.
+        const bool again = retried_fresh != next && refuser != Side::none && kept(refuser) &&
+            !error.is(Errc::pairing_refused);
+        kept(attempt.listener) = true;
+        if (!again) co_return false;
+        retried_fresh = next;
+        notice(std::string("reconnecting to ") + side_name(refuser) +
+               ", which may keep the data connection an earlier attempt set up, and trying " + describe(attempt) +
+               " again");
+        ControlSession& stale = refuser == Side::source ? source : destination;
+        if (auto reopened = co_await stale.reopen(); !reopened) co_return reopened.error();
+        kept(refuser) = false;
+        co_return true;
+    };
+
+    for (; next < plan.size(); ++next) {
+        const PairingAttempt attempt = plan[next];
         if (interruption.triggered()) co_return interrupted();
         ControlSession& listener = attempt.listener == Side::source ? source : destination;
         ControlSession& connector = attempt.listener == Side::source ? destination : source;
@@ -416,17 +466,21 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             paired = prepared.error();
         } else if (defer_last) {
             last = std::move(*prepared);
-        } else if (auto done = co_await prepared->session->expect(2, prepared->command.verb, prepared->command.argument);
+        } else if (auto done = co_await prepared->session->command(prepared->command.verb, prepared->command.argument);
                    !done) {
             paired = done.error();
+        } else if (!done->completion()) {
+            paired = pairing_step_refused(*prepared->session, prepared->command.verb + " " + prepared->command.argument,
+                                          *done);
         }
         if (!paired) {
             if (!is_refusal(paired.error())) co_return paired.error();
-            refusals.push_back(describe(attempt) + ": " + paired.error().describe());
-            notice(refusals.back());
             // A listener left with a pending LSTN would take the next attempt's SOCK as a pin:
             // ABOR drops it (RFC 959: ABOR aborts the previous service command).
             if (attempt.dialect == Dialect::rfc438) co_await forget_pairing(listener);
+            auto again = co_await after_refusal(attempt, paired.error());
+            if (!again) co_return again.error();
+            if (*again) --next;
             continue;
         }
         if (offset > 0) {
@@ -450,9 +504,10 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         if (*started) {
             Error refused = std::move(**started);
             if (!source.is_open() || !destination.is_open()) co_return refused;
-            refusals.push_back(describe(attempt) + ": " + refused.describe());
-            notice(refusals.back());
             if (temporary) co_await destination.command("DELE", target);
+            auto again = co_await after_refusal(attempt, refused);
+            if (!again) co_return again.error();
+            if (*again) --next;
             continue;
         }
         auto outcome = co_await run_legs(retrieve, store, stall_watch, interruption);
@@ -463,10 +518,11 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             const Error& error = outcome.status.error();
             const bool reusable = source.is_open() && destination.is_open();
             if (outcome.data_connection_refused && reusable) {
-                refusals.push_back(describe(attempt) + ": " + error.describe());
-                notice(refusals.back());
                 // The receiver may have created the temporary file before the pairing failed.
                 if (temporary && offset == 0) co_await destination.command("DELE", target);
+                auto again = co_await after_refusal(attempt, error);
+                if (!again) co_return again.error();
+                if (*again) --next;
                 continue;
             }
             Error failure = error;
@@ -488,16 +544,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         transferred = true;
         break;
     }
-    if (!transferred) {
-        std::string message = "the servers refused every way to pair them";
-        for (auto refusal : refusals) {
-            while (!refusal.empty() && refusal.back() == '.') refusal.pop_back();
-            message += "; " + refusal;
-        }
-        message += ". A server that refuses data connections to or from another server's address needs "
-                   "server-to-server transfers (FXP) enabled";
-        co_return Error(Errc::pairing_refused, message);
-    }
+    if (!transferred) co_return every_pairing_refused(refusals);
     result.elapsed = Clock::now() - started_at;
     result.resumed_from = offset;
 

@@ -25,6 +25,19 @@ scripts change one thing:
     data-from-loopback  PORT/EPRT data connections come from 127.0.0.1, not the control connection's
                         address: a listener pinned to this host by SOCK drops them
 
+Scripts whose passive side refuses a data connection from a host other than the client's (FXP
+off for passive mode), each the way a server in the field does; PORT/EPRT to another host work:
+
+    sticky-pasv         the transfer gets "425 Security: Bad IP connecting." (vsftpd) and the
+                        passive socket stays open, ABOR or not; while it is open, PORT and EPRT
+                        get "550 PORT refused: passive mode is still set"
+    foreign-data-550    the transfer gets "550 Remote addresses do not match"
+    foreign-data-after-150
+                        pyftpdlib's default: RETR/STOR answer 150 at once, a foreign connection
+                        gets "425 Rejected data connection from foreign address A:P." (its
+                        listener stays open); and PORT/EPRT to another host get "501 Rejected
+                        data connection to foreign address A:P."
+
 Scripts that fail the first --fail-first N RETRs of each file (counted per path, across
 connections) and then serve it, for rsexec's retries; and two that lie about a file's size:
 
@@ -56,6 +69,7 @@ SCRIPTS = (
     "close-mid-reply", "no-greeting", "pasv-third-party", "epsv-third-party", "sock-third-party",
     "hang-after-150",
     "refuse-port", "data-from-loopback",
+    "sticky-pasv", "foreign-data-550", "foreign-data-after-150",
     "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
     "size-liar", "short-226", "slow-retr",
 )
@@ -294,10 +308,9 @@ class Session:
         try:
             self.data = self.open_data()
         except OSError as error:
-            self.close_passive()
-            self.reply("426 Aborted" if self.aborted.is_set() else "425 Cannot open data connection: %s" % error)
+            self.refuse_data(error)
             return
-        self.reply("150 Opening BINARY mode data connection")
+        self.opened_data()
         try:
             self.data.settimeout(self.options.data_timeout)
             move(self.data)
@@ -308,6 +321,13 @@ class Session:
             self.data.close()
             self.data = None
         self.reply("226 Transfer complete" if ok else "426 Connection closed; transfer aborted")
+
+    def refuse_data(self, error):
+        self.close_passive()
+        self.reply("426 Aborted" if self.aborted.is_set() else "425 Cannot open data connection: %s" % error)
+
+    def opened_data(self):
+        self.reply("150 Opening BINARY mode data connection")
 
     def open_data(self):
         if self.passive is not None:
@@ -464,6 +484,114 @@ class RefusePort(Session):
     cmd_PORT = cmd_EPRT = cmd_LSTN = cmd_SOCK = refuse
 
 
+class ForeignPeer(OSError):
+    """A data connection from a host other than the client's, refused."""
+
+    def __init__(self, peer):
+        super().__init__("foreign address %s:%d" % peer[:2])
+        self.peer = peer
+
+
+class PassiveFromClientOnly(Session):
+    """Passive data connections only from the client's own host; refusals as subclasses word them."""
+
+    def open_data(self):
+        if self.passive is None:
+            return super().open_data()
+        self.passive.settimeout(self.options.data_timeout)
+        connection, peer = self.passive.accept()
+        if peer[0] != self.sock.getpeername()[0]:
+            connection.close()
+            raise ForeignPeer(peer)
+        self.close_passive()
+        return connection
+
+
+class StickyPasv(PassiveFromClientOnly):
+    def refuse_data(self, error):
+        if not isinstance(error, ForeignPeer):
+            return super().refuse_data(error)
+        # The listener is kept: the right peer might still come.
+        self.reply("425 Security: Bad IP connecting.")
+
+    def abort(self):
+        # ABOR ends a transfer, not the passive socket the server still keeps.
+        if self.transfer is not None:
+            self.aborted.set()
+            if self.data is not None:
+                try:
+                    self.data.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.finish_transfer()
+        self.reply("226 ABOR command successful")
+
+    def refuse_while_passive(handler):
+        def refuse(self, argument):
+            if self.passive is not None:
+                self.reply("550 PORT refused: passive mode is still set")
+                return
+            handler(self, argument)
+        return refuse
+
+    cmd_PORT = refuse_while_passive(Session.cmd_PORT)
+    cmd_EPRT = refuse_while_passive(Session.cmd_EPRT)
+
+
+class ForeignData550(PassiveFromClientOnly):
+    def refuse_data(self, error):
+        if not isinstance(error, ForeignPeer):
+            return super().refuse_data(error)
+        self.close_passive()
+        self.reply("550 Remote addresses do not match")
+
+
+class ForeignDataAfter150(PassiveFromClientOnly):
+    def start_transfer(self, move):
+        self.said_150 = self.passive is not None
+        if self.said_150:
+            self.reply("150 File status okay. About to open data connection.")
+        super().start_transfer(move)
+
+    def opened_data(self):
+        if not self.said_150:
+            super().opened_data()
+
+    def open_data(self):
+        try:
+            return super().open_data()
+        except ForeignPeer as refused:
+            # From pyftpdlib's event loop, a moment after the connection: the other server has
+            # said its 150 by then, so both transfers have started when the refusal comes.
+            time.sleep(0.5)
+            self.reply("425 Rejected data connection from foreign address %s:%d." % refused.peer[:2])
+            raise
+
+    def refuse_data(self, error):
+        # The 425 is said; pyftpdlib keeps the listener and leaves the transfer pending.
+        if not isinstance(error, ForeignPeer):
+            super().refuse_data(error)
+
+    def refuse_active(handler, verb):
+        def refuse(self, argument):
+            if verb == "PORT":
+                numbers = argument.split(",")
+                host = ".".join(numbers[:4])
+                port = int(numbers[4]) * 256 + int(numbers[5]) if len(numbers) == 6 and all(
+                    n.isdigit() for n in numbers) else 0
+            else:
+                fields = argument[1:-1].split(argument[:1]) if argument else []
+                host, port = (fields[1], int(fields[2])) if len(fields) == 3 and fields[2].isdigit() else ("", 0)
+            if host and host != self.sock.getpeername()[0]:
+                self.reply("501 Rejected data connection to foreign address %s:%d." % (host, port))
+                return
+            handler(self, argument)
+        return refuse
+
+    cmd_PORT = refuse_active(Session.cmd_PORT, "PORT")
+    cmd_EPRT = refuse_active(Session.cmd_EPRT, "EPRT")
+
+
 class DataFromLoopback(Session):
     def data_source_host(self):
         return "127.0.0.1"
@@ -556,6 +684,9 @@ SESSIONS = {
     "hang-after-150": HangAfter150,
     "refuse-port": RefusePort,
     "data-from-loopback": DataFromLoopback,
+    "sticky-pasv": StickyPasv,
+    "foreign-data-550": ForeignData550,
+    "foreign-data-after-150": ForeignDataAfter150,
     "retr-421": FailFirst,
     "retr-425": FailFirst,
     "retr-450": FailFirst,

@@ -65,6 +65,10 @@ public:
     // binary transfers. `implicit_tls`: ftps://, TLS from the first byte.
     asio::awaitable<Status> open(std::string host, std::uint16_t port, const Credentials& credentials,
                                  bool implicit_tls = false);
+    // QUIT, close, and open() again to the same server as the same user: whatever the server
+    // kept from this session (a passive socket it still listens on, say) goes with the old
+    // connection. Only for a session set up by open().
+    asio::awaitable<Status> reopen();
 
     // Sends one command and reads its reply, whatever the code.
     asio::awaitable<Expected<Reply>> command(std::string_view verb, std::string_view argument = {});

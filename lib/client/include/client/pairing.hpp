@@ -48,6 +48,11 @@ struct PairingStep {
 asio::awaitable<Expected<PairingStep>> pair_sessions_but_last(Dialect dialect, ControlSession& listener,
                                                               ControlSession& connector, bool listener_sends,
                                                               const PairingOptions& options);
+// The error for a refused pairing command ("src: PORT h1,...: 500 Illegal PORT command."): a
+// refusal of the other server's address (ftp/address_refusal.hpp) is Errc::pairing_refused, so
+// that it is told from a refusal that may depend on the session's state.
+Error pairing_step_refused(const ControlSession& session, std::string_view command, const Reply& reply);
+
 // Whether a server is known to read the next command only once a transfer has ended (and to
 // take PORT and the transfer command in one write): rsexecd (it speaks LSTN) and vsftpd (its
 // greeting names it).
