@@ -3,7 +3,7 @@
 
 Command line, as root, after scripts/setup-interop.sh:
 
-    /usr/bin/python3 tests/interop/matrix.py --part matrix|refusals
+    /usr/bin/python3 tests/interop/matrix.py --part matrix|refusals|nofxp
         [--rsexec build/bin/rsexec] [--rsexecd build/bin/rsexecd] [--out build]
         [--kinds vsftpd,proftpd,pure-ftpd,pyftpdlib,rsexecd] [--jobs 2] [--big-mib 64]
 
@@ -18,6 +18,12 @@ Parts:
             without -w never answers, so rsexec must end by itself (exit 7, 8 or 10); proftpd
             without AllowForeignAddress checks only PORT, so the copy passes with proftpd
             listening. Never a final file that is not the whole source.
+  nofxp     every ordered pair of kinds, both servers with their defaults (FXP off: no
+            promiscuous flags, no AllowForeignAddress, no -w, pyftpdlib's default, rsexecd without
+            --fxp-peers), 1 MiB with `rsexec copy`. Without a relay in rsexec, every pair must be
+            refused as a pairing refusal (exit 7) with no file under the final name. Once
+            `rsexec copy` has --relay: every pair must copy (relayed, sha256 checked) and
+            `--relay never` must still end with exit 7.
 
 Writes OUT/interop-PART.md (a Markdown table) and, with RSEXEC_UPDATE_DOCS=1, also the section
 between <!-- PART:begin --> and <!-- PART:end --> in docs/INTEROP.md; without it, a row of that
@@ -77,10 +83,10 @@ def sha256(path):
 class Copy:
     """One `rsexec copy` run and what it left at the destination."""
 
-    def __init__(self, rsexec, src, dst, name, dialect, want_sha):
+    def __init__(self, rsexec, src, dst, name, dialect, want_sha, extra=()):
         self.dialect = dialect
-        args = [rsexec, "copy", "--timeout", str(TIMEOUT), "--dialect", dialect,
-                src.url(name), dst.url(dst_name(src, name, dialect))]
+        args = [rsexec, "copy", "--timeout", str(TIMEOUT), "--dialect", dialect] + list(extra) + \
+            [src.url(name), dst.url(dst_name(src, name, dialect))]
         self.target = dst.path(dst_name(src, name, dialect))
         started = time.monotonic()
         try:
@@ -343,6 +349,115 @@ def part_refusals(args, work, kinds):
     return lines, failures
 
 
+# --- both servers with FXP off ----------------------------------------------------------------
+
+def has_relay(rsexec):
+    """Whether `rsexec copy` can copy through itself (--relay); decides what nofxp expects."""
+    done = subprocess.run([rsexec, "copy", "--help"], capture_output=True, text=True, timeout=30)
+    return "--relay" in done.stdout + done.stderr
+
+
+def part_nofxp(args, work, kinds):
+    payload = os.path.join(work, "1mib.bin")
+    with open(payload, "wb") as f:
+        f.write(os.urandom(MIB))
+    want = sha256(payload)
+    relay = has_relay(args.rsexec)
+    sources, dests = [], []
+    for i, kind in enumerate(kinds):
+        for side, group, host in (("src", sources, 10 + i), ("dst", dests, 30 + i)):
+            root = os.path.join(work, "%s-%s" % (side, kind))
+            os.makedirs(root)
+            if side == "src":
+                os.link(payload, os.path.join(root, "1mib.bin"))
+            group.append(Peer(kind, "%s.%d" % (args.net, host), root, fxp=False))
+    peers = sources + dests
+    results = {}
+
+    def one(a, b, relay_option):
+        c = Copy(args.rsexec, a, b, "1mib.bin", "auto", want, extra=relay_option)
+        if relay and not relay_option:
+            ok = c.rc == 0 and c.intact and "relay" in c.err
+            outcome = "copies, relayed, sha256 equal" if ok else "fails (%s)" % c.exit_text()
+        else:
+            ok = c.rc == 7 and not c.exists and "refused every way" in c.message()
+            outcome = "refused (exit 7)" if c.rc == 7 else "fails (%s)" % c.exit_text()
+            if c.exists:
+                outcome += "; **a file under the final name**"
+        say("%s nofxp %s -> %s%s: %s in %.1f s: %s" % ("PASS" if ok else "FAIL", a.kind, b.kind,
+                                                       " " + " ".join(relay_option) if relay_option else "",
+                                                       c.exit_text(), c.elapsed, c.message() if c.rc else ""))
+        return c, ok, outcome
+
+    try:
+        start_all(peers)
+        busy, cond = set(), threading.Condition()
+
+        def exclusive(a, b):
+            with cond:
+                cond.wait_for(lambda: a not in busy and b not in busy)
+                busy.update((a, b))
+            try:
+                runs = [one(a, b, [])]
+                if relay:
+                    runs.append(one(a, b, ["--relay", "never"]))
+                return runs
+            finally:
+                with cond:
+                    busy.difference_update((a, b))
+                    cond.notify_all()
+
+        n = len(kinds)
+        order = [(sources[i], dests[(i + r) % n]) for r in range(n) for i in range(n)]
+        with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
+            futures = {pool.submit(exclusive, a, b): (a.kind, b.kind) for a, b in order}
+            for f in concurrent.futures.as_completed(futures):
+                results[futures[f]] = f.result()
+    finally:
+        for p in peers:
+            p.stop(check=False)
+
+    if relay:
+        expected = ("every pair copies through rsexec (relayed, checked by sha256 at the destination), "
+                    "and `--relay never` still ends with exit 7")
+        cols = ["result", "`--relay never`", "time", "as expected", "rsexec says"]
+    else:
+        expected = ("every pair refused as a pairing refusal (exit 7, `the servers refused every way to "
+                    "pair them`), nothing under the final name; a copy through rsexec (`--relay`) is "
+                    "not in this rsexec yet")
+        cols = ["result", "time", "as expected", "rsexec says"]
+    lines = [
+        "Both servers with their default settings (FXP off: `scripts/peers.sh start ... --no-fxp`; "
+        "rsexecd without `--fxp-peers`), `rsexec copy --timeout %d` of 1 MiB from the first to the "
+        "second. Expected: %s." % (TIMEOUT, expected),
+        "",
+        "| source → destination (FXP off) | %s |" % " | ".join(cols),
+        "|---|%s" % ("---|" * len(cols)),
+    ]
+    failures = []
+    for a in kinds:
+        for b in kinds:
+            runs = results.get((a, b))
+            if not runs:
+                failures.append("nofxp %s -> %s: not run" % (a, b))
+                continue
+            c, ok, outcome = runs[0]
+            cells = [outcome]
+            if relay:
+                never = runs[1] if len(runs) > 1 else None
+                cells.append(never[2] if never else "not run")
+                ok = ok and never is not None and never[1]
+            msg = c.message() if c.rc else ""
+            if len(msg) > 160:
+                msg = msg[:157] + "..."
+            cells += ["%.1f s" % c.elapsed, "yes" if ok else "**no**", msg.replace("|", "\\|").replace("`", "'")]
+            lines.append("| %s → %s | %s |" % (a, b, " | ".join(cells)))
+            if not ok:
+                failures.append("nofxp %s -> %s: %s, %s in %.1f s; %s" % (a, b, outcome, c.exit_text(), c.elapsed,
+                                                                        c.message()))
+    return lines, failures
+
+
 # --- running ------------------------------------------------------------------------------------
 
 def start_all(peers):
@@ -367,9 +482,15 @@ def verdicts(part, text):
     rows = {}
     for line in text.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if not line.startswith("|") or set(line) <= set("|-") or cells[0] in ("source → destination", "FXP off"):
+        if not line.startswith("|") or set(line) <= set("|-") or \
+                cells[0] in ("source → destination", "FXP off", "source → destination (FXP off)"):
             continue
-        if part == "matrix":
+        if part == "nofxp":
+            # The outcomes and whether as expected (the cells around the time), not the time nor
+            # rsexec's wording, which may hold escaped '|'.
+            at = next((i for i, c in enumerate(cells) if re.fullmatch(r"[\d.]+ s", c)), len(cells))
+            rows[cells[0]] = tuple(cells[1:at]) + (cells[at + 1] if at + 1 < len(cells) else "?",)
+        elif part == "matrix":
             rows[cells[0]] = tuple(re.sub(r", [\d.]+ MB/s", "", c) for c in cells[1:])
         else:
             # Which server refused, and whether as expected (pure-ftpd's exit code is a race).
@@ -420,7 +541,7 @@ def write_section(part, lines, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=("matrix", "refusals"), required=True)
+    ap.add_argument("--part", choices=("matrix", "refusals", "nofxp"), required=True)
     ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
     ap.add_argument("--rsexecd", default=None, help="rsexecd for scripts/peers.sh (RSEXECD)")
     ap.add_argument("--out", default=os.path.join(REPO, "build"))
@@ -433,7 +554,7 @@ def main():
     if args.rsexecd:
         os.environ["RSEXECD"] = os.path.abspath(args.rsexecd)
     if args.net is None:
-        args.net = "127.0.5" if args.part == "matrix" else "127.0.6"
+        args.net = {"matrix": "127.0.5", "refusals": "127.0.6", "nofxp": "127.0.10"}[args.part]
     # A runner's SIGTERM (ctest --timeout) must still reach the finally blocks that stop servers.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     kinds = [k for k in args.kinds.split(",") if k]
@@ -446,7 +567,8 @@ def main():
     os.chmod(work, 0o755)   # pyftpdlib runs as the test user: it must reach its root
     started = time.monotonic()
     try:
-        lines, failures = (part_matrix if args.part == "matrix" else part_refusals)(args, work, kinds)
+        part = {"matrix": part_matrix, "refusals": part_refusals, "nofxp": part_nofxp}[args.part]
+        lines, failures = part(args, work, kinds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - started
