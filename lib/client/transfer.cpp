@@ -407,21 +407,24 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     const auto started_at = Clock::now();
 
     // A server that listened in a refused attempt may keep that data set-up (a passive socket it
-    // still listens on) however the attempt ended, and refuse a later one because of it: some
-    // answer 550 to PORT after an abandoned PASV. When such a server refuses, the attempt is made
-    // once more on a fresh control connection to it, which holds no state from the earlier ones.
+    // still listens on) however the attempt ended, and refuse a later one's set-up because of it:
+    // some answer 550 to PORT after an abandoned PASV. When such a server refuses a pairing
+    // command, the attempt is made once more on a fresh control connection to it, which holds no
+    // state from the earlier ones. A refused RETR/STOR is the transfer's matter, not the set-up's.
     bool kept_setup[2] = {false, false};  // by side: source, destination
     const auto kept = [&](Side side) -> bool& { return kept_setup[side == Side::source ? 0 : 1]; };
     std::size_t next = 0;  // the attempt being made
     std::optional<std::size_t> retried_fresh;  // the attempt last made again on a fresh connection
     // Records a refused attempt; says whether to make it again on a fresh connection (the
-    // refusing server was reconnected), or returns the error that reconnecting met.
-    const auto after_refusal = [&](const PairingAttempt& attempt, const Error& error) -> asio::awaitable<Expected<bool>> {
+    // refusing server was reconnected), or returns the error that reconnecting met. `setup`: the
+    // refusal answered a pairing command (PASV, PORT, SOCK...), not the transfer.
+    const auto after_refusal = [&](const PairingAttempt& attempt, const Error& error,
+                                   bool setup) -> asio::awaitable<Expected<bool>> {
         refusals.push_back(describe(attempt) + ": " + error.describe());
         notice(refusals.back());
         const Side refuser = error.side;
         // A refusal of the other server's address is the server's policy, not a state it kept.
-        const bool again = retried_fresh != next && refuser != Side::none && kept(refuser) &&
+        const bool again = setup && retried_fresh != next && refuser != Side::none && kept(refuser) &&
             !error.is(Errc::pairing_refused);
         kept(attempt.listener) = true;
         if (!again) co_return false;
@@ -478,7 +481,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             // A listener left with a pending LSTN would take the next attempt's SOCK as a pin:
             // ABOR drops it (RFC 959: ABOR aborts the previous service command).
             if (attempt.dialect == Dialect::rfc438) co_await forget_pairing(listener);
-            auto again = co_await after_refusal(attempt, paired.error());
+            auto again = co_await after_refusal(attempt, paired.error(), true);
             if (!again) co_return again.error();
             if (*again) --next;
             continue;
@@ -505,7 +508,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             Error refused = std::move(**started);
             if (!source.is_open() || !destination.is_open()) co_return refused;
             if (temporary) co_await destination.command("DELE", target);
-            auto again = co_await after_refusal(attempt, refused);
+            auto again = co_await after_refusal(attempt, refused, true);
             if (!again) co_return again.error();
             if (*again) --next;
             continue;
@@ -520,7 +523,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             if (outcome.data_connection_refused && reusable) {
                 // The receiver may have created the temporary file before the pairing failed.
                 if (temporary && offset == 0) co_await destination.command("DELE", target);
-                auto again = co_await after_refusal(attempt, error);
+                auto again = co_await after_refusal(attempt, error, false);
                 if (!again) co_return again.error();
                 if (*again) --next;
                 continue;
