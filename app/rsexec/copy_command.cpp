@@ -103,6 +103,8 @@ int copy_command(int argc, char** argv) {
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"
                   << "servers report success and the copy is verified (--verify): NAME never holds half a\n"
                   << "file. --resume continues a .NAME.rsexec-part an earlier attempt left.\n\n"
+                  << "--overwrite decides what happens to a destination that exists (default always: it is\n"
+                  << "replaced); a copy it skips says why on stderr and exits 0.\n"
                   << "A DST_URL naming an existing directory receives the file under the source's name, as\n"
                   << "with cp. A copy onto itself (same server, same normalised path) is refused (exit 2).\n"
                   << "SIGINT/SIGTERM: ABOR on both servers, the temporary file deleted (kept with --resume,\n"
@@ -239,6 +241,12 @@ int copy_command(int argc, char** argv) {
         return code;
     }
 
+    if (outcome->skipped) {
+        // A success: the policy asked for the destination to be kept.
+        std::cerr << fmt::format("skipped {} -> {}: {} (--overwrite {})\n", source->display(), destination->display(),
+                                 skip_explanation(*outcome->skipped), overwrite_name(settings.copy.overwrite));
+        return 0;
+    }
     if (report.output() == CopyProgress::Output::json) return 0;
     const double seconds = std::chrono::duration<double>(outcome->elapsed).count();
     const std::uint64_t bytes = outcome->bytes.value_or(0);

@@ -4,7 +4,7 @@ namespace rsexec::cli {
 
 inline constexpr const char* exit_codes_help =
     "Exit codes:\n"
-    "   0  success\n"
+    "   0  success: also when --overwrite skipped files\n"
     "   2  usage: bad option, URL, pattern or job file; a copy onto itself; several sources\n"
     "      into what is not a directory\n"
     "   3  connect: cannot resolve or reach a server (or timed out connecting), or it dropped\n"

@@ -28,7 +28,13 @@ void add_transfer_options(cxxopts::Options& options) {
         ("no-verify", "the same as --verify none")
         ("resume", "continue a partial .NAME.rsexec-part left by an earlier attempt (REST on the source, APPE "
                    "on the destination), and keep it when this attempt fails; trusts that it is a prefix of the "
-                   "source (--verify checksum checks). Batch retries always resume")
+                   "source (--verify checksum checks). In a batch, a retry then continues what its failed "
+                   "attempt kept; without it a failed attempt's temporary file is deleted and a retry starts over")
+        ("overwrite", "what to do with a destination file that exists: always (replace it; copy's and batch's "
+                      "default), never (skip it), if-different (skip it when the sizes, and with --verify checksum "
+                      "the digests, match), newer (copy only when the source's MDTM is later), "
+                      "if-different-or-newer (mirror's default). A skipped file is a success, never retried",
+         cxxopts::value<std::string>())
         ("preserve-times", "give each copy the source's modification time: MDTM on the source before the "
                            "transfer, MFMT on the destination after the rename, where the destination's FEAT "
                            "lists MFMT (else, with -v, said once: the copy keeps the time it was written at; "
@@ -77,6 +83,16 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     settings.copy.verify = args.count("no-verify") ? Verify::none : *verify;
     settings.copy.resume = args.count("resume") > 0;
     settings.copy.preserve_times = args.count("preserve-times") > 0;
+    if (args.count("overwrite")) {
+        const auto overwrite = parse_overwrite(args["overwrite"].as<std::string>());
+        if (!overwrite) {
+            std::cerr << command << ": --overwrite must be always, never, if-different, newer or "
+                                    "if-different-or-newer, not '"
+                      << args["overwrite"].as<std::string>().substr(0, 40) << "'\n";
+            return false;
+        }
+        settings.copy.overwrite = *overwrite;
+    }
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
     const auto timeout = read_seconds(command, args, "timeout", 86400);
     if (!timeout) return false;

@@ -9,6 +9,7 @@
 
 #include "client/file_size.hpp"
 #include "client/file_times.hpp"
+#include "client/path_kind.hpp"
 
 namespace rsexec {
 namespace {
@@ -17,7 +18,8 @@ using namespace asio::experimental::awaitable_operators;
 
 // What a reply on the wire answers.
 enum class Expect {
-    source_size, source_time, listen, pin, connect, retrieve, store, copy_size, rename_from, rename_to, set_time, mode
+    source_size, source_time, destination_kind, listen, pin, connect, retrieve, store, copy_size, rename_from,
+    rename_to, set_time, mode
 };
 
 // One file on its way.
@@ -26,6 +28,7 @@ struct Slot {
     std::string temporary;
     int replies_due = 0;                     // replies still to come that concern this file
     bool sized = false;                      // the source's SIZE answered
+    bool placed = true;                      // the destination's MLST answered, when asked
     std::optional<std::uint64_t> source_size;
     bool started = false;                    // transfer commands sent
     bool retrieved = false, stored = false;  // RETR, STOR answered 2yz
@@ -183,7 +186,7 @@ private:
         take_ahead();
         for (auto& slot : slots_) {
             if (slot->started || slot->settled) continue;
-            if (!slot->sized) break;  // in order
+            if (!slot->sized || !slot->placed) break;  // in order
             if (too_large(*slot)) {
                 hand_back_from(*slot);
                 break;
@@ -213,6 +216,11 @@ private:
             source_.queue(Expect::source_size, slot.get(), "SIZE", slot->file.source_path);
             // Before the transfer, as copy_file asks it: the time of what is about to be copied.
             if (keep_times_) source_.queue(Expect::source_time, slot.get(), "MDTM", slot->file.source_path);
+            if (!slot->file.into_directory.empty()) {
+                // RFC 3659 7: the destination's type, asked while the source answers its SIZE.
+                slot->placed = false;
+                destination_.queue(Expect::destination_kind, slot.get(), "MLST", slot->file.destination_path);
+            }
             slots_.push_back(std::move(slot));
         }
     }
@@ -367,6 +375,14 @@ private:
             // Never a failure: the file is renamed and verified; a refusal is only said.
             check_time_kept(session, slot->file.destination_path, reply, say_times_);
             settle(*slot, std::move(*slot->renamed));
+            return std::nullopt;
+        case Expect::destination_kind:
+            slot->placed = true;
+            // A 550 (nothing by that name) or a file: the name is the file's own.
+            if (type_from_mlst(reply) == ListEntry::Type::directory) {
+                slot->file.destination_path = slot->file.into_directory;
+                slot->temporary = temporary_path(slot->file.destination_path);
+            }
             return std::nullopt;
         case Expect::listen:
             if (!reply.completion()) return Stop{session.refused(listen_verb(options_.pairing.dialect), reply)};

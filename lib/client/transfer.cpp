@@ -9,6 +9,8 @@
 #include "client/data_protection.hpp"
 #include "client/file_size.hpp"
 #include "client/file_times.hpp"
+#include "client/overwrite_check.hpp"
+#include "client/server_digest.hpp"
 #include "client/stall_watch.hpp"
 
 namespace rsexec {
@@ -232,30 +234,6 @@ bool is_refusal(const Error& error) {
         error.is(Errc::unexpected_reply) || error.is(Errc::pairing_refused);
 }
 
-// One server's digest of one of its files. Hashing reads the whole file before the reply, so
-// the wait allows for a slow disk (20 MB/s) on top of the usual timeout.
-asio::awaitable<Expected<std::string>> digest_of(ControlSession& session, const ChecksumCommand& command,
-                                                 HashAlgorithm algorithm, const std::string& path,
-                                                 std::uint64_t size) {
-    if (command.select) {
-        // draft-bryan-ftpext-hash 3.2: OPTS HASH <algorithm> selects it for later HASH commands.
-        auto selected = co_await session.expect(2, "OPTS", "HASH " + *command.select);
-        if (!selected) co_return selected.error();
-    }
-    if (auto sent = co_await session.send(command.verb, path); !sent) co_return sent.error();
-    const auto limit = session.timeout() + std::chrono::seconds(size / (20u << 20));
-    auto reply = co_await session.read_reply(limit);
-    if (!reply) co_return reply.error();
-    if (!reply->completion()) co_return session.refused(command.verb + " " + path, *reply);
-    auto digest = parse_checksum_reply(*reply, command, algorithm);
-    if (!digest) {
-        Error error = digest.error();
-        error.side = session.side();
-        co_return error;
-    }
-    co_return digest;
-}
-
 // The partial temporary file an earlier attempt left, when it can be continued: 0 < size < source.
 asio::awaitable<std::uint64_t> resumable_offset(ControlSession& destination, const std::string& target,
                                                 std::uint64_t source_size,
@@ -377,6 +355,18 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         }
     }
 
+    if (options.overwrite != Overwrite::always) {
+        // Digests are compared where the copy would be checked by them anyway.
+        auto decision = co_await check_overwrite(source, destination, request.source_path, request.destination_path,
+                                                 *source_size, options.overwrite, checksum);
+        if (!decision) co_return decision.error();
+        if (decision->skips()) {
+            CopyResult kept;
+            kept.skipped = decision->reason;
+            kept.bytes = 0;
+            co_return kept;
+        }
+    }
     // The source's time as it was before any byte moved: a source changed during the copy
     // then looks newer than its copy on the next mirror.
     const TimeNotices say_times{options.times_not_kept, options.notice};

@@ -1,12 +1,9 @@
 #include "client/url_copy.hpp"
 
-#include <tuple>
-
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/this_coro.hpp>
 
-#include "client/file_size.hpp"
-#include "client/path_kind.hpp"
+#include "client/directory_destination.hpp"
 #include "client/same_file.hpp"
 
 namespace rsexec {
@@ -16,14 +13,6 @@ Error onto_itself(const FtpUrl& destination, const std::string& path) {
     return Error(Errc::bad_url, "source and destination are the same file (" + destination.authority() + " " +
                                     (path.empty() ? std::string(".") : path) +
                                     "): copying it onto itself would destroy it");
-}
-
-// The source's size and whether the destination is a directory, asked on the two sessions at
-// once: the destination's question costs no round trip of its own.
-asio::awaitable<std::tuple<Expected<std::optional<std::uint64_t>>, Expected<bool>>>
-size_and_kind(ControlSession& src, const std::string& source_path, ControlSession& dst, const std::string& target) {
-    using namespace asio::experimental::awaitable_operators;
-    co_return co_await (size_of(src, source_path) && is_directory(dst, target));
 }
 
 } // namespace
@@ -76,12 +65,11 @@ asio::awaitable<Expected<CopyResult>> copy_url(const FtpUrl& source, const FtpUr
     if (!destination.names_directory()) {
         // cp(1): a destination that is an existing directory receives the file under the
         // source's name. Found out before anything is created there.
-        auto [size, directory] = co_await size_and_kind(src, source.path, dst, *target);
-        if (!size) co_return co_await finish(size.error());
-        if (!directory) co_return co_await finish(directory.error());
-        if (*size) request.source_size = **size;
-        if (*directory) {
-            request.destination_path = *target + "/" + source.file_name();
+        auto placed = co_await place_in_directory(src, source.path, dst, *target);
+        if (!placed) co_return co_await finish(placed.error());
+        request.source_size = placed->source_size;
+        if (placed->destination_path != *target) {
+            request.destination_path = placed->destination_path;
             if (same_here(request.destination_path))
                 co_return co_await finish(onto_itself(destination, request.destination_path));
         }

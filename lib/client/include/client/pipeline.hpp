@@ -4,7 +4,8 @@
 // to the current ones arrive, wherever it needs no reply to form them:
 //   - each file's SIZE on the source goes out ahead of its transfer, so a missing source is
 //     known before anything is created at the destination (and its MDTM with it, when the
-//     copies keep their times: their MFMT then follows the RNTO);
+//     copies keep their times: their MFMT then follows the RNTO; and, where asked, the
+//     destination's MLST: whether the file goes into a directory of that name);
 //   - pairing per file (PASV/PORT, EPSV/EPRT): the listener's next PASV is queued right behind
 //     its transfer command; its reply forms the connector's PORT for the next file, which goes
 //     out together with both transfer commands, the copy's SIZE and the previous file's
@@ -40,6 +41,10 @@ struct PipelineFile {
     std::size_t index = 0;  // the caller's handle
     std::string source_path;
     std::string destination_path;
+    // Where the file goes when destination_path is an existing directory, as cp(1) does:
+    // destination_path/<the source's name>. Not empty: the destination is asked with MLST (its
+    // server must offer it) while the source answers SIZE, before anything is created there.
+    std::string into_directory;
 };
 
 struct PipelineOptions {

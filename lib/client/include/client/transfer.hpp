@@ -17,6 +17,7 @@
 #include "client/interruption.hpp"
 #include "client/pairing.hpp"
 #include "client/stall_watch.hpp"
+#include "ftp/overwrite.hpp"
 
 namespace rsexec {
 
@@ -53,6 +54,9 @@ struct CopyOptions {
     // Continue a partial temporary file (0 < its size < the source's) instead of starting over,
     // and keep the temporary file when this attempt fails. Only for temporary_then_rename.
     bool resume = false;
+    // What to do with a destination that already exists (ftp/overwrite.hpp): asked of the servers
+    // before anything is created; a copy the policy skips moves nothing and succeeds.
+    Overwrite overwrite = Overwrite::always;
     // Told about every fallback (a refused pairing, swapped roles), for -v and JSON events.
     std::function<void(const std::string&)> notice;
     // Told what must be said even without -v: a copy that could not be verified as asked.
@@ -86,6 +90,7 @@ struct CopyResult {
     Dialect dialect = Dialect::pasv;
     Side listener = Side::destination;
     bool found_complete = false;             // an earlier claim's copy was there: nothing moved
+    std::optional<SkipReason> skipped;       // the overwrite policy kept the destination: nothing moved
 };
 
 // The temporary name a file is written under until it is complete: "dir/.name.rsexec-part".
