@@ -43,7 +43,8 @@ Expected<std::string> read_job_text(const std::string& path) {
 }
 
 // --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT once
-// per pair); items done in the journal are shown as skipped, and their servers not asked.
+// per pair); items done in the journal are shown as skipped, and their servers not asked. Under
+// an overwrite policy other than always, each item's destination is looked at as a run would.
 asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const std::set<std::string>& done,
                                  const TransferSettings& settings, bool json) {
     std::map<std::string, PairDialect> dialect_of_pair;
@@ -61,7 +62,22 @@ asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const std::s
             if (pair.error) reachable = false;
             dialect_of_pair.emplace(pair_key, std::move(pair));
         }
-        report.copy(index, item, &dialect_of_pair.at(pair_key), nullptr);
+        const auto& dialect = dialect_of_pair.at(pair_key);
+        const Overwrite policy = item.overwrite.value_or(settings.copy.overwrite);
+        if (policy != Overwrite::always && !dialect.error) {
+            auto skip = co_await overwrite_skip(item, settings, policy);
+            if (!skip) {
+                PairDialect failed{std::nullopt, skip.error()};
+                reachable = false;
+                report.copy(index, item, &failed, nullptr);
+                continue;
+            }
+            if (*skip) {
+                report.copy(index, item, &dialect, skip_reason_name(**skip), skip_explanation(**skip));
+                continue;
+            }
+        }
+        report.copy(index, item, &dialect, nullptr);
     }
     report.summary();
     co_return reachable;

@@ -54,7 +54,11 @@ public:
             break;
         }
         case BatchEvent::Kind::skipped:
-            std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
+            if (event.skip_reason)
+                std::cout << fmt::format("skipped {} -> {}: {}\n", event.item->source.display(),
+                                         event.item->destination.display(), skip_explanation(*event.skip_reason));
+            else
+                std::cout << fmt::format("skipped {} (done in an earlier run)\n", event.item->source.display());
             break;
         case BatchEvent::Kind::failed:
             std::cout << fmt::format("FAILED  {}: {}\n", event.item->source.display(), event.error->describe());
@@ -132,6 +136,9 @@ std::string json_event_line(const BatchEvent& event) {
         out["exit_code"] = static_cast<int>(exit_code_for(*event.error));
     }
     if (event.kind == BatchEvent::Kind::retry) out["delay"] = seconds_of(event.delay);
+    // Why: kept by the overwrite policy ("exists", ...), or done in the journal already.
+    if (event.kind == BatchEvent::Kind::skipped)
+        out["skipped"] = event.skip_reason ? skip_reason_name(*event.skip_reason) : "journal";
     return out.dump();
 }
 

@@ -8,6 +8,9 @@
 
 #include "client/control_session.hpp"
 #include "ftp/exit_code.hpp"
+#include "client/directory_destination.hpp"
+#include "client/file_size.hpp"
+#include "client/overwrite_check.hpp"
 #include "client/url_copy.hpp"
 
 namespace rsexec::cli {
@@ -51,6 +54,49 @@ asio::awaitable<PairDialect> probe_pair(const JobItem& item, const TransferSetti
     co_return pair;
 }
 
+asio::awaitable<Expected<std::optional<SkipReason>>> overwrite_skip(const JobItem& item, const TransferSettings& settings,
+                                                                    Overwrite policy) {
+    auto executor = co_await asio::this_coro::executor;
+    const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
+    ControlSession src(executor, Side::source, settings.session);
+    ControlSession dst(executor, Side::destination, settings.session);
+    const auto decide = [&]() -> asio::awaitable<Expected<std::optional<SkipReason>>> {
+        if (auto a = co_await src.open(item.source.host, item.source.port, credentials_for(item.source, netrc),
+                                       item.source.implicit_tls());
+            !a)
+            co_return a.error();
+        if (auto b = co_await dst.open(item.destination.host, item.destination.port,
+                                       credentials_for(item.destination, netrc), item.destination.implicit_tls());
+            !b)
+            co_return b.error();
+        auto target = destination_path(item.source, item.destination);
+        if (!target) co_return target.error();
+        std::optional<std::uint64_t> size;
+        if (!item.destination.names_directory()) {
+            auto placed = co_await place_in_directory(src, item.source.path, dst, *target);
+            if (!placed) co_return placed.error();
+            size = placed->source_size;
+            *target = placed->destination_path;
+        } else {
+            auto asked = co_await size_of(src, item.source.path);
+            if (!asked) co_return asked.error();
+            size = *asked;
+        }
+        std::optional<ChecksumPlan> checksum;
+        if (settings.copy.verify == Verify::checksum || settings.copy.verify == Verify::checksum_if_available)
+            checksum = choose_checksum(src.features(), dst.features());
+        auto decision = co_await check_overwrite(src, dst, item.source.path, *target, size, policy, checksum);
+        if (!decision) co_return decision.error();
+        co_return decision->reason;
+    };
+    auto skip = co_await decide();
+    for (ControlSession* s : {&src, &dst}) {
+        if (s->is_open()) co_await s->command("QUIT");
+        s->close();
+    }
+    co_return skip;
+}
+
 Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings, const std::string& default_where,
                                                 const std::string& default_job) {
     const std::string where = settings.where.value_or(default_where);
@@ -63,7 +109,8 @@ Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings,
     return std::set<std::string>(keys->begin(), keys->end());
 }
 
-void PlanReport::copy(std::size_t index, const JobItem& item, const PairDialect* dialect, const char* skip_reason) {
+void PlanReport::copy(std::size_t index, const JobItem& item, const PairDialect* dialect, const char* skip_reason,
+                      const char* explanation) {
     if (skip_reason) ++skipped_;
     else ++planned_;
     if (json_) {
@@ -86,8 +133,19 @@ void PlanReport::copy(std::size_t index, const JobItem& item, const PairDialect*
     }
     std::cout << fmt::format("{}copy   {} -> {}{}", item.line ? fmt::format("line {}: ", item.line) : std::string(),
                              item.source.display(), item.destination.display(), item.append ? " (append)" : "");
-    if (skip_reason) std::cout << " (skipped: done in the journal)\n";
+    if (skip_reason) std::cout << " (skipped: " << explanation << ")\n";
     else std::cout << (dialect ? " (" + dialect->describe() + ")" : std::string()) << '\n';
+}
+
+void PlanReport::kept(const JobItem& item, SkipReason reason) {
+    if (json_) {
+        std::cout << nlohmann::json{{"event", "plan"}, {"action", "copy"}, {"src", item.source.display()},
+                                    {"dst", item.destination.display()}, {"skip", skip_reason_name(reason)}}.dump()
+                  << '\n';
+        return;
+    }
+    std::cout << fmt::format("copy   {} -> {} (skipped: {})\n", item.source.display(), item.destination.display(),
+                             skip_explanation(reason));
 }
 
 void PlanReport::make_directory(const FtpUrl& directory) {
@@ -117,7 +175,8 @@ void PlanReport::summary(std::optional<std::size_t> up_to_date) {
         std::cout << out.dump() << '\n';
         return;
     }
-    std::cout << fmt::format("dry run: {} to copy, {} skipped (done in the journal)", planned_, skipped_);
+    std::cout << fmt::format("dry run: {} to copy, {} skipped (done in the journal, or kept by --overwrite)", planned_,
+                             skipped_);
     if (up_to_date) std::cout << fmt::format(", {} up to date, {} to make, {} to delete", *up_to_date, made_, removed_);
     std::cout << '\n';
 }

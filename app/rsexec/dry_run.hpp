@@ -28,6 +28,12 @@ PairDialect dialect_of(const Features& source, const Features& destination, cons
 // Logs in to both servers of `item`, reads their FEAT and QUITs.
 asio::awaitable<PairDialect> probe_pair(const JobItem& item, const TransferSettings& settings);
 
+// Why a run would skip `item` under `policy` because of what is at its destination (nullopt: it
+// would copy). Logs in to both servers, asks them as a run would (the destination as a
+// directory, SIZE, MDTM, digests with --verify checksum), and QUITs.
+asio::awaitable<Expected<std::optional<SkipReason>>> overwrite_skip(const JobItem& item, const TransferSettings& settings,
+                                                                    Overwrite policy);
+
 // The journal_key of every item a run would skip as done in the journal. Reads the journal
 // --journal names (else `default_where`) only if it exists: a dry run never makes one.
 Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings, const std::string& default_where,
@@ -36,8 +42,12 @@ Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings,
 class PlanReport {
 public:
     explicit PlanReport(bool json) : json_(json) {}
-    // A copy a run would make, or skip (`skip_reason`, e.g. "done": done in the journal).
-    void copy(std::size_t index, const JobItem& item, const PairDialect* dialect, const char* skip_reason);
+    // A copy a run would make, or skip: `skip_reason` "done" (done in the journal), or an
+    // overwrite policy's reason ("exists", ...) with its `explanation` for people.
+    void copy(std::size_t index, const JobItem& item, const PairDialect* dialect, const char* skip_reason,
+              const char* explanation = "done in the journal");
+    // A mirror's file the overwrite policy keeps (not an item: counted as up to date).
+    void kept(const JobItem& item, SkipReason reason);
     void make_directory(const FtpUrl& directory);
     void remove(const FtpUrl& path, bool directory);
     // The closing summary; `up_to_date`: files a mirror found the same at both ends.

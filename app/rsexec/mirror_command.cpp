@@ -148,8 +148,8 @@ int mirror_command(int argc, char** argv) {
     options.custom_help("[OPTIONS]");
     options.positional_help("SRC_DIR_URL DST_DIR_URL");
     options.add_options()
-        ("only-newer", "copy only files missing at the destination or newer at the source")
-        ("size-only", "copy only files missing at the destination or of another size")
+        ("only-newer", "copy only files missing at the destination or newer at the source (--overwrite newer)")
+        ("size-only", "copy only files missing at the destination or of another size (--overwrite if-different)")
         ("delete", "delete destination files and directories the source does not have (never without this flag)")
         ("exclude", "skip paths or names matching this glob (repeatable)", cxxopts::value<std::vector<std::string>>())
         ("no-mkdirs", "do not make the destination directory's missing parents (made by default, parent first)")
@@ -170,7 +170,8 @@ int mirror_command(int argc, char** argv) {
         std::cout << options.help({"", "Journal", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExample:\n"
                   << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
-                  << "destination, has another size there, or is newer at the source; a second run copies nothing.\n"
+                  << "destination, has another size there, or is newer at the source (--overwrite\n"
+                  << "if-different-or-newer, from the listings' size and modify facts); a second run copies nothing.\n"
                   << "Each copy gets the source's modification time (MDTM, then MFMT) where the destination offers\n"
                   << "MFMT in FEAT; elsewhere it keeps the time it was written at, later than the source's (said\n"
                   << "once with -v).\n"
@@ -206,17 +207,23 @@ int mirror_command(int argc, char** argv) {
                   << source->display() << " and " << destination->display() << '\n';
         return static_cast<int>(ExitCode::usage);
     }
-    if (args.count("only-newer") && args.count("size-only")) {
-        std::cerr << "rsexec mirror: --only-newer and --size-only exclude each other\n";
+    if (args.count("only-newer") + args.count("size-only") + args.count("overwrite") > 1) {
+        std::cerr << "rsexec mirror: --only-newer, --size-only and --overwrite exclude each other\n";
         return static_cast<int>(ExitCode::usage);
     }
     PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
     for (FtpUrl* url : {&*source, &*destination})
         if (auto given = passwords.complete(*url); !given) return report_failure(given.error());
     MirrorPolicy policy;
-    policy.compare = args.count("only-newer") ? MirrorCompare::only_newer
-        : args.count("size-only")             ? MirrorCompare::size_only
-                                              : MirrorCompare::size_and_time;
+    policy.overwrite = args.count("overwrite")  ? settings.copy.overwrite
+        : args.count("only-newer")              ? Overwrite::newer
+        : args.count("size-only")               ? Overwrite::if_different
+                                                : Overwrite::different_or_newer;
+    policy.compare_digests =
+        settings.copy.verify == Verify::checksum || settings.copy.verify == Verify::checksum_if_available;
+    // Decided from the listings: the copies replace what they find, except those whose digests
+    // decide, which carry the policy to ask for them.
+    batch.copy.overwrite = Overwrite::always;
     policy.delete_extra = args.count("delete") > 0;
     if (args.count("exclude")) policy.excludes = args["exclude"].as<std::vector<std::string>>();
     const bool dry_run = args.count("dry-run") > 0;
@@ -235,7 +242,10 @@ int mirror_command(int argc, char** argv) {
     std::vector<JobItem> items;
     for (const auto& file : plan.files_to_copy)
         items.push_back({0, with_path(*source, join_path(source->path, file)),
-                         with_path(*destination, join_path(destination->path, file)), false});
+                         with_path(*destination, join_path(destination->path, file)), false, std::nullopt});
+    for (const auto& file : plan.files_to_compare)
+        items.push_back({0, with_path(*source, join_path(source->path, file)),
+                         with_path(*destination, join_path(destination->path, file)), false, policy.overwrite});
     const bool journaled = journal_settings.where && !journal_settings.none;
     const bool json = wants_json(args);
 
@@ -251,6 +261,11 @@ int mirror_command(int argc, char** argv) {
             report.make_directory(with_path(*destination, join_path(destination->path, dir)));
         for (std::size_t index = 0; index < items.size(); ++index)
             report.copy(index, items[index], &prepared->dialect, done.count(journal_key(items[index])) ? "done" : nullptr);
+        // What the policy keeps: at the destination already.
+        for (const auto& [file, reason] : plan.files_kept)
+            report.kept(JobItem{0, with_path(*source, join_path(source->path, file)),
+                                with_path(*destination, join_path(destination->path, file)), false, std::nullopt},
+                        reason);
         if (policy.delete_extra) {
             for (const auto& file : plan.files_to_delete)
                 report.remove(with_path(*destination, join_path(destination->path, file)), false);

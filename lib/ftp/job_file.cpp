@@ -28,14 +28,15 @@ Expected<JobItem> item_of(std::size_t line, std::string_view source, std::string
     auto dst = parse_ftp_url(destination);
     if (!dst) return line_error(line, "destination: " + dst.error().message);
     if (src->names_directory()) return line_error(line, "source names a directory, not a file");
-    return JobItem{line, std::move(*src), std::move(*dst), append};
+    return JobItem{line, std::move(*src), std::move(*dst), append, std::nullopt};
 }
 
 Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
     const auto json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object()) return line_error(line, "not a JSON object");
     for (const auto& [key, value] : json.items())
-        if (key != "src" && key != "dst" && key != "append") return line_error(line, "unknown field '" + key + "'");
+        if (key != "src" && key != "dst" && key != "append" && key != "overwrite")
+            return line_error(line, "unknown field '" + key.substr(0, 40) + "'");
     if (!json.contains("src") || !json["src"].is_string()) return line_error(line, "\"src\" must be a string");
     if (!json.contains("dst") || !json["dst"].is_string()) return line_error(line, "\"dst\" must be a string");
     bool append = false;
@@ -43,7 +44,16 @@ Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
         if (!json["append"].is_boolean()) return line_error(line, "\"append\" must be true or false");
         append = json["append"].get<bool>();
     }
-    return item_of(line, json["src"].get<std::string>(), json["dst"].get<std::string>(), append);
+    std::optional<Overwrite> overwrite;
+    if (json.contains("overwrite")) {
+        if (json["overwrite"].is_string()) overwrite = parse_overwrite(json["overwrite"].get<std::string>());
+        if (!overwrite)
+            return line_error(line, "\"overwrite\" must be \"always\", \"never\", \"if-different\", \"newer\" or "
+                                    "\"if-different-or-newer\"");
+    }
+    auto item = item_of(line, json["src"].get<std::string>(), json["dst"].get<std::string>(), append);
+    if (item) item->overwrite = overwrite;
+    return item;
 }
 
 Expected<JobItem> parse_text_line(std::size_t line, std::string_view text) {

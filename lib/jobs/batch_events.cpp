@@ -52,6 +52,13 @@ void BatchRun::State::succeeded(std::size_t index, int attempt, const CopyResult
     record(index, ItemState::done, attempt, result.bytes.value_or(0) + result.resumed_from, {}, std::move(done));
 }
 
+void BatchRun::State::kept(std::size_t index, int attempt, SkipReason reason) {
+    ++summary.skipped;
+    auto skipped = event(BatchEvent::Kind::skipped, index, attempt);
+    skipped.skip_reason = reason;
+    record(index, ItemState::done, attempt, 0, std::string("skipped: ") + skip_reason_name(reason), std::move(skipped));
+}
+
 void BatchRun::State::interrupted(std::size_t index, int attempt, const Error& error) {
     ++summary.interrupted;
     auto stopped = event(BatchEvent::Kind::interrupted, index, attempt);

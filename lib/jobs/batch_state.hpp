@@ -15,6 +15,7 @@
 #include "jobs/batch.hpp"
 #include "jobs/connection_limiter.hpp"
 #include "client/data_protection.hpp"
+#include "client/directory_destination.hpp"
 #include "client/file_size.hpp"
 #include "client/interruption.hpp"
 #include "client/pipeline.hpp"
@@ -152,6 +153,14 @@ struct BatchRun::State {
     void begin(std::size_t index, int attempt) { emit(event(BatchEvent::Kind::start, index, attempt)); }
 
     void succeeded(std::size_t index, int attempt, const CopyResult& result);
+
+    // The overwrite policy kept the destination: a success, done in the journal.
+    void kept(std::size_t index, int attempt, SkipReason reason);
+
+    // The policy that holds for an item: its job-file line's, else the command's.
+    Overwrite overwrite_for(std::size_t index) const {
+        return item_at(index).overwrite.value_or(options.copy.overwrite);
+    }
 
     void interrupted(std::size_t index, int attempt, const Error& error);
 

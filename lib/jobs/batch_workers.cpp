@@ -13,15 +13,28 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     auto target = destination_path(item.source, item.destination);
     if (!target) co_return target.error();
     if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
+    if (!item.destination.names_directory()) {
+        // cp(1), as rsexec copy: a destination that is an existing directory receives the file
+        // under the source's name. Asked with the source's SIZE: no round trip of its own.
+        auto placed = co_await place_in_directory(*src.session, item.source.path, *dst.session, *target, known_size);
+        if (!placed) co_return placed.error();
+        known_size = placed->source_size;
+        if (placed->destination_path != *target) {
+            *target = placed->destination_path;
+            if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
+        }
+    }
     if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
         if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
     }
     CopyRequest request{item.source.path, *target,
                         item.append ? WriteMode::append : WriteMode::temporary_then_rename, known_size};
     CopyOptions copy = options.copy;
-    // What an earlier attempt, run or worker left is continued; a first attempt has none.
-    const bool started_before = attempt > 1 || entries[index].earlier_claims > 0;
-    copy.resume = copy.resume || (options.resume_retries && started_before);
+    copy.overwrite = overwrite_for(index);
+    // What an earlier run or a lost worker left is continued (and kept for the next run when
+    // this attempt fails too). A retry in this run continues its failed attempt's temporary file
+    // only with --resume, which kept it; without, that attempt deleted it.
+    copy.resume = copy.resume || entries[index].earlier_claims > 0;
     const std::string watched = server_of(item.destination);
     copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
                        [this, watched] { limiter.release(watched); }};
@@ -51,6 +64,11 @@ asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
         begin(index, attempt);
         auto result = co_await this->attempt(src, dst, index, worker, attempt, known_size);
         known_size.reset();
+        if (result && result->skipped) {
+            // Kept by the overwrite policy: a success, never a retry.
+            kept(index, attempt, *result->skipped);
+            co_return std::nullopt;
+        }
         if (result) {
             succeeded(index, attempt, *result);
             if (result->found_complete) co_return std::nullopt;
@@ -67,7 +85,9 @@ asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
 bool BatchRun::State::can_pipeline_item(std::size_t index) const {
     const JobItem& item = item_at(index);
     // An item started before (an earlier run, a lost worker) resumes, one at a time.
-    return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append && !options.copy.resume &&
+    // One the overwrite policy decides on is asked about first, one at a time too.
+    return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append &&
+        !options.copy.resume && overwrite_for(index) == Overwrite::always &&
         (options.copy.verify == Verify::none || options.copy.verify == Verify::size);
 }
 
@@ -128,7 +148,20 @@ asio::awaitable<bool> BatchRun::State::pipeline(
             if (target) {
                 if (auto itself = onto_itself(src, dst, item, *target)) target = *itself;
             }
-            if (target) return PipelineFile{*index, item.source.path, *target};
+            if (target) {
+                PipelineFile file{*index, item.source.path, *target, {}};
+                if (!item.destination.names_directory()) {
+                    // It may name a directory, to receive the file under the source's name: the
+                    // pipeline asks MLST; a server without it is asked the usual way.
+                    const std::string inside = *target + "/" + item.source.file_name();
+                    if (!dst.session->features().has("MLST") || onto_itself(src, dst, item, inside)) {
+                        returned.push_back({*index, std::nullopt});
+                        continue;
+                    }
+                    file.into_directory = inside;
+                }
+                return file;
+            }
             announce(*index);
             failed.emplace_back(*index, target.error());
         }

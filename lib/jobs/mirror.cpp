@@ -22,16 +22,15 @@ std::string name_of(const std::string& path) {
     return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool needs_copy(const TreeEntry& source, const TreeEntry& destination, MirrorCompare compare) {
-    const bool size_differs = !source.size || !destination.size || *source.size != *destination.size;
-    // MLSD times are fixed-width UTC digits, so text order is time order.
-    const bool source_newer = source.modify && destination.modify && *source.modify > *destination.modify;
-    switch (compare) {
-    case MirrorCompare::size_only: return size_differs;
-    case MirrorCompare::only_newer: return source_newer || (!source.modify || !destination.modify);
-    case MirrorCompare::size_and_time: return size_differs || source_newer;
-    }
-    return true;
+// The listings' facts (RFC 3659 7.5.5 size, 7.5.3 modify: the same time-val as MDTM's) decide
+// as SIZE and MDTM do for a copy.
+OverwriteDecision decide(const TreeEntry& source, const TreeEntry& destination, const MirrorPolicy& policy) {
+    OverwriteFacts facts;
+    facts.destination_exists = true;
+    facts.source = {source.size, source.modify, std::nullopt};
+    facts.destination = {destination.size, destination.modify, std::nullopt};
+    facts.compare_digests = policy.compare_digests;
+    return decide_overwrite(policy.overwrite, facts);
 }
 
 std::string skipped_entries_message(const ControlSession& session, const std::string& directory, std::size_t count) {
@@ -73,10 +72,19 @@ MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<T
             if (it == there.end()) plan.directories_to_make.push_back(path);
             continue;
         }
-        if (it == there.end() || it->second->directory || needs_copy(*entry, *it->second, policy.compare))
+        if (it == there.end() || it->second->directory) {
             plan.files_to_copy.push_back(path);
-        else
+            continue;
+        }
+        const auto decision = decide(*entry, *it->second, policy);
+        if (decision.copies()) {
+            plan.files_to_copy.push_back(path);
+        } else if (decision.skips()) {
+            plan.files_kept.emplace_back(path, *decision.reason);
             ++plan.up_to_date;
+        } else {
+            plan.files_to_compare.push_back(path);
+        }
     }
     if (policy.delete_extra) {
         for (const auto& [path, entry] : there)

@@ -11,6 +11,10 @@ bounds (lib/rsexec/batch.cpp: 1 s x 2^(attempt-1) x a jitter in [0.5, 1.5]), and
     421 425 450 drop-control drop-data   one item, --pipeline off, two failed attempts each
     pipeline-block pipeline-commands     three items through a pipeline, one failed attempt each
     550                                  a permanent refusal: one `error` event, no retry, exit 5
+    resume no-resume                     a transfer cut mid-way, with and without --resume: the
+                                         retry continues the partial file or starts over; an
+                                         item that always fails keeps its partial file only
+                                         with --resume
     worker                               two items submitted to a PostgreSQL journal
                                          (integration/postgres_fixture.py), done by `rsexec worker`
                                          after two 450s each; the journal counts 3 attempts
@@ -272,6 +276,66 @@ def worker_case(rsexec, rsexecd, work):
         source.stop()
 
 
+def resume_case(rsexec, rsexecd, work, resume):
+    """A transfer cut mid-way: the source sends half the file, drops the data connection and says
+    426 (retr-drop-data). With --resume the failed attempt keeps its temporary file and the retry
+    continues it (REST at the source, `resumed_from` in the done event); without, the failed
+    attempt deletes it and the retry starts over (no REST). An item whose every attempt fails
+    leaves a temporary file only with --resume (README: `--resume` keeps it when an attempt fails)."""
+    name = "resume" if resume else "no-resume"
+    flags = ["--resume"] if resume else []
+    size = 512 * 1024
+    source = ScriptedSource(os.path.join(work, "once"), "retr-drop-data", fail_first=1)
+    try:
+        with RsexecdServer(rsexecd, DST_HOST, extra_args=FXP) as dst:
+            payloads = write_files(source.root, ["cut.bin"], size)
+            job = os.path.join(work, "resume.job")
+            with open(job, "w") as f:
+                f.write("%s %s\n" % (source.url("cut.bin"), dst_url(dst, "cut.bin")))
+            result = rsexec_run(rsexec, ["batch", "-j", "1", "--json", "--no-journal", "--timeout", "5", "--retries",
+                                         "3", "--pipeline", "off"] + flags + [job])
+            check(result.returncode == 0, "%s: exit %d: %s" % (name, result.returncode, result.stderr[-1500:]))
+            parsed = parse_events(result)
+            check([e["event"] for e in parsed].count("retry") == 1, "%s: not one retry: %s" % (name, parsed))
+            with open(dst.path("cut.bin"), "rb") as f:
+                check(f.read() == payloads["cut.bin"], "%s: the copy differs from the source" % name)
+            rests = [c for c in source.commands() if c.startswith("REST ")]
+            done = [e for e in parsed if e["event"] == "done"]
+            if resume:
+                offsets = [int(c.split()[1]) for c in rests]
+                check(len(offsets) == 1 and 0 < offsets[0] < size,
+                      "%s: the retry did not continue the kept partial file (REST commands %s)" % (name, rests))
+                check(done and done[0].get("resumed_from") == offsets[0],
+                      "%s: the done event does not say it resumed from byte %d: %s" % (name, offsets[0], done))
+            else:
+                check(not rests, "%s: a retry without --resume resumed: %s" % (name, rests))
+                check(done and "resumed_from" not in done[0], "%s: done event %s" % (name, done))
+            check(not temporaries(dst.root), "%s: temporary files left: %s" % (name, temporaries(dst.root)))
+    finally:
+        source.stop()
+    source = ScriptedSource(os.path.join(work, "always"), "retr-drop-data", fail_first=100)
+    try:
+        with RsexecdServer(rsexecd, DST_HOST, extra_args=FXP) as dst:
+            write_files(source.root, ["lost.bin"], size)
+            job = os.path.join(work, "lost.job")
+            with open(job, "w") as f:
+                f.write("%s %s\n" % (source.url("lost.bin"), dst_url(dst, "lost.bin")))
+            result = rsexec_run(rsexec, ["batch", "-j", "1", "--json", "--no-journal", "--timeout", "5", "--retries",
+                                         "1", "--pipeline", "off"] + flags + [job])
+            left = temporaries(dst.root)
+            if resume:
+                check(left == [".lost.bin.rsexec-part"], "%s: --resume did not keep the partial file: %s" % (name, left))
+            else:
+                check(not left, "%s: a failed item left its temporary file without --resume: %s" % (name, left))
+            check(result.returncode == TRANSFER, "%s: every attempt cut: exit %d, not %d: %s"
+                  % (name, result.returncode, TRANSFER, result.stderr[-1500:]))
+            print("ok: %s: a cut transfer's retry %s; a failed item %s its temporary file"
+                  % (name, "continues the kept partial file" if resume else "starts over",
+                     "keeps" if resume else "leaves no"))
+    finally:
+        source.stop()
+
+
 def journal_states(journal):
     connection = sqlite3.connect(journal)
     try:
@@ -327,6 +391,8 @@ def main(argv):
         permanent_case(rsexec, rsexecd, work)
     elif case == "worker":
         worker_case(rsexec, rsexecd, work)
+    elif case in ("resume", "no-resume"):
+        resume_case(rsexec, rsexecd, work, case == "resume")
     elif case in ("size-liar", "short-226"):
         liar_case(rsexec, rsexecd, work, case)
     else:

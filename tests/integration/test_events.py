@@ -252,6 +252,10 @@ def group_events(rsexec, rsexecd, work):
         events = runner.run(["batch", "--json", job], expect=11)
         check(any(e.get("found_complete") for e in events), "an item whose copy was complete is not found_complete")
         check(any(e.get("resumed_from") == 40 * 1024 for e in events), "a half copy was not resumed: %s" % events)
+        # The overwrite policy's skips: `skipped` events with their reason and attempt.
+        events = runner.run(["batch", "--json", "--no-journal", "--overwrite", "never", job], expect=11)
+        check(sorted(e.get("skipped") for e in events if e["event"] == "skipped") == ["exists"] * 3,
+              "--overwrite never: the existing files are not skipped as existing: %s" % events)
 
         # copy --json: the batch's events for its one file, a copy that fails too.
         events = runner.run(["copy", "--json", url(src, "a.bin"), url(dst, "copied-a.bin")], expect=0)

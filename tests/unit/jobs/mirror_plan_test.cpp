@@ -28,11 +28,11 @@ TEST_CASE("files of the same size and not newer are up to date") {
     CHECK(plan.up_to_date == 1);
 
     MirrorPolicy size_only;
-    size_only.compare = MirrorCompare::size_only;
+    size_only.overwrite = Overwrite::if_different;
     CHECK(plan_mirror(source, destination, size_only).files_to_copy == std::vector<std::string>{"h"});
 
     MirrorPolicy only_newer;
-    only_newer.compare = MirrorCompare::only_newer;
+    only_newer.overwrite = Overwrite::newer;
     CHECK(plan_mirror(source, destination, only_newer).files_to_copy == std::vector<std::string>{"g"});
 }
 
@@ -50,7 +50,7 @@ TEST_CASE("excludes match the relative path or the name") {
     CHECK(is_excluded("a/b/core.dump", {"*.dump"}));
     CHECK(is_excluded("a/b", {"a/*"}));
     CHECK_FALSE(is_excluded("a/b.txt", {"*.dump"}));
-    const auto plan = plan_mirror({file("x.log", 1, "1"), file("y", 1, "1")}, {}, {MirrorCompare::size_and_time, false, {"*.log"}});
+    const auto plan = plan_mirror({file("x.log", 1, "1"), file("y", 1, "1")}, {}, {Overwrite::different_or_newer, false, false, {"*.log"}});
     CHECK(plan.files_to_copy == std::vector<std::string>{"y"});
 }
 
@@ -94,4 +94,33 @@ TEST_CASE("a directory the source still has is never deleted, even when emptied"
     const auto plan = plan_mirror(source, destination, policy);
     CHECK(plan.files_to_delete == std::vector<std::string>{"d/extra"});
     CHECK(plan.directories_to_delete.empty());
+}
+
+TEST_CASE("the overwrite policy decides which files at both ends a mirror copies, and says why it keeps the others") {
+    const std::vector<TreeEntry> source{file("same", 10, "20260101000000"), file("newer", 10, "20260102000000"),
+                                        file("other", 10, "20260101000000"), file("new", 1, "20260101000000")};
+    const std::vector<TreeEntry> destination{file("same", 10, "20260101000000"), file("newer", 10, "20260101000000"),
+                                             file("other", 11, "20260105000000")};
+    MirrorPolicy policy;
+    policy.overwrite = Overwrite::never;
+    auto plan = plan_mirror(source, destination, policy);
+    CHECK(plan.files_to_copy == std::vector<std::string>{"new"});
+    CHECK(plan.up_to_date == 3);
+    REQUIRE(plan.files_kept.size() == 3);
+    CHECK(plan.files_kept.front().second == SkipReason::exists);
+
+    policy.overwrite = Overwrite::always;
+    CHECK(plan_mirror(source, destination, policy).files_to_copy.size() == 4);
+
+    policy.overwrite = Overwrite::if_different;
+    policy.compare_digests = true;
+    plan = plan_mirror(source, destination, policy);
+    CHECK(plan.files_to_copy == std::vector<std::string>{"new", "other"});
+    CHECK(plan.files_to_compare == std::vector<std::string>{"newer", "same"});
+    CHECK(plan.up_to_date == 0);
+
+    policy.overwrite = Overwrite::different_or_newer;
+    plan = plan_mirror(source, destination, policy);
+    REQUIRE(plan.files_kept.size() == 1);
+    CHECK(plan.files_kept.front() == std::pair<std::string, SkipReason>{"same", SkipReason::up_to_date});
 }

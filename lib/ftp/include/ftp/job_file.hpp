@@ -2,14 +2,18 @@
 // Batch job files: one transfer per line.
 //   text:        SRC_URL DST_URL [append]        ('#' comments, blank lines ignored; a space
 //                                                  inside a URL is written %20)
-//   JSON Lines:  {"src": "...", "dst": "...", "append": false}   (a line that starts with '{')
+//   JSON Lines:  {"src": "...", "dst": "...", "append": false, "overwrite": "never"}
+//                                                 (a line that starts with '{'; append and
+//                                                  overwrite optional)
 // Every line is checked before anything is transferred; each bad line is reported with its number.
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ftp/expected.hpp"
+#include "ftp/overwrite.hpp"
 #include "ftp/url.hpp"
 
 namespace rsexec {
@@ -19,6 +23,7 @@ struct JobItem {
     FtpUrl source;
     FtpUrl destination;     // a directory URL keeps the source's file name
     bool append = false;
+    std::optional<Overwrite> overwrite = std::nullopt;  // this line's policy; nullopt: the command's --overwrite
 };
 
 struct JobLineError {

@@ -31,6 +31,8 @@ struct BatchEvent {
     Clock::duration delay{};           // retry: the wait before the next attempt
     std::uint64_t bytes = 0;           // progress: the copy's size so far
     std::optional<TransferProgress> progress{};  // progress: the size, total, rate and time left
+    // skipped: why; nullopt when the journal has the item done from an earlier run.
+    std::optional<SkipReason> skip_reason = std::nullopt;
 };
 const char* event_kind_name(BatchEvent::Kind kind) noexcept;
 
@@ -53,9 +55,6 @@ struct BatchOptions {
     unsigned retries = 3;              // further attempts after the first, for transient failures
     Clock::duration backoff = std::chrono::seconds(1);
     CopyOptions copy;
-    // Retries continue the temporary file a failed attempt kept (CopyOptions::resume) rather than
-    // moving its bytes again.
-    bool resume_retries = true;
     Pipelining pipelining = Pipelining::block;
     SessionOptions session;
     const Netrc* netrc = nullptr;
@@ -69,6 +68,7 @@ struct BatchOptions {
 };
 
 struct BatchSummary {
+    // skipped: done in the journal already, or kept by the overwrite policy.
     std::size_t done = 0, skipped = 0, failed = 0, interrupted = 0;
     std::uint64_t bytes = 0;
     Clock::duration elapsed{};

@@ -4,11 +4,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <asio/awaitable.hpp>
 
 #include "client/control_session.hpp"
+#include "ftp/overwrite.hpp"
 
 namespace rsexec {
 
@@ -19,14 +21,14 @@ struct TreeEntry {
     std::optional<std::string> modify;  // YYYYMMDDHHMMSS, UTC
 };
 
-enum class MirrorCompare {
-    size_and_time, // copy when missing, of another size, or older than the source (default)
-    size_only,     // copy when missing or of another size
-    only_newer,    // copy when missing or older than the source
-};
-
 struct MirrorPolicy {
-    MirrorCompare compare = MirrorCompare::size_and_time;
+    // Which files that exist at both ends are copied, decided from the listings' size and modify
+    // facts as a copy decides from SIZE and MDTM (ftp/overwrite.hpp). The default copies a file
+    // of another size or newer at the source; --size-only is if-different, --only-newer newer.
+    Overwrite overwrite = Overwrite::different_or_newer;
+    // if-different also compares the servers' digests (--verify checksum): files of the same size
+    // are then copied with the policy, which asks for the digests first.
+    bool compare_digests = false;
     bool delete_extra = false;          // delete destination files and directories the source does not have
     std::vector<std::string> excludes;  // globs matched against the relative path and the name
 };
@@ -34,6 +36,9 @@ struct MirrorPolicy {
 struct MirrorPlan {
     std::vector<std::string> directories_to_make;  // parents before children
     std::vector<std::string> files_to_copy;
+    std::vector<std::string> files_to_compare;  // the same size at both ends: digests decide
+    // Files at both ends the policy keeps, and why (up_to_date counts them).
+    std::vector<std::pair<std::string, SkipReason>> files_kept;
     std::vector<std::string> files_to_delete;
     // Directories the source does not have that hold nothing once files_to_delete are gone
     // (no excluded entry, nothing the source has): children before parents, for RMD.
