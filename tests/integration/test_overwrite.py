@@ -277,7 +277,8 @@ def group_directory(scene, work):
         check(parsed[-1].get("done") == 3 and parsed[-1].get("failed") == 0,
               "--pipeline %s: items into a directory: %s" % (pipeline, parsed))
         for name in names:
-            scene.copied(os.path.join(into, name), "batch --pipeline %s into a directory" % pipeline)
+            check(os.path.exists(dst.path(into, name)) and digest(dst.path(into, name)) == digest(src.path(name)),
+                  "batch --pipeline %s: %s is not in the directory %s as the source's copy" % (pipeline, name, into))
         left = [n for n in os.listdir(dst.root) if n.endswith(".rsexec-part")]
         check(not left, "--pipeline %s: temporary files left: %s" % (pipeline, left))
     print("ok: batch items whose destination is a directory go into it under the source's name")
