@@ -46,7 +46,9 @@ public:
         clear_status();
         switch (event.kind) {
         case BatchEvent::Kind::done: {
-            std::string how = event.result->found_complete ? "found complete" : dialect_name(event.result->dialect);
+            std::string how = event.result->found_complete ? "found complete"
+                : event.result->relayed                      ? "relayed"
+                                                             : dialect_name(event.result->dialect);
             if (event.result->resumed_from)
                 how = fmt::format("resumed from byte {}, {}", event.result->resumed_from, how);
             std::cout << fmt::format("done    {} -> {} ({} bytes, {})\n", event.item->source.display(),
@@ -120,6 +122,7 @@ std::string json_event_line(const BatchEvent& event) {
         if (event.result->checksum) out["checksum"] = *event.result->checksum;
         if (event.result->resumed_from) out["resumed_from"] = event.result->resumed_from;
         if (event.result->found_complete) out["found_complete"] = true;
+        if (event.result->relayed) out["relay"] = true;
     }
     if (event.kind == BatchEvent::Kind::progress) {
         const TransferProgress progress = event.progress.value_or(TransferProgress{event.bytes});

@@ -1,5 +1,6 @@
 // rsexec copy SRC_URL... DST_URL: one paired transfer, or (several sources, patterns, -r) a plan
 // of them run through the batch engine (copy_sources.hpp).
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <functional>
@@ -68,7 +69,9 @@ std::string continuing_command(int argc, char** argv, bool& passwords_left_out) 
 
 int copy_command(int argc, char** argv) {
     cxxopts::Options options("rsexec copy", "Copy one file from one FTP server to another; the data goes "
-                                            "directly between the servers.");
+                                            "directly between the servers, or through rsexec when they refuse "
+                                            "(--relay). Either side may be a local file (file:///abs/path or "
+                                            "/abs/path).");
     options.custom_help("[OPTIONS]");
     options.positional_help("SRC_URL... DST_URL");
     options.add_options()
@@ -93,13 +96,17 @@ int copy_command(int argc, char** argv) {
                   << "  rsexec copy ftp://alice:pw@a.example/data/f.bin ftp://bob:pw@b.example/incoming/\n"
                   << "  rsexec copy -v --dialect rfc438 ftp://127.0.0.2:2121/f ftp://127.0.0.3:2121/g\n"
                   << "  rsexec copy 'ftp://a.example/data/*.bin' ftp://b.example/a.bin ftp://b.example/incoming/\n"
-                  << "  rsexec copy -r ftp://a.example/pub/tree ftp://b.example/mirror/\n\n"
+                  << "  rsexec copy -r ftp://a.example/pub/tree ftp://b.example/mirror/\n"
+                  << "  rsexec copy ftp://alice:pw@a.example/data/f.bin /srv/in/\n\n"
                   << "A pattern in a source's last component (*, ?, [...], [!...], \\ to escape) is expanded by\n"
                   << "listing its directory; the server never sees it, and one matching nothing is exit 5. With\n"
                   << "several sources or a pattern, DST_URL must be an existing directory (exit 2), or is made\n"
                   << "with --mkdirs. Directories a pattern matches without -r, and symbolic links, are left out\n"
                   << "(said on stderr).\n"
                   << "Several files go through the batch engine (4 pairs of sessions, retries).\n\n"
+                  << "When the servers refuse to connect to each other (FXP off), --relay auto (the default)\n"
+                  << "copies through rsexec: one passive data connection to each, splice(2) between them\n"
+                  << "(a buffer of at most 1 MiB under TLS), said once on stderr. --relay never: exit 7.\n\n"
                   << "By default the copy is written as .NAME.rsexec-part beside NAME and renamed when both\n"
                   << "servers report success and the copy is verified (--verify): NAME never holds half a\n"
                   << "file. --resume continues a .NAME.rsexec-part an earlier attempt left.\n\n"
@@ -123,14 +130,20 @@ int copy_command(int argc, char** argv) {
     }
     SourcesRequest sources;
     for (std::size_t i = 0; i + 1 < urls.size(); ++i) {
-        auto parsed_source = parse_ftp_url(urls[i]);
+        auto parsed_source = parse_url(urls[i]);
         if (!parsed_source) return report_failure(parsed_source.error());
         sources.sources.push_back(std::move(*parsed_source));
     }
-    auto parsed_destination = parse_ftp_url(urls.back());
+    auto parsed_destination = parse_url(urls.back());
     if (!parsed_destination) return report_failure(parsed_destination.error());
     sources.destination = *parsed_destination;
     sources.recursive = args.count("recursive") > 0;
+    const bool local = parsed_destination->is_local() ||
+        std::any_of(sources.sources.begin(), sources.sources.end(), [](const FtpUrl& url) { return url.is_local(); });
+    if (local && needs_source_plan(sources.sources, sources.recursive)) {
+        std::cerr << "rsexec copy: a local file (file:// or /path) is copied one at a time: one SRC_URL, no -r, no pattern\n";
+        return static_cast<int>(ExitCode::usage);
+    }
     if (args.count("mkdirs") && args.count("no-mkdirs")) {
         std::cerr << "rsexec copy: --mkdirs and --no-mkdirs exclude each other\n";
         return static_cast<int>(ExitCode::usage);
@@ -250,10 +263,13 @@ int copy_command(int argc, char** argv) {
     if (report.output() == CopyProgress::Output::json) return 0;
     const double seconds = std::chrono::duration<double>(outcome->elapsed).count();
     const std::uint64_t bytes = outcome->bytes.value_or(0);
-    std::cout << fmt::format("copied {} -> {}: {} bytes in {:.3f} s ({:.1f} MB/s), {} with {} listening{}\n",
-                             source->display(), destination->display(), bytes, seconds,
-                             seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0,
-                             dialect_name(outcome->dialect), side_name(outcome->listener),
+    const std::string how = source->is_local() ? std::string("uploaded")
+        : destination->is_local()                 ? std::string("downloaded")
+        : outcome->relayed                        ? std::string("relayed through rsexec")
+        : fmt::format("{} with {} listening", dialect_name(outcome->dialect), side_name(outcome->listener));
+    std::cout << fmt::format("copied {} -> {}: {} bytes in {:.3f} s ({:.1f} MB/s), {}{}\n", source->display(),
+                             destination->display(), bytes, seconds,
+                             seconds > 0 ? static_cast<double>(bytes) / seconds / 1e6 : 0.0, how,
                              outcome->resumed_from ? fmt::format("; resumed from byte {}", outcome->resumed_from)
                                                    : std::string());
     return 0;

@@ -15,6 +15,7 @@ inline constexpr const char* exit_codes_help =
     "      nothing\n"
     "   6  destination: the destination server refused (e.g. 553 cannot create)\n"
     "   7  pairing refused: the servers refuse every way to connect to each other (FXP off)\n"
+    "      and --relay never forbids copying through rsexec\n"
     "   8  transfer: the transfer started, then failed\n"
     "   9  verification: the copy's size or checksum differs from the source\n"
     "  10  timeout: a server stopped answering\n"

@@ -44,6 +44,9 @@ void add_transfer_options(cxxopts::Options& options) {
          cxxopts::value<std::string>()->default_value("30"))
         ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
          cxxopts::value<std::string>())
+        ("relay", "when the servers refuse to connect to each other: auto (copy through rsexec instead, said "
+                  "once per server pair), never (fail, exit 7), always (never ask the servers to connect to "
+                  "each other)", cxxopts::value<std::string>()->default_value("auto"))
         ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
     options.add_options("TLS (FTPS, RFC 4217)")
         ("tls", "for ftp:// URLs: required (AUTH TLS, or fail: no password in clear), optional (AUTH TLS when "
@@ -93,6 +96,17 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
         }
         settings.copy.overwrite = *overwrite;
     }
+    const auto relay = parse_relay_mode(args["relay"].as<std::string>());
+    if (!relay) {
+        std::cerr << command << ": --relay must be auto, never or always\n";
+        return false;
+    }
+    settings.copy.relay = *relay;
+    // Once per pair of servers, whatever the number of files relayed between them.
+    settings.copy.relaying = [told = std::make_shared<std::set<std::string>>()](const std::string& servers) {
+        if (told->insert(servers).second)
+            std::cerr << "rsexec: relaying: the servers refuse to connect to each other (" << servers << ")\n";
+    };
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
     const auto timeout = read_seconds(command, args, "timeout", 86400);
     if (!timeout) return false;

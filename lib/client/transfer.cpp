@@ -11,6 +11,7 @@
 #include "client/file_times.hpp"
 #include "client/overwrite_check.hpp"
 #include "client/server_digest.hpp"
+#include "client/relay.hpp"
 #include "client/stall_watch.hpp"
 
 namespace rsexec {
@@ -293,6 +294,49 @@ asio::awaitable<Status> rename(ControlSession& session, const std::string& from,
     co_return success();
 }
 
+// The copy through rsexec (relay.hpp), when the servers will not pair or must not be asked to.
+// A failure leaves the temporary file as a failed direct transfer does: deleted, or kept to
+// resume from.
+asio::awaitable<Expected<RelayOutcome>> relay_through_here(ControlSession& source, ControlSession& destination,
+                                                           const CopyRequest& request, const CopyOptions& options,
+                                                           const std::string& target, std::uint64_t offset,
+                                                           bool digest, bool refused, Interruption& interruption) {
+    const bool temporary = request.mode == WriteMode::temporary_then_rename;
+    if (refused && options.relaying) {
+        const auto where = [](const ControlSession& session) {
+            if (!session.login_used()) return std::string(side_name(session.side()));
+            return session.login_used()->host + ":" + std::to_string(session.login_used()->port);
+        };
+        options.relaying(where(source) + " -> " + where(destination));
+    }
+    if (options.notice) options.notice("relaying " + request.source_path + " through rsexec");
+    RelaySettings settings;
+    settings.trust_announced_address = options.pairing.trust_announced_address;
+    settings.allow_clear_data = source.options().tls.allow_clear_data || destination.options().tls.allow_clear_data;
+    settings.stall_limit = std::max(source.timeout(), destination.timeout());
+    settings.notice = options.notice;
+    settings.progress = options.progress;
+    settings.interruption = &interruption;
+    RelayRequest relay{request.source_path, target, offset, request.mode == WriteMode::append, digest};
+    auto relayed = co_await relay_file(source, destination, relay, settings);
+    if (relayed) co_return relayed;
+    Error failure = relayed.error();
+    if (temporary && destination.is_open()) {
+        if (options.resume) {
+            if (options.notice) options.notice("kept " + target + " to resume from");
+        } else {
+            co_await destination.command("DELE", target);
+        }
+    }
+    if (failure.is(Errc::interrupted)) {
+        failure.message += ": both transfers aborted; " +
+            (!temporary         ? request.destination_path + " holds what had arrived"
+                 : options.resume ? target + " kept to resume from"
+                                  : target + " deleted");
+    }
+    co_return failure;
+}
+
 } // namespace
 
 const char* verify_name(Verify verify) noexcept {
@@ -341,13 +385,19 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     // Which digest both servers can compute is known from FEAT: a copy that cannot be verified
     // as asked fails before any byte moves.
     std::optional<ChecksumPlan> checksum;
+    bool relay_to_digest = false;
     if (options.verify == Verify::checksum || options.verify == Verify::checksum_if_available) {
         checksum = choose_checksum(source.features(), destination.features());
         if (!checksum) {
             const std::string why = "no checksum algorithm both servers offer (src: " +
                 offered_checksums(source.features()) + "; dst: " + offered_checksums(destination.features()) + ")";
-            if (options.verify == Verify::checksum) co_return Error(Errc::verification_failed, why);
-            warning(why + "; verifying the size only");
+            if (options.verify == Verify::checksum && request.mode != WriteMode::append &&
+                options.relay != RelayMode::never) {
+                // Only a copy through rsexec can be checksummed: rsexec hashes the stream itself.
+                relay_to_digest = true;
+                notice(why + ": relaying to compute the SHA-256 of the stream");
+            } else if (options.verify == Verify::checksum) co_return Error(Errc::verification_failed, why);
+            else warning(why + "; verifying the size only");
         } else if (request.mode == WriteMode::append) {
             // The destination file holds more than the source: whole-file digests cannot agree.
             warning("checksum not verified when appending; verifying the size only");
@@ -383,9 +433,15 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     std::uint64_t offset = 0;
     if (options.resume && temporary && source_size->value_or(0) > 0)
         offset = co_await resumable_offset(destination, target, **source_size, notice);
+    if (relay_to_digest && offset > 0) {
+        notice("starting over: the SHA-256 of the stream needs the whole file");
+        offset = 0;
+    }
 
     const bool ipv6 = source.peer_address().is_v6() || destination.peer_address().is_v6();
-    const auto plan = pairing_plan(source.features(), destination.features(), options.passive, options.dialect, ipv6);
+    const auto plan = tries_pairing(options.relay) && !relay_to_digest
+        ? pairing_plan(source.features(), destination.features(), options.passive, options.dialect, ipv6)
+        : std::vector<PairingAttempt>{};
     std::vector<std::string> refusals;
     CopyResult result;
     bool transferred = false;
@@ -537,6 +593,19 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         transferred = true;
         break;
     }
+    if (!transferred && (relay_to_digest || !tries_pairing(options.relay) ||
+                         (relays_after_refusal(options.relay) && !interruption.triggered()))) {
+        auto relayed = co_await relay_through_here(source, destination, request, options, target, offset,
+                                                   relay_to_digest, !refusals.empty(), interruption);
+        if (!relayed) co_return relayed.error();
+        offset = relayed->offset;
+        result.relayed = true;
+        if (relayed->sha256) {
+            result.checksum = "SHA-256 " + *relayed->sha256;
+            notice("SHA-256 of the relayed stream: " + *relayed->sha256);
+        }
+        transferred = true;
+    }
     if (!transferred) co_return every_pairing_refused(refusals);
     result.elapsed = Clock::now() - started_at;
     result.resumed_from = offset;
@@ -554,7 +623,7 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     };
 
     Expected<std::optional<std::uint64_t>> written = std::optional<std::uint64_t>();
-    if (size_queued) {
+    if (size_queued && !result.relayed) {
         auto reply = co_await destination.read_reply();
         if (!reply) co_return co_await give_up(reply.error());
         written = size_from_reply(destination, target, *reply);

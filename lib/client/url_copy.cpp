@@ -4,6 +4,9 @@
 #include <asio/this_coro.hpp>
 
 #include "client/directory_destination.hpp"
+#include "client/file_size.hpp"
+#include "client/local_file.hpp"
+#include "client/path_kind.hpp"
 #include "client/same_file.hpp"
 
 namespace rsexec {
@@ -26,6 +29,7 @@ Expected<std::string> destination_path(const FtpUrl& source, const FtpUrl& desti
 asio::awaitable<Expected<CopyResult>> copy_url(const FtpUrl& source, const FtpUrl& destination,
                                                const UrlCopyOptions& options) {
     using namespace asio::experimental::awaitable_operators;
+    if (source.is_local() || destination.is_local()) co_return co_await copy_local(source, destination, options);
     auto target = destination_path(source, destination);
     if (!target) co_return target.error();
     // Refused before any connection where the names already say so.

@@ -35,7 +35,8 @@ Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
     const auto json = nlohmann::json::parse(text, nullptr, false);
     if (json.is_discarded() || !json.is_object()) return line_error(line, "not a JSON object");
     for (const auto& [key, value] : json.items())
-        if (key != "src" && key != "dst" && key != "append" && key != "overwrite")
+        if (key != "src" && key != "dst" && key != "append" && key != "overwrite" &&
+            key != "relay")
             return line_error(line, "unknown field '" + key.substr(0, 40) + "'");
     if (!json.contains("src") || !json["src"].is_string()) return line_error(line, "\"src\" must be a string");
     if (!json.contains("dst") || !json["dst"].is_string()) return line_error(line, "\"dst\" must be a string");
@@ -51,8 +52,18 @@ Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
             return line_error(line, "\"overwrite\" must be \"always\", \"never\", \"if-different\", \"newer\" or "
                                     "\"if-different-or-newer\"");
     }
+    std::optional<std::string> relay;
+    if (json.contains("relay")) {
+        const auto& value = json["relay"];
+        if (!value.is_string() || (value != "auto" && value != "never" && value != "always"))
+            return line_error(line, "\"relay\" must be \"auto\", \"never\" or \"always\"");
+        relay = value.get<std::string>();
+    }
     auto item = item_of(line, json["src"].get<std::string>(), json["dst"].get<std::string>(), append);
-    if (item) item->overwrite = overwrite;
+    if (item) {
+        item->overwrite = overwrite;
+        item->relay = std::move(relay);
+    }
     return item;
 }
 

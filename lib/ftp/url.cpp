@@ -1,6 +1,7 @@
 #include "ftp/url.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <charconv>
 
 #include "ftp/address.hpp"
@@ -142,6 +143,42 @@ Expected<FtpUrl> parse_ftp_url(std::string_view text) {
     return url;
 }
 
+Expected<FtpUrl> parse_url(std::string_view text) {
+    FtpUrl url;
+    url.scheme = "file";
+    url.port = 0;
+    if (!text.empty() && text.front() == '/') {
+        if (text.find('\0') != std::string_view::npos) return bad("path holds NUL", text);
+        url.path = std::string(text);
+        return url;
+    }
+    constexpr std::string_view file_scheme = "file://";
+    const bool is_file = text.size() >= file_scheme.size() &&
+        std::equal(file_scheme.begin(), file_scheme.end(), text.begin(),
+                   [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); });
+    if (!is_file) return parse_ftp_url(text);
+    auto rest = text.substr(file_scheme.size());
+    // RFC 8089 2: file://host/path; only this machine's files are reachable.
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return bad("file URL has no path (want file:///abs/path)", text);
+    const auto host = rest.substr(0, slash);
+    if (!host.empty() && host != "localhost") return bad("file URL names another host (want file:///abs/path)", text);
+    std::string path;
+    for (std::size_t i = slash; i < rest.size(); ++i) {
+        char c = rest[i];
+        if (c == '%') {
+            if (i + 2 >= rest.size() || hex_value(rest[i + 1]) < 0 || hex_value(rest[i + 2]) < 0)
+                return bad("bad percent escape in file URL", text);
+            c = static_cast<char>(hex_value(rest[i + 1]) * 16 + hex_value(rest[i + 2]));
+            i += 2;
+        }
+        if (c == '\0') return bad("file URL holds NUL", text);
+        path += c;
+    }
+    url.path = std::move(path);
+    return url;
+}
+
 std::string FtpUrl::file_name() const {
     if (names_directory()) return {};
     const auto slash = path.rfind('/');
@@ -149,11 +186,13 @@ std::string FtpUrl::file_name() const {
 }
 
 std::string FtpUrl::authority() const {
+    if (is_local()) return "local";
     const bool v6 = host.find(':') != std::string::npos;
     return (v6 ? "[" + host + "]" : host) + ':' + std::to_string(port);
 }
 
 std::string FtpUrl::display() const {
+    if (is_local()) return "file://" + percent_encode_path(path);
     std::string out = scheme + "://";
     // '/' too, or the user name would end the authority when the display is parsed again.
     if (user) {

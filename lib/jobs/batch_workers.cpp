@@ -30,6 +30,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     CopyRequest request{item.source.path, *target,
                         item.append ? WriteMode::append : WriteMode::temporary_then_rename, known_size};
     CopyOptions copy = options.copy;
+    if (item.relay) copy.relay = parse_relay_mode(*item.relay).value_or(copy.relay);
     copy.overwrite = overwrite_for(index);
     // What an earlier run or a lost worker left is continued (and kept for the next run when
     // this attempt fails too). A retry in this run continues its failed attempt's temporary file
@@ -71,7 +72,8 @@ asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
         }
         if (result) {
             succeeded(index, attempt, *result);
-            if (result->found_complete) co_return std::nullopt;
+            // A relayed item's servers would refuse a pipeline's pairing too.
+            if (result->found_complete || result->relayed) co_return std::nullopt;
             co_return PairingAttempt{result->dialect, result->listener};
         }
         // A failed item leaves its sessions in an unknown state: start the next clean.

@@ -258,7 +258,7 @@ def case_hang_after_150_dst(rsexec, workdir):
 def case_refuse_port(rsexec, workdir):
     """Both servers refuse PORT and EPRT: exit 7, naming who refused what for every attempt."""
     case = Case(workdir, "refuse-port", good_script="refuse-port")
-    run = case.copy(rsexec)
+    run = case.copy(rsexec, "--relay", "never")
     run.check(PAIRING, r"^rsexec: the servers refused every way to pair them")
     # The connector is told the listener's address: src (127.0.0.3) hears of dst (127.0.0.2).
     for refusal in ("src: EPRT |1|127.0.0.2|", "dst: EPRT |1|127.0.0.3|", "src: PORT 127,0,0,2,", "dst: PORT 127,0,0,3,"):

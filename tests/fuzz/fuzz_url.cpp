@@ -39,6 +39,13 @@ std::string_view raw_password(std::string_view text) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view text(reinterpret_cast<const char*>(data), size);
+    // A local file (file:// or an absolute path) shows as file:// and parses back to its path.
+    if (auto local = rsexec::parse_url(text); local && local->is_local()) {
+        require(!local->path.empty() && local->path.front() == '/');
+        require(local->host.empty() && !local->user && !local->password);
+        auto again = rsexec::parse_url(local->display());
+        require(again.has_value() && again->is_local() && again->path == local->path);
+    }
     auto url = rsexec::parse_ftp_url(text);
     if (!url) {
         // A password of ordinary words may match the message's own text ("st nam" in "host

@@ -507,7 +507,7 @@ class Fallback(PairTestCase):
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as lone:
             write(self.src.path("lone.bin"), os.urandom(3 * 1024 * 1024))
             write(lone.path("lone.bin"), b"old content stays")
-            run = self.copy("-v", url(self.src, "lone.bin"), url(lone, "lone.bin"))
+            run = self.copy("-v", "--relay", "never", url(self.src, "lone.bin"), url(lone, "lone.bin"))
             self.assertIsNone(self.src.process.poll(),
                               "the source rsexecd died when its data peer hung up (exit status %s):\n%s"
                               % (self.src.process.returncode, run.describe()))
@@ -524,7 +524,7 @@ class Fallback(PairTestCase):
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as lone:
             write(lone.path("lone.bin"), os.urandom(1000))
             write(self.dst.path("lone-target.bin"), b"old content stays")
-            run = self.copy("-v", url(lone, "lone.bin"), url(self.dst, "lone-target.bin"))
+            run = self.copy("-v", "--relay", "never", url(lone, "lone.bin"), url(self.dst, "lone-target.bin"))
             self.assertExit(run, PAIRING)
             self.assertIn("FXP", run.message(), run.describe())
             self.assertRegex(run.err, r"(?m)^rsexec: trying \w+ with (src|dst) listening$")
@@ -540,7 +540,7 @@ class Fallback(PairTestCase):
         slow = ["--data-timeout", "60", "--login-delay", "0.3"]
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=slow, user=(USER, PASSWORD)) as lone:
             write(lone.path("lone.bin"), os.urandom(1000))
-            run = self.copy("-v", "--dialect", "pasv", url(lone, "lone.bin"), url(self.dst, "lone.bin"))
+            run = self.copy("-v", "--relay", "never", "--dialect", "pasv", url(lone, "lone.bin"), url(self.dst, "lone.bin"))
             self.assertExit(run, PAIRING)
             self.assertIn("src: SOCK %s,0,0: 504" % ",".join(DST_ADDRESS.split(".")), run.message(), run.describe())
             self.assertLess(run.seconds, 10, run.describe())
@@ -581,7 +581,7 @@ class Fallback(PairTestCase):
         # per docs/PROTOCOL.md, must be answered with 255 SOCK, not pin a peer of a stale LSTN.
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as lone:
             write(lone.path("clean.bin"), os.urandom(1000))
-            run = self.copy("-v", "--dialect", "rfc438", url(lone, "clean.bin"), url(self.dst, "clean.bin"))
+            run = self.copy("-v", "--relay", "never", "--dialect", "rfc438", url(lone, "clean.bin"), url(self.dst, "clean.bin"))
             self.assertExit(run, PAIRING)
             self.assertRegex(run.err, r"(?m)^rsexec: trying rfc438 with src listening$")
             swapped = run.err[run.err.index("rsexec: trying rfc438 with src listening"):]
@@ -594,7 +594,7 @@ class Fallback(PairTestCase):
         with RsexecdServer(RSEXECD, LONE_ADDRESS, extra_args=NO_FXP, user=(USER, PASSWORD)) as a, \
                 RsexecdServer(RSEXECD, LONE_ADDRESS_2, extra_args=NO_FXP, user=(USER, PASSWORD)) as b:
             write(a.path("f.bin"), os.urandom(1000))
-            run = self.copy(url(a, "f.bin"), url(b, "f.bin"))
+            run = self.copy("--relay", "never", url(a, "f.bin"), url(b, "f.bin"))
             self.assertExit(run, PAIRING)
             self.assertEqual(len(run.err.splitlines()), 1, run.describe())
             self.assertRegex(run.message(), r"FXP\) enabled|enable.*FXP|FXP.*enabled")

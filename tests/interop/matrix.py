@@ -85,7 +85,10 @@ class Copy:
 
     def __init__(self, rsexec, src, dst, name, dialect, want_sha, extra=()):
         self.dialect = dialect
-        args = [rsexec, "copy", "--timeout", str(TIMEOUT), "--dialect", dialect] + list(extra) + \
+        # --relay never unless asked otherwise: the matrix is of the servers' own transfers; a relayed
+        # copy would hide a refusal.
+        relay = [] if "--relay" in extra else ["--relay", "never"]
+        args = [rsexec, "copy"] + relay + ["--timeout", str(TIMEOUT), "--dialect", dialect] + list(extra) + \
             [src.url(name), dst.url(dst_name(src, name, dialect))]
         self.target = dst.path(dst_name(src, name, dialect))
         started = time.monotonic()
@@ -375,7 +378,9 @@ def part_nofxp(args, work, kinds):
     results = {}
 
     def one(a, b, relay_option):
-        c = Copy(args.rsexec, a, b, "1mib.bin", "auto", want, extra=relay_option)
+        # Without an option, the default (auto) is named: Copy adds --relay never otherwise.
+        option = relay_option if relay_option or not relay else ["--relay", "auto"]
+        c = Copy(args.rsexec, a, b, "1mib.bin", "auto", want, extra=option)
         if relay and not relay_option:
             ok = c.rc == 0 and c.intact and "relay" in c.err
             outcome = "copies, relayed, sha256 equal" if ok else "fails (%s)" % c.exit_text()

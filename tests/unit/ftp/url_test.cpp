@@ -79,3 +79,34 @@ TEST_CASE("errors and display never show the password") {
     REQUIRE(url);
     CHECK(url->display() == "ftp://u@h:21/x%20y");
 }
+
+TEST_CASE("local files: file:///abs/path and plain absolute paths") {
+    auto plain = parse_url("/srv/data/a b.bin");
+    REQUIRE(plain);
+    CHECK(plain->is_local());
+    CHECK(plain->path == "/srv/data/a b.bin");
+    CHECK(plain->file_name() == "a b.bin");
+    CHECK(plain->display() == "file:///srv/data/a%20b.bin");
+
+    auto file = parse_url("file:///srv/data/a%20b.bin");
+    REQUIRE(file);
+    CHECK(file->is_local());
+    CHECK(file->path == "/srv/data/a b.bin");
+    CHECK(parse_url("FILE://localhost/x")->path == "/x");
+    CHECK(parse_url("file:///srv/out/")->names_directory());
+
+    SUBCASE("ftp URLs still parse as before") {
+        auto ftp = parse_url("ftp://u:p@h:2121/a");
+        REQUIRE(ftp);
+        CHECK_FALSE(ftp->is_local());
+        CHECK(ftp->port == 2121);
+    }
+    SUBCASE("refused") {
+        CHECK_FALSE(parse_url("file://otherhost/x"));
+        CHECK_FALSE(parse_url("file://"));
+        CHECK_FALSE(parse_url("file:///x%zz"));
+        CHECK_FALSE(parse_url("file:///x%00y"));
+        CHECK_FALSE(parse_url("relative/path"));
+        CHECK_FALSE(parse_ftp_url("file:///x"));  // batch and mirror: servers only
+    }
+}

@@ -16,6 +16,7 @@
 #include "client/control_session.hpp"
 #include "client/interruption.hpp"
 #include "client/pairing.hpp"
+#include "client/relay_plan.hpp"
 #include "client/stall_watch.hpp"
 #include "ftp/overwrite.hpp"
 
@@ -79,6 +80,11 @@ struct CopyOptions {
     // sentence per server, to be said once), to `notice` when it concerns one file.
     bool preserve_times = false;
     std::function<void(const std::string&)> times_not_kept;
+    // Whether the copy may go through rsexec when the servers will not pair (relay_plan.hpp).
+    RelayMode relay = RelayMode::automatic;
+    // Told when a copy is relayed because the servers refused every pairing, with the two
+    // servers ("host:port -> host:port"): said once per pair, even without -v.
+    std::function<void(const std::string& servers)> relaying;
 };
 
 struct CopyResult {
@@ -91,6 +97,7 @@ struct CopyResult {
     Side listener = Side::destination;
     bool found_complete = false;             // an earlier claim's copy was there: nothing moved
     std::optional<SkipReason> skipped;       // the overwrite policy kept the destination: nothing moved
+    bool relayed = false;                    // the bytes went through rsexec (relay.hpp)
 };
 
 // The temporary name a file is written under until it is complete: "dir/.name.rsexec-part".

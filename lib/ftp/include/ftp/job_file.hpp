@@ -24,6 +24,9 @@ struct JobItem {
     FtpUrl destination;     // a directory URL keeps the source's file name
     bool append = false;
     std::optional<Overwrite> overwrite = std::nullopt;  // this line's policy; nullopt: the command's --overwrite
+    // The JSON field "relay": "auto", "never" or "always" (client/relay_plan.hpp); unset, the
+    // command line's --relay.
+    std::optional<std::string> relay;
 };
 
 struct JobLineError {

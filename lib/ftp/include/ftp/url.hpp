@@ -1,5 +1,6 @@
 #pragma once
 // ftp:// URLs (RFC 1738 3.2, RFC 3986): ftp://[user[:password]@]host[:port]/path
+// and, for rsexec copy, local files: file:///abs/path (RFC 8089) or a plain absolute path.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -10,7 +11,7 @@
 namespace rsexec {
 
 struct FtpUrl {
-    std::string scheme = "ftp";          // "ftp", or "ftps" for implicit TLS
+    std::string scheme = "ftp";          // "ftp", or "ftps" for implicit TLS; "file" for a local file
     std::optional<std::string> user;     // percent-decoded
     std::optional<std::string> password; // percent-decoded
     std::string host;                    // a name, IPv4 text, or IPv6 text without brackets
@@ -19,6 +20,8 @@ struct FtpUrl {
     // (RFC 1738), so "ftp://h/a/b" is "a/b" and "ftp://h//srv/b" is "/srv/b".
     std::string path;
 
+    // A local file (file:// or a plain absolute path): `path` is absolute, `host` empty.
+    bool is_local() const noexcept { return scheme == "file"; }
     // An empty path, or one ending in '/', names a directory.
     bool names_directory() const noexcept { return path.empty() || path.back() == '/'; }
     // ftps://: TLS from the first byte (RFC 4217 calls it implicit), whatever --tls says.
@@ -32,6 +35,9 @@ struct FtpUrl {
 };
 
 Expected<FtpUrl> parse_ftp_url(std::string_view text);
+// parse_ftp_url, and local files: "file:///abs/path" (RFC 8089 2: an empty host or
+// "localhost", the path percent-decoded) or "/abs/path" taken as it is.
+Expected<FtpUrl> parse_url(std::string_view text);
 
 // RFC 3986 2.1; bytes that may not travel in an FTP command (CR, LF, NUL) are refused.
 Expected<std::string> percent_decode(std::string_view text);

@@ -1,0 +1,57 @@
+#pragma once
+// Moves one file's bytes through rsexec: from a data connection (or a local file) to another
+// data connection (or a local file), with bounded memory whatever the file's size. The relay
+// and local copies use it; which of the two ways runs is relay_plan.hpp's choose_pump:
+//   pump_buffered - reads into one buffer of relay_buffer_bytes and writes it out (TLS, digest);
+//   pump_splice   - splice(2) socket -> pipe -> socket in the kernel (splice_pump.cpp).
+// Every wait is bounded by the stall limit: an end that neither gives nor takes a byte that
+// long ends the pump with Errc::timeout, naming its side.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
+
+#include "ftp/deadline.hpp"
+#include "ftp/error.hpp"
+#include "ftp/expected.hpp"
+
+namespace rsexec {
+
+// One end: a data connection (under TLS when `tls` is set), or a local file's descriptor.
+struct PumpEnd {
+    Side side = Side::source;
+    asio::ip::tcp::socket* socket = nullptr;
+    asio::ssl::stream<asio::ip::tcp::socket&>* tls = nullptr;
+    int file = -1;
+    std::string name;  // for messages: "src data connection", "/tmp/x"
+};
+
+struct PumpOptions {
+    Clock::duration stall_limit = std::chrono::seconds(30);
+    // Told the bytes moved so far, at most a few times a second.
+    std::function<void(std::uint64_t)> progress;
+    bool digest = false;  // SHA-256 of the stream (pump_buffered only)
+};
+
+struct PumpResult {
+    std::uint64_t bytes = 0;
+    std::optional<std::string> sha256;  // hex, when asked for
+};
+
+asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd from, PumpEnd to, const PumpOptions& options);
+
+// Tells a receiving data connection the file has ended (close_notify under TLS, then FIN) and
+// closes it; nothing for a file. Both pumps end with it.
+asio::awaitable<void> finish_sending(PumpEnd& end, Clock::duration limit);
+
+// Whether splice(2) exists here (Linux).
+bool splice_available() noexcept;
+// Neither end under TLS. A kernel that refuses splice for these
+// descriptors (EINVAL before the first byte) makes it fall back to pump_buffered itself.
+asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd from, PumpEnd to, const PumpOptions& options);
+
+} // namespace rsexec
