@@ -122,35 +122,47 @@ public:
             // pipeline goes back at once, with the sessions still in stream mode and unpaired.
             take_ahead();
             while (!source_.idle()) {
-                if (auto sent = co_await source_.flush(); !sent) co_return co_await stop({sent.error()});
-                if (auto stopped = co_await receive()) co_return co_await stop(std::move(*stopped));
+                if (auto sent = co_await source_.flush(); !sent) {
+                    Stop why{sent.error()};
+                    co_return co_await stop(why);
+                }
+                if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
             }
             if (!slots_.empty() && too_large(*slots_.front())) {
                 hand_back_from(*slots_.front());
                 forget_settled();
                 co_return success();
             }
-            if (auto opened = co_await enter_block_mode(); !opened) co_return co_await stop({opened.error()});
+            if (auto opened = co_await enter_block_mode(); !opened) {
+                Stop why{opened.error()};
+                co_return co_await stop(why);
+            }
         }
         for (;;) {
-            if (auto stopped = top_up()) co_return co_await stop(std::move(*stopped));
+            if (auto stopped = top_up()) co_return co_await stop(*stopped);
             // A file handed back with no reply due is done with.
             forget_settled();
             // The receiver's commands first, as copy_file does.
             for (Wire* wire : {&destination_, &source_}) {
-                if (auto sent = co_await wire->flush(); !sent) co_return co_await stop({sent.error(), oldest_moving()});
+                if (auto sent = co_await wire->flush(); !sent) {
+                    Stop why{sent.error(), oldest_moving()};
+                    co_return co_await stop(why);
+                }
             }
             if (drained()) break;
-            if (auto stopped = co_await receive()) co_return co_await stop(std::move(*stopped));
+            if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
         }
         if (options_.block_mode) {
             // Stream mode again, which also closes the kept data connection.
             for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "S");
             for (Wire* wire : {&destination_, &source_}) {
-                if (auto sent = co_await wire->flush(); !sent) co_return co_await stop({sent.error()});
+                if (auto sent = co_await wire->flush(); !sent) {
+                    Stop why{sent.error()};
+                    co_return co_await stop(why);
+                }
             }
             while (!source_.idle() || !destination_.idle()) {
-                if (auto stopped = co_await receive()) co_return co_await stop(std::move(*stopped));
+                if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
             }
         }
         co_return success();
@@ -494,7 +506,9 @@ private:
     }
 
     // Both sessions are closed: the replies still due would answer commands nobody waits for.
-    asio::awaitable<Status> stop(Stop stopped) {
+    // Takes a Stop the caller names: GCC 12 destroyed a temporary Stop passed by value into this
+    // coroutine twice (a double free of its Error's message when a pipeline's pairing was refused).
+    asio::awaitable<Status> stop(Stop& stopped) {
         if (stopped.culprit && stopped.error.side == Side::source && stopped.culprit->store_sent &&
             !stopped.culprit->stored && destination_.session.is_open()) {
             if (auto refusal = co_await store_refusal(*stopped.culprit)) {
