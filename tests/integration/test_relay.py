@@ -237,7 +237,7 @@ def test_tls(tmp):
                       url(dst, "t.bin")])
         check(result.returncode == 0, "TLS on one side: " + describe(result))
         check("src> PROT P" in result.stderr, "TLS on one side: no PROT P at the source: " + describe(result))
-        check(re.search(r"RETR t\.bin: data connection is TLS", src.log()), "the source's data connection was not TLS:\n"
+        check(re.search(r"RETR /t\.bin: data connection is TLS", src.log()), "the source's data connection was not TLS:\n"
               + src.log()[-2000:])
         check(digest(dst.path("t.bin")) == digest(src.path("t.bin")), "TLS on one side: the copy differs")
         print("ok: relayed from a TLS source (data under TLS, rsexec the TLS client) to a clear destination")
@@ -350,7 +350,7 @@ def test_batch(tmp):
         os.makedirs(dst.path("never"))
         result = run(["batch", "--no-journal", "--json", "--retries", "0", job])
         events = [json.loads(l) for l in result.stdout.splitlines() if l.startswith("{")]
-        failed = [e for e in events if e.get("event") == "failed"]
+        failed = [e for e in events if e.get("event") == "error"]
         check(len(failed) == 1 and failed[0].get("exit_code") == PAIRING_EXIT, "job field relay never: "
               + describe(result))
         check(digest(dst.path("out", "again.bin")) == digest(src.path("set", "b02.bin")), "the other item differs")
