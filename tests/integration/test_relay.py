@@ -280,13 +280,30 @@ def test_kill(tmp):
 
 
 def max_rss_kib(args):
-    """Runs rsexec and returns (exit status, stderr, its own peak RSS in KiB) from wait4."""
-    process = subprocess.Popen([RSEXEC] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = process.stderr.read().decode(errors="replace")
-    _, status, usage = os.wait4(process.pid, 0)
-    process.returncode = os.waitstatus_to_exitcode(status)
-    process.stderr.close()
-    return process.returncode, err, usage.ru_maxrss
+    """Runs rsexec and returns (exit status, stderr, its own peak RSS in KiB): VmHWM from
+    /proc/PID/status, read until it exits (rusage's maxrss would count the forking Python)."""
+    err_path = os.path.join(tempfile.gettempdir(), "rsexec-relay-rss-%d.err" % os.getpid())
+    with open(err_path, "w+") as err:
+        process = subprocess.Popen([RSEXEC] + args, stdout=subprocess.DEVNULL, stderr=err)
+        peak = 0
+        deadline = time.monotonic() + 150
+        while process.poll() is None and time.monotonic() < deadline:
+            try:
+                with open("/proc/%d/status" % process.pid) as status:
+                    for line in status:
+                        if line.startswith("VmHWM:"):
+                            peak = max(peak, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.01)
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        err.seek(0)
+        text = err.read()
+    os.remove(err_path)
+    check(peak > 0, "no VmHWM read for rsexec")
+    return process.returncode, text, peak
 
 
 def test_memory(tmp):
