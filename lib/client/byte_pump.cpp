@@ -107,7 +107,7 @@ asio::awaitable<void> finish_sending(PumpEnd& end, Clock::duration limit) {
     end.socket->close(ignored);
 }
 
-asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd from, PumpEnd to, const PumpOptions& options) {
+asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd& from, PumpEnd& to, const PumpOptions& options) {
     std::vector<char> buffer(relay_buffer_bytes);
     std::optional<DigestContext> digest;
     if (options.digest) digest.emplace();

@@ -73,7 +73,9 @@ struct LocalTransfer {
     bool digest = false;
 };
 
-asio::awaitable<Expected<PumpResult>> run_transfer(LocalTransfer transfer, const UrlCopyOptions& options,
+// Takes the transfer by reference to a named value: GCC 12 destroys a braced temporary passed by
+// value into a coroutine twice.
+asio::awaitable<Expected<PumpResult>> run_transfer(const LocalTransfer& transfer, const UrlCopyOptions& options,
                                                    Interruption& interruption) {
     ControlSession& session = transfer.session;
     const Side side = session.side();
@@ -106,8 +108,8 @@ asio::awaitable<Expected<PumpResult>> run_transfer(LocalTransfer transfer, const
     pump.progress = options.copy.progress;
     pump.digest = transfer.digest;
     const bool download = transfer.verb == "RETR";
-    const PumpEnd& from = download ? remote : local;
-    const PumpEnd& to = download ? local : remote;
+    PumpEnd& from = download ? remote : local;
+    PumpEnd& to = download ? local : remote;
     const auto kind = choose_pump({*tls, false, transfer.digest, splice_available()});
     auto pumping = [&]() -> asio::awaitable<Expected<PumpResult>> {
         if (kind == PumpKind::splice) co_return co_await pump_splice(from, to, pump);
@@ -144,12 +146,13 @@ asio::awaitable<Expected<CopyResult>> download(ControlSession& source, const Ftp
 
     std::uint64_t offset = 0;
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+    bool at_end = false;  // splice(2) refuses O_APPEND (EINVAL): the file is written from its end instead
     if (options.mode == WriteMode::append) {
-        flags |= O_APPEND;
+        at_end = true;
     } else if (options.copy.resume && temporary && *size && ::stat(target.c_str(), &info) == 0 &&
                S_ISREG(info.st_mode) && info.st_size > 0 && static_cast<std::uint64_t>(info.st_size) < **size) {
         offset = static_cast<std::uint64_t>(info.st_size);
-        flags |= O_APPEND;
+        at_end = true;
         if (options.copy.notice)
             options.copy.notice("resuming " + target + " at byte " + std::to_string(offset) + " of " +
                                 std::to_string(**size));
@@ -158,10 +161,12 @@ asio::awaitable<Expected<CopyResult>> download(ControlSession& source, const Ftp
     }
     LocalFile file(::open(target.c_str(), flags, 0644));
     if (file.fd < 0) co_return local_error("cannot create", target, Side::destination);
+    if (at_end && ::lseek(file.fd, 0, SEEK_END) < 0) co_return local_error("cannot seek in", target, Side::destination);
     const bool digest = (options.copy.verify == Verify::checksum || options.copy.verify == Verify::checksum_if_available) &&
         offset == 0 && options.mode != WriteMode::append;
     const auto started_at = Clock::now();
-    auto moved = co_await run_transfer({source, "RETR", from.path, offset, file.fd, target, digest}, options, interruption);
+    const LocalTransfer transfer{source, "RETR", from.path, offset, file.fd, target, digest};
+    auto moved = co_await run_transfer(transfer, options, interruption);
     const auto discard = [&](Error error) -> Expected<CopyResult> {
         if (temporary && !(options.copy.resume && !error.is(Errc::verification_failed))) ::unlink(target.c_str());
         return error;
@@ -234,7 +239,8 @@ asio::awaitable<Expected<CopyResult>> upload(ControlSession& destination, const 
         offset == 0 && options.mode != WriteMode::append;
     const std::string verb = options.mode == WriteMode::append || offset > 0 ? "APPE" : "STOR";
     const auto started_at = Clock::now();
-    auto moved = co_await run_transfer({destination, verb, target, 0, file.fd, from.path, digest}, options, interruption);
+    const LocalTransfer transfer{destination, verb, target, 0, file.fd, from.path, digest};
+    auto moved = co_await run_transfer(transfer, options, interruption);
     const auto discard = [&](Error error) -> asio::awaitable<Expected<CopyResult>> {
         const bool keep = options.copy.resume && !error.is(Errc::verification_failed);
         if (temporary && !keep && destination.is_open()) co_await destination.command("DELE", target);
@@ -292,8 +298,10 @@ asio::awaitable<Expected<CopyResult>> copy_local(const FtpUrl& source, const Ftp
                             interruption.wait());
     if (opened.index() == 1) co_return Error(Errc::interrupted, "interrupted by " + interruption.why() + " while logging in");
     if (auto& open = std::get<0>(opened); !open) co_return open.error();
-    auto result = source.is_local() ? co_await upload(session, source, destination, options, interruption)
-                                    : co_await download(session, source, destination, options, interruption);
+    // Not a conditional expression of two co_awaits: GCC 12 destroys its result twice.
+    Expected<CopyResult> result = Error(Errc::bad_url, "no copy");
+    if (source.is_local()) result = co_await upload(session, source, destination, options, interruption);
+    else result = co_await download(session, source, destination, options, interruption);
     if (session.is_open()) co_await session.command("QUIT");
     session.close();
     if (!result && result.error().is(Errc::interrupted)) {

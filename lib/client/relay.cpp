@@ -102,10 +102,11 @@ asio::awaitable<Expected<RelayOutcome>> relay_file(ControlSession& source, Contr
     pump.progress = settings.progress;
     pump.digest = request.digest;
     outcome.pump = choose_pump({*source_tls, *destination_tls, request.digest, splice_available()});
+    PumpEnd from = download->end(Side::source);
+    PumpEnd to = upload->end(Side::destination);
     auto pumping = [&]() -> asio::awaitable<Expected<PumpResult>> {
-        if (outcome.pump == PumpKind::splice)
-            co_return co_await pump_splice(download->end(Side::source), upload->end(Side::destination), pump);
-        co_return co_await pump_buffered(download->end(Side::source), upload->end(Side::destination), pump);
+        if (outcome.pump == PumpKind::splice) co_return co_await pump_splice(from, to, pump);
+        co_return co_await pump_buffered(from, to, pump);
     };
     auto pumped = co_await (pumping() || interruption.wait());
     if (pumped.index() == 1)

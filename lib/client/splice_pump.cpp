@@ -43,14 +43,14 @@ bool splice_available() noexcept {
 #endif
 }
 
-asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd from, PumpEnd to, const PumpOptions& options) {
+asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, const PumpOptions& options) {
 #ifndef __linux__
-    co_return co_await pump_buffered(std::move(from), std::move(to), options);
+    co_return co_await pump_buffered(from, to, options);
 #else
     using namespace asio::experimental::awaitable_operators;
     Pipe pipe;
     int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) co_return co_await pump_buffered(std::move(from), std::move(to), options);
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) co_return co_await pump_buffered(from, to, options);
     pipe.read_end = fds[0];
     pipe.write_end = fds[1];
     // The pipe is the transfer's whole buffer: relay_buffer_bytes where the kernel allows it
@@ -88,7 +88,7 @@ asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd from, PumpEnd to, cons
             } else if (errno == EINVAL && result.bytes == 0 && in_pipe == 0) {
                 // These descriptors cannot be spliced (an unusual file system): the buffered
                 // pump does the same work.
-                co_return co_await pump_buffered(std::move(from), std::move(to), options);
+                co_return co_await pump_buffered(from, to, options);
             } else if (errno != EINTR) {
                 co_return Error(Errc::transfer_failed, "reading " + from.name + ": " + std::strerror(errno), from.side);
             }

@@ -379,10 +379,78 @@ def test_batch(tmp):
         print("ok: the job file's \"relay\" field: never fails that item with exit 7; a bad value is refused")
 
 
+def test_local(tmp):
+    # file:///abs/path and /abs/path on either side: downloads and uploads on the relay's data
+    # path, written under a temporary name and renamed, never half a file under the final name.
+    with RsexecdServer(RSEXECD, SRC_ADDR, extra_args=NO_FXP) as server:
+        write_random(server.path("d.bin"), 3 * 1024 * 1024 + 11)
+        inbox = os.path.join(tmp, "in")
+        os.makedirs(inbox)
+        result = run(["copy", "-v", url(server, "d.bin"), inbox + "/"])
+        check(result.returncode == 0, "download: " + describe(result))
+        check("downloaded" in result.stdout, "download: result line: " + describe(result))
+        check(digest(os.path.join(inbox, "d.bin")) == digest(server.path("d.bin")), "download: the copy differs")
+        check(parts_in(inbox) == [], "download: a temporary file is left")
+        result = run(["copy", url(server, "d.bin"), "file://" + inbox + "/named%20copy.bin"])
+        check(result.returncode == 0, "download to file://: " + describe(result))
+        check(digest(os.path.join(inbox, "named copy.bin")) == digest(server.path("d.bin")), "file:// copy differs")
+        print("ok: downloads to a plain path's directory and to a file:// URL")
+
+        # Resume a local temporary file.
+        with open(server.path("d.bin"), "rb") as f:
+            prefix = f.read(1000000)
+        with open(os.path.join(inbox, ".r.bin.rsexec-part"), "wb") as f:
+            f.write(prefix)
+        result = run(["copy", "-v", "--resume", url(server, "d.bin"), os.path.join(inbox, "r.bin")])
+        check(result.returncode == 0, "local resume: " + describe(result))
+        check(re.search(r"(?m)^src> REST 1000000$", result.stderr), "local resume: no REST: " + describe(result))
+        check(digest(os.path.join(inbox, "r.bin")) == digest(server.path("d.bin")), "local resume: the copy differs")
+        print("ok: a download resumes its local temporary file (REST)")
+
+        # Uploads: the temporary name on the server, then RNFR/RNTO.
+        source = os.path.join(tmp, "up load.bin")
+        write_random(source, 2 * 1024 * 1024 + 5)
+        result = run(["copy", "-v", "--verify", "checksum", source, url(server, "u.bin")])
+        check(result.returncode == 0, "upload: " + describe(result))
+        check(re.search(r"(?m)^dst> STOR \.u\.bin\.rsexec-part$", result.stderr), "upload: no temporary STOR: "
+              + describe(result))
+        check(re.search(r"(?m)^dst> RNTO u\.bin$", result.stderr), "upload: no rename: " + describe(result))
+        check("SHA-256 of the copy: " + digest(source) in result.stderr, "upload: no SHA-256: " + describe(result))
+        check(digest(server.path("u.bin")) == digest(source), "upload: the copy differs")
+        result = run(["copy", "file://" + os.path.join(tmp, "up%20load.bin"), url(server, "")])
+        check(result.returncode == 0 and "uploaded" in result.stdout, "upload from file://: " + describe(result))
+        check(digest(server.path("up load.bin")) == digest(source), "upload from file://: the copy differs")
+        check(parts_in(server.root) == [], "upload: a temporary file is left")
+        print("ok: uploads from a plain path and a file:// URL, temporary name and rename, --verify checksum")
+
+        # Refused: both sides local; a missing local source creates nothing.
+        result = run(["copy", source, os.path.join(tmp, "x.bin")])
+        check(result.returncode == 2, "both local: " + describe(result))
+        result = run(["copy", os.path.join(tmp, "missing.bin"), url(server, "m.bin")])
+        check(result.returncode == 5 and not os.path.exists(server.path("m.bin")), "missing local: " + describe(result))
+        print("ok: both sides local is exit 2; a missing local source is exit 5")
+
+        # rsexec killed in the middle of a download: the final name never appears.
+        write_random(server.path("k.bin"), 300 * 1024 * 1024)
+        final = os.path.join(inbox, "k.bin")
+        part = os.path.join(inbox, ".k.bin.rsexec-part")
+        process = subprocess.Popen([RSEXEC, "copy", url(server, "k.bin"), final], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            wait_for(lambda: os.path.exists(part) and os.path.getsize(part) > 0 or process.poll() is not None,
+                     "the local temporary file to grow")
+            check(process.poll() is None, "the download ended before it could be killed; make the file bigger")
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.wait(timeout=30)
+        check(not os.path.exists(final), "a killed download left a file under the final name")
+        print("ok: a killed download leaves no file under the final name")
+
+
 def main():
     group = sys.argv[3] if len(sys.argv) > 3 else ""
     tests = {"copy": test_copy, "verify": test_verify, "resume": test_resume, "stall": test_stall, "tls": test_tls,
-             "kill": test_kill, "memory": test_memory, "batch": test_batch}
+             "kill": test_kill, "memory": test_memory, "batch": test_batch, "local": test_local}
     if group not in tests:
         raise SystemExit("unknown group %r (one of %s)" % (group, ", ".join(tests)))
     with tempfile.TemporaryDirectory(prefix="rsexec-relay-") as tmp:

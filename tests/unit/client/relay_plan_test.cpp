@@ -1,5 +1,7 @@
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "client/relay_plan.hpp"
 
 using namespace rsexec;

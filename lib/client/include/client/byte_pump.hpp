@@ -42,7 +42,9 @@ struct PumpResult {
     std::optional<std::string> sha256;  // hex, when asked for
 };
 
-asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd from, PumpEnd to, const PumpOptions& options);
+// The ends are the caller's, named, and outlive the pump (GCC 12 mishandles class-type coroutine
+// parameters passed by value).
+asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd& from, PumpEnd& to, const PumpOptions& options);
 
 // Tells a receiving data connection the file has ended (close_notify under TLS, then FIN) and
 // closes it; nothing for a file. Both pumps end with it.
@@ -52,6 +54,6 @@ asio::awaitable<void> finish_sending(PumpEnd& end, Clock::duration limit);
 bool splice_available() noexcept;
 // Neither end under TLS. A kernel that refuses splice for these
 // descriptors (EINVAL before the first byte) makes it fall back to pump_buffered itself.
-asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd from, PumpEnd to, const PumpOptions& options);
+asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, const PumpOptions& options);
 
 } // namespace rsexec
