@@ -242,10 +242,10 @@ int mirror_command(int argc, char** argv) {
     std::vector<JobItem> items;
     for (const auto& file : plan.files_to_copy)
         items.push_back({0, with_path(*source, join_path(source->path, file)),
-                         with_path(*destination, join_path(destination->path, file)), false, std::nullopt});
+                         with_path(*destination, join_path(destination->path, file)), false, std::nullopt, std::nullopt});
     for (const auto& file : plan.files_to_compare)
         items.push_back({0, with_path(*source, join_path(source->path, file)),
-                         with_path(*destination, join_path(destination->path, file)), false, policy.overwrite});
+                         with_path(*destination, join_path(destination->path, file)), false, policy.overwrite, std::nullopt});
     const bool journaled = journal_settings.where && !journal_settings.none;
     const bool json = wants_json(args);
 

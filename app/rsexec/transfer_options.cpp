@@ -103,10 +103,12 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     }
     settings.copy.relay = *relay;
     // Once per pair of servers, whatever the number of files relayed between them.
-    settings.copy.relaying = [told = std::make_shared<std::set<std::string>>()](const std::string& servers) {
-        if (told->insert(servers).second)
+    auto refusing = std::make_shared<std::set<std::string>>();
+    settings.copy.relaying = [refusing](const std::string& servers) {
+        if (refusing->insert(servers).second)
             std::cerr << "rsexec: relaying: the servers refuse to connect to each other (" << servers << ")\n";
     };
+    settings.copy.known_refusing = [refusing](const std::string& servers) { return refusing->count(servers) > 0; };
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };
     const auto timeout = read_seconds(command, args, "timeout", 86400);
     if (!timeout) return false;

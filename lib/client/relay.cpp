@@ -39,6 +39,14 @@ asio::awaitable<Status> finish(ControlSession& session, const std::string& comma
 
 } // namespace
 
+std::string relay_pair_name(const ControlSession& source, const ControlSession& destination) {
+    const auto where = [](const ControlSession& session) {
+        if (!session.login_used()) return std::string(side_name(session.side()));
+        return session.login_used()->host + ":" + std::to_string(session.login_used()->port);
+    };
+    return where(source) + " -> " + where(destination);
+}
+
 asio::awaitable<Expected<RelayOutcome>> relay_file(ControlSession& source, ControlSession& destination,
                                                    const RelayRequest& request, const RelaySettings& settings) {
     Interruption no_interruption(co_await asio::this_coro::executor);

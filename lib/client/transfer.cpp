@@ -302,13 +302,7 @@ asio::awaitable<Expected<RelayOutcome>> relay_through_here(ControlSession& sourc
                                                            const std::string& target, std::uint64_t offset,
                                                            bool digest, bool refused, Interruption& interruption) {
     const bool temporary = request.mode == WriteMode::temporary_then_rename;
-    if (refused && options.relaying) {
-        const auto where = [](const ControlSession& session) {
-            if (!session.login_used()) return std::string(side_name(session.side()));
-            return session.login_used()->host + ":" + std::to_string(session.login_used()->port);
-        };
-        options.relaying(where(source) + " -> " + where(destination));
-    }
+    if (refused && options.relaying) options.relaying(relay_pair_name(source, destination));
     if (options.notice) options.notice("relaying " + request.source_path + " through rsexec");
     RelaySettings settings;
     settings.trust_announced_address = options.pairing.trust_announced_address;
@@ -439,7 +433,10 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
 
     const bool ipv6 = source.peer_address().is_v6() || destination.peer_address().is_v6();
-    const auto plan = tries_pairing(options.relay) && !relay_to_digest
+    // Servers that refused every pairing for an earlier file of this run are not asked again.
+    const bool known_refusing = options.relay == RelayMode::automatic && options.known_refusing &&
+        options.known_refusing(relay_pair_name(source, destination));
+    const auto plan = tries_pairing(options.relay) && !relay_to_digest && !known_refusing
         ? pairing_plan(source.features(), destination.features(), options.passive, options.dialect, ipv6)
         : std::vector<PairingAttempt>{};
     std::vector<std::string> refusals;

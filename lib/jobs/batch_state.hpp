@@ -177,6 +177,7 @@ struct BatchRun::State {
     // Whether an item can go through a pipeline at all, and with the sessions open now.
     bool can_pipeline_item(std::size_t index) const;
     bool can_pipeline(const Site& src, const Site& dst, std::size_t index) const;
+    bool refusing_pairs(const Site& src, const Site& dst) const;
 
     // Pipelines `first` and the items after it, as long as they are between the same two
     // logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.

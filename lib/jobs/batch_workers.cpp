@@ -1,5 +1,6 @@
 // Workers: one item at a time, or a pipeline of items between the same two logins.
 #include "batch_state.hpp"
+#include "client/relay.hpp"
 
 namespace rsexec {
 
@@ -86,6 +87,8 @@ asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
 // Whether an item can go through a pipeline at all, and with the sessions open now.
 bool BatchRun::State::can_pipeline_item(std::size_t index) const {
     const JobItem& item = item_at(index);
+    // An item relayed always ("relay": "always") is never paired, so never pipelined.
+    if (item.relay && *item.relay == "always") return false;
     // An item started before (an earlier run, a lost worker) resumes, one at a time.
     // One the overwrite policy decides on is asked about first, one at a time too.
     return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append &&
@@ -190,6 +193,15 @@ asio::awaitable<bool> BatchRun::State::pipeline(
     co_return finished_any;
 }
 
+// Servers known to refuse every pairing, or never to be paired (--relay always): their items are
+// relayed one by one, not pipelined (a pipeline pairs the servers).
+bool BatchRun::State::refusing_pairs(const Site& src, const Site& dst) const {
+    const auto& copy = options.copy;
+    if (copy.relay == RelayMode::always) return true;
+    return copy.relay == RelayMode::automatic && copy.known_refusing && src.session && dst.session &&
+        copy.known_refusing(relay_pair_name(*src.session, *dst.session));
+}
+
 asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
     Site src, dst;
     std::deque<std::pair<std::size_t, Error>> failed;  // first attempts that failed in a pipeline
@@ -241,7 +253,8 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             break;
         }
         if (pipelining && can_pipeline_item(*index)) {
-            if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number); opened) {
+            if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
+                opened && !refusing_pairs(src, dst)) {
                 // Until a copy shows what works, the pipeline pairs as copy_file would first.
                 if (!paired || paired_logins != logins()) {
                     const bool ipv6 = src.session->peer_address().is_v6() || dst.session->peer_address().is_v6();

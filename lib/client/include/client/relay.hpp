@@ -42,6 +42,9 @@ struct RelayOutcome {
     PumpKind pump = PumpKind::buffered;
 };
 
+// "host:port -> host:port": the two servers as the relay's notice and memory name them.
+std::string relay_pair_name(const ControlSession& source, const ControlSession& destination);
+
 // Ends with both servers' 2yz, or with both transfers aborted and the error.
 asio::awaitable<Expected<RelayOutcome>> relay_file(ControlSession& source, ControlSession& destination,
                                                    const RelayRequest& request, const RelaySettings& settings);

@@ -85,6 +85,9 @@ struct CopyOptions {
     // Told when a copy is relayed because the servers refused every pairing, with the two
     // servers ("host:port -> host:port"): said once per pair, even without -v.
     std::function<void(const std::string& servers)> relaying;
+    // Whether those servers already refused every pairing in this run: their next copies are
+    // relayed at once (auto only).
+    std::function<bool(const std::string& servers)> known_refusing;
 };
 
 struct CopyResult {
