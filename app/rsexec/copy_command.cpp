@@ -182,7 +182,7 @@ int copy_command(int argc, char** argv) {
         : args.count("inplace")      ? WriteMode::in_place
                                      : WriteMode::temporary_then_rename;
 
-    JobItem item{0, *source, *destination, copy.mode == WriteMode::append};
+    JobItem item{0, *source, *destination, copy.mode == WriteMode::append, std::nullopt, std::nullopt};
     CopyProgress report(args.count("json")           ? CopyProgress::Output::json
                             : ::isatty(STDERR_FILENO) ? CopyProgress::Output::terminal
                                                       : CopyProgress::Output::events_stderr,

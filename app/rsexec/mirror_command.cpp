@@ -264,7 +264,7 @@ int mirror_command(int argc, char** argv) {
         // What the policy keeps: at the destination already.
         for (const auto& [file, reason] : plan.files_kept)
             report.kept(JobItem{0, with_path(*source, join_path(source->path, file)),
-                                with_path(*destination, join_path(destination->path, file)), false, std::nullopt},
+                                with_path(*destination, join_path(destination->path, file)), false, std::nullopt, std::nullopt},
                         reason);
         if (policy.delete_extra) {
             for (const auto& file : plan.files_to_delete)

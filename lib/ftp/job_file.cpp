@@ -28,7 +28,7 @@ Expected<JobItem> item_of(std::size_t line, std::string_view source, std::string
     auto dst = parse_ftp_url(destination);
     if (!dst) return line_error(line, "destination: " + dst.error().message);
     if (src->names_directory()) return line_error(line, "source names a directory, not a file");
-    return JobItem{line, std::move(*src), std::move(*dst), append, std::nullopt};
+    return JobItem{line, std::move(*src), std::move(*dst), append, std::nullopt, std::nullopt};
 }
 
 Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {

@@ -154,7 +154,7 @@ asio::awaitable<Expected<SourcesPlan>> plan_sources(const SourcesRequest& reques
         if (!source.directory) {
             if (into_directory && source.name.empty())
                 co_return Error(Errc::bad_url, "a source names no file: " + source.url.display());
-            plan.items.push_back({0, source.url, with_path(destination, target), false, std::nullopt});
+            plan.items.push_back({0, source.url, with_path(destination, target), false, std::nullopt, std::nullopt});
             continue;
         }
         const FtpUrl target_url = with_path(destination, target);
@@ -191,7 +191,7 @@ asio::awaitable<Expected<SourcesPlan>> plan_sources(const SourcesRequest& reques
         }
         for (const auto& file : mirror.files_to_copy)
             plan.items.push_back({0, with_path(source.url, join_path(source.url.path, file)),
-                                  with_path(destination, join_path(target, file)), false, std::nullopt});
+                                  with_path(destination, join_path(target, file)), false, std::nullopt, std::nullopt});
     }
     for (auto& [key, session] : sessions) co_await part(*session);
     co_await part(dst);

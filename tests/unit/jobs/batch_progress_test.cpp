@@ -12,7 +12,7 @@ JobItem item(const char* name) {
     auto destination = parse_ftp_url("ftp://127.0.0.3:2121/in/");
     REQUIRE(source);
     REQUIRE(destination);
-    return JobItem{1, *source, *destination, false};
+    return JobItem{1, *source, *destination, false, std::nullopt, std::nullopt};
 }
 
 BatchEvent event(BatchEvent::Kind kind, std::size_t index, const JobItem& job) {
