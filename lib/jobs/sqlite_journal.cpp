@@ -11,7 +11,32 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
+
+// Counts, bytes, first start and last finish per (state, worker) of the items the job file lists
+// (src <> ''), kept by triggers in the transaction of every change to an item, so that progress()
+// reads a few rows instead of scanning every item. Items leave that set only in submit(), which
+// counts them afresh (a minimum cannot be taken back by a trigger).
+constexpr const char* progress_table_sql =
+    "CREATE TABLE progress (state TEXT NOT NULL, worker TEXT NOT NULL, items INTEGER NOT NULL,"
+    " bytes INTEGER NOT NULL, first_started REAL, last_finished REAL, PRIMARY KEY (state, worker))";
+constexpr const char* recount_progress_sql =
+    "DELETE FROM progress;"
+    "INSERT INTO progress SELECT state, worker, COUNT(*), SUM(bytes), MIN(started), MAX(finished) FROM items"
+    " WHERE src <> '' GROUP BY state, worker";
+// An item entering the counted set: NEW's row; one leaving it: OLD's (the minimum and maximum stay,
+// which is exact while the item stays counted in another row, as claim, report, release and leave keep it).
+constexpr const char* add_new_sql =
+    "INSERT INTO progress SELECT new.state, new.worker, 1, new.bytes, new.started, new.finished WHERE new.src <> ''"
+    " ON CONFLICT (state, worker) DO UPDATE SET items = items + 1, bytes = bytes + excluded.bytes,"
+    " first_started = CASE WHEN first_started IS NULL OR excluded.first_started < first_started"
+    "   THEN excluded.first_started ELSE first_started END,"
+    " last_finished = CASE WHEN last_finished IS NULL OR excluded.last_finished > last_finished"
+    "   THEN excluded.last_finished ELSE last_finished END;";
+constexpr const char* remove_old_sql =
+    "UPDATE progress SET items = items - 1, bytes = bytes - old.bytes"
+    " WHERE old.src <> '' AND state = old.state AND worker = old.worker;";
+
 
 // Seconds since the epoch, with fractions: what started/finished hold.
 constexpr const char* now_sql = "((julianday('now') - 2440587.5) * 86400.0)";
@@ -99,13 +124,13 @@ Status SqliteJournal::exec(const std::string& sql) {
 // password, its place in the job) so that items can be claimed from the journal; schema 3 keeps
 // a failed item's exit code beside its last error (status --failed). Each step adds columns with
 // defaults, so a journal of any earlier schema is read as it was and brought forward in one
-// transaction.
+// transaction. Schema 4 adds the progress table and its triggers, counted from the items.
 Status SqliteJournal::migrate() {
     Statement version(db_, "SELECT value FROM meta WHERE name = 'schema'");
     if (!version) return sql_error(db_, "cannot read the schema version");
     const std::string found = version.step_row() ? version.text(0) : "";
     if (found == std::to_string(schema_version)) return success();
-    if (!found.empty() && found != "1" && found != "2")
+    if (!found.empty() && found != "1" && found != "2" && found != "3")
         return Error(Errc::bad_job, "journal has schema " + found + ", this rsexec reads " +
                                         std::to_string(schema_version));
     std::vector<std::string> steps;
@@ -121,7 +146,13 @@ Status SqliteJournal::migrate() {
             steps.push_back(std::string("ALTER TABLE items ADD COLUMN ") + column);
         steps.push_back("CREATE INDEX items_queue ON items (state, seq)");
     }
-    steps.push_back("ALTER TABLE items ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0");
+    if (found != "3") steps.push_back("ALTER TABLE items ADD COLUMN exit_code INTEGER NOT NULL DEFAULT 0");
+    steps.push_back(progress_table_sql);
+    steps.push_back(std::string("CREATE TRIGGER items_progress_insert AFTER INSERT ON items BEGIN ") + add_new_sql + " END");
+    steps.push_back(std::string("CREATE TRIGGER items_progress_update AFTER UPDATE OF state, worker, bytes, src, started,"
+                                " finished ON items BEGIN ") + remove_old_sql + add_new_sql + " END");
+    steps.push_back(std::string("CREATE TRIGGER items_progress_delete AFTER DELETE ON items BEGIN ") + remove_old_sql + " END");
+    steps.push_back(recount_progress_sql);
     steps.push_back("INSERT OR REPLACE INTO meta VALUES ('schema', '" + std::to_string(schema_version) + "')");
     std::string sql = "BEGIN IMMEDIATE;";
     for (const auto& step : steps) sql += step + ";";
@@ -163,6 +194,11 @@ Expected<std::vector<std::size_t>> SqliteJournal::submit(const std::vector<JobIt
         if (upsert.text(0) == "done") done.push_back(seq);
         upsert.step_done();
         upsert.reset();
+    }
+    // Items the file no longer lists left the counted set: their first start may have gone with them.
+    if (auto recounted = exec(recount_progress_sql); !recounted) {
+        (void)exec("ROLLBACK");
+        return recounted.error();
     }
     Statement meta(db_, "INSERT OR REPLACE INTO meta VALUES ('job', ?1), ('max_per_host', ?2)");
     if (!meta || !meta.bind(1, options_.job).bind(2, std::to_string(max_per_host)).step_done()) {
@@ -293,44 +329,44 @@ Expected<JobProgress> SqliteJournal::progress() {
     progress.job = options_.job;
     Statement cap(db_, "SELECT value FROM meta WHERE name = 'max_per_host'");
     if (cap && cap.step_row()) progress.max_per_host = static_cast<unsigned>(std::stoul("0" + cap.text(0)));
-    Statement totals(db_, "SELECT state, COUNT(*), SUM(bytes), MIN(started), MAX(finished) FROM items"
-                          " WHERE src <> '' GROUP BY state");
-    Statement workers(db_, "SELECT worker, state, COUNT(*), SUM(bytes) FROM items WHERE worker <> '' AND src <> ''"
-                           " GROUP BY worker, state");
-    if (!totals || !workers) return sql_error(db_, "progress");
-    round_trips_ += 2;
+    Statement rows(db_, "SELECT state, worker, items, bytes, first_started, last_finished FROM progress");
+    if (!rows) return sql_error(db_, "progress");
+    ++round_trips_;
     double first = 0, last = 0;
-    while (totals.step_row()) {
-        const auto n = static_cast<std::size_t>(totals.integer(1));
-        switch (parse_item_state(totals.text(0)).value_or(ItemState::pending)) {
+    std::map<std::string, WorkerProgress> by_name;
+    int rc;
+    while ((rc = sqlite3_step(rows.get())) == SQLITE_ROW) {
+        const auto state = parse_item_state(rows.text(0)).value_or(ItemState::pending);
+        const auto n = static_cast<std::size_t>(rows.integer(2));
+        const auto bytes = static_cast<std::uint64_t>(rows.integer(3));
+        switch (state) {
         case ItemState::pending: progress.pending += n; break;
         case ItemState::running: progress.running += n; break;
         case ItemState::failed: progress.failed += n; break;
         case ItemState::done:
             progress.done += n;
-            progress.bytes += static_cast<std::uint64_t>(totals.integer(2));
-            last = totals.real(4);
+            progress.bytes += bytes;
+            if (n > 0) last = std::max(last, rows.real(5));
             break;
         }
-        if (sqlite3_column_type(totals.get(), 3) != SQLITE_NULL && (first == 0 || totals.real(3) < first))
-            first = totals.real(3);
-    }
-    if (first > 0 && last > first) progress.seconds = last - first;
-    std::map<std::string, WorkerProgress> by_name;
-    while (workers.step_row()) {
-        auto& worker = by_name[workers.text(0)];
-        worker.name = workers.text(0);
-        const auto n = static_cast<std::size_t>(workers.integer(2));
-        switch (parse_item_state(workers.text(1)).value_or(ItemState::pending)) {
+        if (sqlite3_column_type(rows.get(), 4) != SQLITE_NULL && (first == 0 || rows.real(4) < first))
+            first = rows.real(4);
+        // A worker is listed while it holds an item in any state, as a count of the items shows it.
+        if (rows.text(1).empty() || n == 0) continue;
+        auto& worker = by_name[rows.text(1)];
+        worker.name = rows.text(1);
+        switch (state) {
         case ItemState::running: worker.running += n; break;
         case ItemState::done:
             worker.done += n;
-            worker.bytes += static_cast<std::uint64_t>(workers.integer(3));
+            worker.bytes += bytes;
             break;
         case ItemState::failed: worker.failed += n; break;
         case ItemState::pending: break;
         }
     }
+    if (rc != SQLITE_DONE) return sql_error(db_, "progress");
+    if (first > 0 && last > first) progress.seconds = last - first;
     for (auto& [name, worker] : by_name) {
         worker.alive = name == options_.worker;
         progress.workers.push_back(std::move(worker));

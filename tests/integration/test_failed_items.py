@@ -208,7 +208,7 @@ def test_old_journal(tmp):
         db = sqlite3.connect(journal)
         version = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchall()
         db.close()
-        check(version == [("3",)], "the journal was not brought forward: %r" % version)
+        check(version == [("4",)], "the journal was not brought forward: %r" % version)
         result = run(["batch", "--json", "--retries", "0", job], tmp)
         check(result.returncode == SOURCE, "batch on the old journal: exit %d: %s" % (result.returncode, result.stderr))
         items = json.loads(run(["status", "--journal", journal, "--failed", "--json"], tmp).stdout)["items"]
@@ -218,7 +218,7 @@ def test_old_journal(tmp):
         check(result.returncode == 0, "the fixed batch: exit %d: %s" % (result.returncode, result.stderr))
         items = json.loads(run(["status", "--journal", journal, "--failed", "--json"], tmp).stdout)["items"]
         check(items == [], "nothing failed after the fix: %r" % items)
-        print("ok: a schema-2 journal lists its failed item (exit code null), becomes schema 3, then records exit 5")
+        print("ok: a schema-2 journal lists its failed item (exit code null), becomes schema 4, then records exit 5")
 
 
 def dumped_transfers(path):

@@ -272,3 +272,190 @@ TEST_CASE("a journal of the second schema is brought forward: its failed items l
     REQUIRE(after);
     CHECK((*after)[1].exit_code == 5);
 }
+
+namespace {
+// progress() as the items say it, by a full count in a connection of its own (what progress()
+// computed before the journal kept counters).
+JobProgress counted_progress(const std::filesystem::path& path) {
+    JobProgress counted;
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT state, worker, COUNT(*), SUM(bytes), MIN(started), MAX(finished) FROM items"
+                                   " WHERE src <> '' GROUP BY worker, state ORDER BY worker",
+                               -1, &stmt, nullptr) == SQLITE_OK);
+    double first = 0, last = 0;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const std::string state = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+        const std::string name = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1));
+        const auto n = static_cast<std::size_t>(sqlite3_column_int64(stmt, 2));
+        const auto bytes = static_cast<std::uint64_t>(sqlite3_column_int64(stmt, 3));
+        WorkerProgress* worker = nullptr;
+        if (!name.empty()) {
+            if (counted.workers.empty() || counted.workers.back().name != name) counted.workers.push_back({name});
+            worker = &counted.workers.back();
+        }
+        if (state == "pending") counted.pending += n;
+        WorkerProgress unnamed;
+        if (!worker) worker = &unnamed;
+        if (state == "running") {
+            counted.running += n;
+            worker->running += n;
+        }
+        if (state == "failed") {
+            counted.failed += n;
+            worker->failed += n;
+        }
+        if (state == "done") {
+            counted.done += n;
+            counted.bytes += bytes;
+            worker->done += n;
+            worker->bytes += bytes;
+            last = std::max(last, sqlite3_column_double(stmt, 5));
+        }
+        if (sqlite3_column_type(stmt, 4) != SQLITE_NULL && (first == 0 || sqlite3_column_double(stmt, 4) < first))
+            first = sqlite3_column_double(stmt, 4);
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    if (first > 0 && last > first) counted.seconds = last - first;
+    return counted;
+}
+
+void check_progress_is_counted(Journal& journal, const std::filesystem::path& path, const char* after) {
+    INFO("after " << after);
+    const auto kept = journal.progress();
+    REQUIRE(kept);
+    const auto counted = counted_progress(path);
+    CHECK(kept->pending == counted.pending);
+    CHECK(kept->running == counted.running);
+    CHECK(kept->done == counted.done);
+    CHECK(kept->failed == counted.failed);
+    CHECK(kept->bytes == counted.bytes);
+    CHECK(kept->seconds == doctest::Approx(counted.seconds));
+    REQUIRE(kept->workers.size() == counted.workers.size());
+    for (std::size_t i = 0; i < counted.workers.size(); ++i) {
+        CHECK(kept->workers[i].name == counted.workers[i].name);
+        CHECK(kept->workers[i].running == counted.workers[i].running);
+        CHECK(kept->workers[i].done == counted.workers[i].done);
+        CHECK(kept->workers[i].failed == counted.workers[i].failed);
+        CHECK(kept->workers[i].bytes == counted.workers[i].bytes);
+    }
+}
+
+std::string schema_of(const std::filesystem::path& path) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name = 'schema'", -1, &stmt, nullptr) == SQLITE_OK);
+    std::string version = sqlite3_step(stmt) == SQLITE_ROW ? reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)) : "";
+    sqlite3_finalize(stmt);
+    sqlite3_close(db);
+    return version;
+}
+} // namespace
+
+TEST_CASE("the journal's progress counters agree with a full count after every kind of change") {
+    TempJournalPath file;
+    std::vector<JobItem> five;
+    for (std::size_t i = 1; i <= 5; ++i) five.push_back(item("f" + std::to_string(i), i));
+    {
+        auto journal = open_at(file.path.string(), "w1");
+        CHECK(schema_of(file.path) == "4");
+        check_progress_is_counted(*journal, file.path, "opening");
+        REQUIRE(journal->submit(five, 0));
+        check_progress_is_counted(*journal, file.path, "submit");
+        auto claimed = journal->claim(4);
+        REQUIRE(claimed);
+        REQUIRE(claimed->size() == 4);
+        check_progress_is_counted(*journal, file.path, "claim");
+        REQUIRE(journal->report({{(*claimed)[0].id, ItemState::done, 42, 1, ""},
+                                 {(*claimed)[1].id, ItemState::failed, 0, 4, "src: RETR f2: 550 No such file"}}));
+        check_progress_is_counted(*journal, file.path, "report of done and failed");
+        REQUIRE(journal->report({{(*claimed)[2].id, ItemState::pending, 0, 1, "interrupted"}}));
+        check_progress_is_counted(*journal, file.path, "report of an interrupted item");
+        REQUIRE(journal->release({(*claimed)[2].id}));  // no longer running: nothing changes
+        check_progress_is_counted(*journal, file.path, "release of an item not running");
+        auto again = journal->claim(1);
+        REQUIRE(again);
+        REQUIRE(journal->release({(*again)[0].id}));
+        check_progress_is_counted(*journal, file.path, "release");
+        REQUIRE(journal->claim(1));
+        REQUIRE(journal->leave());
+        check_progress_is_counted(*journal, file.path, "leave");
+        const auto kept = journal->progress();
+        CHECK(kept->done == 1);
+        CHECK(kept->failed == 1);
+        CHECK(kept->running == 0);
+        CHECK(kept->pending == 3);
+        REQUIRE(journal->claim(1));
+        // This run stops here without a word: the item just claimed (f3) stays running as w1's.
+    }
+    // Another process takes over after the interrupted run; the job file lost f5 and gained f6.
+    auto journal = open_at(file.path.string(), "w2");
+    check_progress_is_counted(*journal, file.path, "reopening after an interrupted run");
+    CHECK(journal->progress()->running == 1);
+    std::vector<JobItem> edited(five.begin(), five.begin() + 4);
+    edited.push_back(item("f6", 6));
+    REQUIRE(journal->submit(edited, 0));
+    check_progress_is_counted(*journal, file.path, "submit taking over the stopped run's items");
+    CHECK(journal->progress()->running == 0);
+    CHECK(journal->progress()->total() == 5);
+    auto rest = journal->claim(10);
+    REQUIRE(rest);
+    REQUIRE(rest->size() == 4);
+    CHECK((*rest)[1].earlier_claims > 0);  // f3 was started by the stopped run
+    check_progress_is_counted(*journal, file.path, "claim by the second worker");
+    std::vector<Outcome> outcomes;
+    for (const auto& claimed_item : *rest) outcomes.push_back({claimed_item.id, ItemState::done, 10, 1, ""});
+    REQUIRE(journal->report(outcomes));
+    check_progress_is_counted(*journal, file.path, "the last report");
+    const auto finished = journal->progress();
+    CHECK(finished->done == 5);
+    CHECK(finished->bytes == 82);
+    CHECK(finished->seconds >= 0);
+}
+
+TEST_CASE("a journal of the third schema is brought forward with its progress counted") {
+    TempJournalPath file;
+    {
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        std::string sql =
+            "CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO meta VALUES ('schema', '3'), ('job', 'job.txt');"
+            "CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+            " bytes INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+            " updated TEXT NOT NULL DEFAULT (datetime('now')), seq INTEGER NOT NULL DEFAULT 0,"
+            " line INTEGER NOT NULL DEFAULT 0, src TEXT NOT NULL DEFAULT '', dst TEXT NOT NULL DEFAULT '',"
+            " append INTEGER NOT NULL DEFAULT 0, worker TEXT NOT NULL DEFAULT '', claims INTEGER NOT NULL DEFAULT 0,"
+            " started REAL, finished REAL, exit_code INTEGER NOT NULL DEFAULT 0);"
+            "CREATE INDEX items_queue ON items (state, seq);";
+        const char* states[] = {"done", "failed", "running"};
+        for (int i = 0; i < 3; ++i) {
+            const auto stored = stored_item(item("f" + std::to_string(i + 1), static_cast<std::size_t>(i + 1)));
+            sql += "INSERT INTO items (key, state, bytes, seq, line, src, dst, worker, started, finished) VALUES ('" +
+                   stored.key + "', '" + states[i] + "', " + std::to_string(10 * (i + 1)) + ", " + std::to_string(i) +
+                   ", " + std::to_string(i + 1) + ", '" + stored.source + "', '" + stored.destination +
+                   "', 'old', " + std::to_string(1000 + i) + ", " + std::to_string(2000 + i) + ");";
+        }
+        REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto journal = open_at(file.path.string());
+    CHECK(schema_of(file.path) == "4");
+    check_progress_is_counted(*journal, file.path, "bringing schema 3 forward");
+    const auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->done == 1);
+    CHECK(progress->failed == 1);
+    CHECK(progress->running == 1);
+    CHECK(progress->bytes == 10);
+    CHECK(progress->seconds == doctest::Approx(1000));
+    REQUIRE(progress->workers.size() == 1);
+    CHECK(progress->workers[0].name == "old");
+    auto done = journal->submit(three_items(), 0);
+    REQUIRE(done);
+    CHECK(*done == std::vector<std::size_t>{0});
+    check_progress_is_counted(*journal, file.path, "submit on the brought-forward journal");
+}
