@@ -42,6 +42,31 @@ Expected<std::string> read_job_text(const std::string& path) {
     return text.str();
 }
 
+void print_bad_lines(const std::string& name, const std::vector<JobLineError>& errors, std::size_t unreported) {
+    for (const auto& error : errors) std::cerr << "rsexec: " << name << ": line " << error.line << ": " << error.reason << '\n';
+    if (unreported) std::cerr << "rsexec: " << name << ": and " << unreported << " more bad lines\n";
+    std::cerr << "rsexec: " << name << ": " << errors.size() + unreported << " bad lines; nothing was transferred\n";
+}
+
+// --check: the job file read a line at a time, nothing kept but the count and the bad lines, so
+// that a file of millions of lines is checked in little memory.
+int check_job_file(const std::string& path) {
+    std::ifstream file;
+    if (path != "-") {
+        file.open(path);
+        if (!file) return report_failure(Error(Errc::bad_job, "cannot read job file " + path));
+    }
+    std::istream& in = path == "-" ? std::cin : file;
+    JobFileReader reader;
+    for (std::string line; std::getline(in, line);) reader.next_line(line);
+    if (!reader.valid()) {
+        print_bad_lines(path == "-" ? std::string("stdin") : path, reader.errors(), reader.unreported_errors());
+        return static_cast<int>(ExitCode::usage);
+    }
+    std::cout << fmt::format("{}: {} transfers, all lines valid\n", path, reader.item_count());
+    return 0;
+}
+
 // --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT once
 // per pair); items done in the journal are shown as skipped, and their servers not asked. Under
 // an overwrite policy other than always, each item's destination is looked at as a run would.
@@ -136,24 +161,15 @@ int batch_command(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
     const auto job_path = args["jobfile"].as<std::string>();
+    if (args.count("check")) return check_job_file(job_path);
     auto text = read_job_text(job_path);
     if (!text) return report_failure(text.error());
     auto job_file = read_job_file(*text);
     if (!job_file.valid()) {
-        const auto name = job_path == "-" ? std::string("stdin") : job_path;
-        for (const auto& error : job_file.errors)
-            std::cerr << "rsexec: " << name << ": line " << error.line << ": " << error.reason << '\n';
-        if (job_file.unreported_errors)
-            std::cerr << "rsexec: " << name << ": and " << job_file.unreported_errors << " more bad lines\n";
-        std::cerr << "rsexec: " << name << ": "
-                  << job_file.errors.size() + job_file.unreported_errors << " bad lines; nothing was transferred\n";
+        print_bad_lines(job_path == "-" ? std::string("stdin") : job_path, job_file.errors, job_file.unreported_errors);
         return static_cast<int>(ExitCode::usage);
     }
     auto items = std::make_optional(std::move(job_file.items));
-    if (args.count("check")) {
-        std::cout << fmt::format("{}: {} transfers, all lines valid\n", job_path, items->size());
-        return 0;
-    }
 
     // Passwords the items' users need are asked for now, before anything moves (--submit logs in
     // nowhere: the workers use their own .netrc).

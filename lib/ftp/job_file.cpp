@@ -92,28 +92,37 @@ Expected<JobItem> parse_text_line(std::size_t line, std::string_view text) {
 
 } // namespace
 
+std::optional<JobItem> JobFileReader::next_line(std::string_view line) {
+    const std::size_t number = ++lines_;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') return std::nullopt;
+    auto item = line.front() == '{' ? parse_json_line(number, line) : parse_text_line(number, line);
+    if (item) {
+        ++items_;
+        return std::move(*item);
+    }
+    if (errors_.size() < max_reported_job_errors) {
+        const std::string& message = item.error().message;
+        const auto colon = message.find(": ");  // line_error's "line N: " prefix
+        errors_.push_back({number, colon == std::string::npos ? message : message.substr(colon + 2)});
+    } else {
+        ++unreported_;
+    }
+    return std::nullopt;
+}
+
 JobFile read_job_file(std::string_view text) {
     JobFile file;
-    std::size_t number = 0;
+    JobFileReader reader;
     while (!text.empty()) {
         const auto end = text.find('\n');
-        std::string_view line = text.substr(0, end);
+        const std::string_view line = text.substr(0, end);
         text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-        ++number;
-        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
-        while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
-        if (line.empty() || line.front() == '#') continue;
-        auto item = line.front() == '{' ? parse_json_line(number, line) : parse_text_line(number, line);
-        if (item) {
-            file.items.push_back(std::move(*item));
-        } else if (file.errors.size() < max_reported_job_errors) {
-            const std::string& message = item.error().message;
-            const auto colon = message.find(": ");  // line_error's "line N: " prefix
-            file.errors.push_back({number, colon == std::string::npos ? message : message.substr(colon + 2)});
-        } else {
-            ++file.unreported_errors;
-        }
+        if (auto item = reader.next_line(line)) file.items.push_back(std::move(*item));
     }
+    file.unreported_errors = reader.unreported_errors();
+    file.errors = reader.take_errors();
     return file;
 }
 

@@ -103,3 +103,33 @@ TEST_CASE("at most 100 bad lines are kept, the others counted") {
     REQUIRE_FALSE(first);
     CHECK(first.error().message == "line 1: expected SRC_URL DST_URL");
 }
+
+TEST_CASE("a job file read a line at a time keeps only the count and the bad lines, as read whole") {
+    std::string text = "# header\r\n\n";
+    for (int i = 0; i < 120; ++i) text += "ftp://a/bad" + std::to_string(i) + "\n";
+    for (int i = 0; i < 5; ++i) text += "  ftp://a/x" + std::to_string(i) + " ftp://b/\r\n";
+    text += "{\"src\": \"ftp://a/j\", \"dst\": \"ftp://b/\"}";  // last line without '\n'
+    JobFileReader reader;
+    std::size_t given = 0;
+    std::string_view rest = text;
+    while (!rest.empty()) {
+        const auto end = rest.find('\n');
+        if (auto item = reader.next_line(rest.substr(0, end))) {
+            ++given;
+            CHECK(item->line > 122);
+        }
+        rest = end == std::string_view::npos ? std::string_view{} : rest.substr(end + 1);
+    }
+    const auto whole = read_job_file(text);
+    CHECK(reader.item_count() == 6);
+    CHECK(given == 6);
+    CHECK(whole.items.size() == 6);
+    CHECK(whole.items.back().line == 128);
+    REQUIRE(reader.errors().size() == whole.errors.size());
+    CHECK(reader.errors().size() == max_reported_job_errors);
+    CHECK(reader.errors().front().line == 3);
+    CHECK(reader.errors().back().reason == whole.errors.back().reason);
+    CHECK(reader.unreported_errors() == 20);
+    CHECK(whole.unreported_errors == 20);
+    CHECK_FALSE(reader.valid());
+}

@@ -44,6 +44,23 @@ struct JobFile {
 };
 inline constexpr std::size_t max_reported_job_errors = 100;
 
+// A job file read a line at a time, keeping only the bad lines (as JobFile does) and counts: a
+// file of any length is checked in the memory of one line. read_job_file reads with it.
+class JobFileReader {
+public:
+    // The next line, without its '\n': its item, or none (blank, comment, or bad: recorded).
+    std::optional<JobItem> next_line(std::string_view line);
+    std::size_t item_count() const noexcept { return items_; }
+    const std::vector<JobLineError>& errors() const noexcept { return errors_; }
+    std::vector<JobLineError> take_errors() noexcept { return std::move(errors_); }
+    std::size_t unreported_errors() const noexcept { return unreported_; }
+    bool valid() const noexcept { return errors_.empty(); }
+
+private:
+    std::size_t lines_ = 0, items_ = 0, unreported_ = 0;
+    std::vector<JobLineError> errors_;
+};
+
 JobFile read_job_file(std::string_view text);
 
 // The items, or the first bad line as an error ("line N: reason").
