@@ -138,7 +138,7 @@ Status SqliteJournal::migrate() {
         steps.push_back("CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
                         " attempts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
                         " last_error TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL DEFAULT (datetime('now')))");
-    if (found != "2") {
+    if (found.empty() || found == "1") {
         for (const char* column : {"seq INTEGER NOT NULL DEFAULT 0", "line INTEGER NOT NULL DEFAULT 0",
                                    "src TEXT NOT NULL DEFAULT ''", "dst TEXT NOT NULL DEFAULT ''",
                                    "append INTEGER NOT NULL DEFAULT 0", "worker TEXT NOT NULL DEFAULT ''",
