@@ -26,7 +26,7 @@ struct JobItem {
     std::optional<Overwrite> overwrite = std::nullopt;  // this line's policy; nullopt: the command's --overwrite
     // The JSON field "relay": "auto", "never" or "always" (client/relay_plan.hpp); unset, the
     // command line's --relay.
-    std::optional<std::string> relay;
+    std::optional<std::string> relay = std::nullopt;
 };
 
 struct JobLineError {
