@@ -27,6 +27,9 @@ struct Leg {
     std::string command = request.verb + " " + request.argument;  // for messages
     bool started = false;  // 1yz seen
     bool done = false;     // 2yz seen
+    // A reply read while aborting this leg that refused the other server's address (the 425 a
+    // passive server sends when the peer is foreign may come after the other side's 426).
+    std::string peer_refusal = {};
 };
 
 struct LegsOutcome {
@@ -42,7 +45,8 @@ struct LegsOutcome {
 // come is not known, so a NOOP follows the ABOR and its 200 marks the end of them all: the
 // session is then in step for the next command. If that never comes, the session is closed.
 // Returns the error when the control connection turns out to be gone: that server died.
-asio::awaitable<std::optional<Error>> abort_and_resync(ControlSession& session, Clock::duration limit) {
+asio::awaitable<std::optional<Error>> abort_and_resync(ControlSession& session, Clock::duration limit,
+                                                        std::string* peer_refusal = nullptr) {
     if (!session.is_open()) co_return std::nullopt;
     for (const char* verb : {"ABOR", "NOOP"}) {
         if (auto sent = co_await session.send(verb); !sent) {
@@ -58,6 +62,7 @@ asio::awaitable<std::optional<Error>> abort_and_resync(ControlSession& session, 
             co_return std::nullopt;
         }
         if (reply->code == 200) co_return std::nullopt;
+        if (peer_refusal && refuses_peer_address(*reply)) *peer_refusal = reply->text();
     }
     session.close();
     co_return std::nullopt;
@@ -66,7 +71,7 @@ asio::awaitable<std::optional<Error>> abort_and_resync(ControlSession& session, 
 asio::awaitable<std::optional<Error>> abort_leg(Leg& leg, std::optional<Clock::duration> patience = std::nullopt) {
     if (leg.done) co_return std::nullopt;
     const auto limit = patience.value_or(std::min<Clock::duration>(leg.session.timeout(), std::chrono::seconds(10)));
-    co_return co_await abort_and_resync(leg.session, limit);
+    co_return co_await abort_and_resync(leg.session, limit, &leg.peer_refusal);
 }
 
 // Applies one reply to its leg; returns the error when the reply ends the leg badly.
@@ -118,6 +123,13 @@ asio::awaitable<LegsOutcome> run_legs(Leg& source, Leg& destination, StallWatch&
                 error = Error(Errc::transfer_failed,
                               leg->command + ": " + lost->message + " (" + error.describe() + ")",
                               leg->session.side());
+            }
+            // The other server refused this one's address: the pairing failed, whichever
+            // side's reply came first.
+            if (!leg->peer_refusal.empty() && !error.is(Errc::pairing_refused)) {
+                error = Error(Errc::pairing_refused, leg->command + ": " + leg->peer_refusal + " (" +
+                              error.describe() + ")", leg->session.side());
+                outcome.data_connection_refused = true;
             }
         }
         outcome.status = std::move(error);

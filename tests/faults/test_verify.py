@@ -9,7 +9,8 @@ renamed to its final name, and a server pair without a common digest is said so.
     the size agrees, the SHA-256 does not: exit 9, the temporary file is deleted, the final name
     keeps its old content.
   - rsexecd against hostile_server.py's well-behaved script (FEAT without HASH or X commands):
-    --verify checksum is exit 9 before any byte moves; checksum-if-available warns and copies.
+    --verify checksum with --relay never is exit 9 before any byte moves; allowed to relay, the
+    copy goes through rsexec, which hashes the stream; checksum-if-available warns and copies.
 """
 
 import os
@@ -89,10 +90,16 @@ def main(argv):
                                   "--log", os.path.join(work, "plain.log")], stdout=subprocess.PIPE, text=True)
         port = int(plain.stdout.readline())
         target = url("127.0.0.10", port, "p.bin", "any", "any")
-        run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
+        run = copy(rsexec, "--relay", "never", "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
         check(run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:]))
         check("no checksum algorithm both servers offer (src: HASH SHA-256; XSHA256; dst: none)" in last_message(run), last_message(run))
         check(not re.search(r"^(src|dst)> (RETR|STOR)", run.stderr, re.M), "bytes moved before the refusal")
+        # Allowed to relay (the default), the copy goes through rsexec, which hashes the stream
+        # itself and reports that SHA-256.
+        run = copy(rsexec, "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
+        check(run.returncode == 0, "relayed --verify checksum: exit %d: %s" % (run.returncode, run.stderr[-1500:]))
+        check("relayed through rsexec" in run.stdout, "not relayed: %s" % run.stdout[-500:])
+        check("SHA-256 of the relayed stream: " in run.stderr, "no stream digest said: %s" % run.stderr[-1500:])
         run = copy(rsexec, "--verify", "checksum-if-available", url(src.address, src.port, "f.bin"), target)
         check(run.returncode == 0, run.stderr[-1500:])
         check("rsexec: warning: no checksum algorithm both servers offer" in run.stderr, run.stderr[-1500:])

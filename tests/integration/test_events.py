@@ -257,6 +257,11 @@ def group_events(rsexec, rsexecd, work):
         check(sorted(e.get("skipped") for e in events if e["event"] == "skipped") == ["exists"] * 3,
               "--overwrite never: the existing files are not skipped as existing: %s" % events)
 
+        # A relayed item: `relay` in its done event.
+        events = runner.run(["batch", "--json", "--no-journal", "--relay", "always", job], expect=11)
+        check(any(e.get("relay") is True for e in events if e["event"] == "done"),
+              "--relay always: no done event says relay: %s" % events)
+
         # copy --json: the batch's events for its one file, a copy that fails too.
         events = runner.run(["copy", "--json", url(src, "a.bin"), url(dst, "copied-a.bin")], expect=0)
         check([e["event"] for e in events] == ["start", "done", "summary"], "copy --json: %s" % events)

@@ -405,6 +405,10 @@ def part_nofxp(args, work, kinds):
             try:
                 runs = [one(a, b, [])]
                 if relay:
+                    # The relayed copy's file goes, so that the refusal's "nothing under the
+                    # final name" is about this run alone.
+                    if os.path.exists(runs[0][0].target):
+                        os.remove(runs[0][0].target)
                     runs.append(one(a, b, ["--relay", "never"]))
                 return runs
             finally:
