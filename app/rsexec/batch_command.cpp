@@ -231,7 +231,8 @@ int batch_command(int argc, char** argv) {
     batch.journal = journal.get();
     const std::size_t total = items->size();
     const int code = run_items(io, std::move(*items), std::move(batch), wants_json(args), total);
-    return finish_unfinished_job_file(dump ? &*dump : nullptr, *journal, *text, code);
+    if (!dump) return code;
+    return finish_unfinished_job_file(&*dump, *journal, *text, code);
 }
 
 } // namespace rsexec::cli
