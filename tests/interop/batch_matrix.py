@@ -15,18 +15,15 @@ temporary `.rsexec-part` file left, sessions reused (a few logins, not one per f
 Exits 0 when every case passes, 1 otherwise. Every server is stopped by pid at the end.
 """
 
-import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import KINDS, REPO, Peer  # noqa: E402
+from peers import KINDS, REPO, Peer, run_every_kind  # noqa: E402
 
 HARD_LIMIT = 180
 SIZES = [0, 1, 65535, 65536] + [4096 + i for i in range(35)] + [17 * 1024 * 1024]
@@ -98,26 +95,8 @@ def run_kind(args, kind, index, work):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
-    ap.add_argument("--rsexecd", default=os.path.join(REPO, "build", "bin", "rsexecd"))
-    ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--net", default=os.environ.get("RSEXEC_INTEROP_BATCH_NET", "127.0.8"))
-    args = ap.parse_args()
-    os.environ.setdefault("RSEXECD", os.path.abspath(args.rsexecd))
-    os.environ.setdefault("RSEXEC_PEERS_STATE", tempfile.mkdtemp(prefix="rsexec-peers-batch-"))
-    work = tempfile.mkdtemp(prefix="rsexec-interop-batch-")
-    os.chmod(work, 0o755)
-    failures = []
-    try:
-        for index, kind in enumerate(args.kinds.split(",")):
-            failures += run_kind(args, kind, index, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("%d failures" % len(failures) if failures else "every pipelined batch passed")
-    for failure in failures:
-        print("  " + failure)
-    return 1 if failures else 0
+    return run_every_kind(__doc__.split("\n")[0], "batch", "RSEXEC_INTEROP_BATCH_NET", "127.0.8", run_kind,
+                          "every pipelined batch passed")
 
 
 if __name__ == "__main__":

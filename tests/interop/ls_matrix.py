@@ -5,7 +5,7 @@ Command line, as root, after scripts/setup-interop.sh:
 
     /usr/bin/python3 tests/interop/ls_matrix.py [--rsexec build/bin/rsexec]
         [--rsexecd build/bin/rsexecd] [--kinds vsftpd,proftpd,pure-ftpd,pyftpdlib,rsexecd]
-        [--net 127.0.9]
+        [--net 127.0.11]
 
 For each kind, two servers of it (FXP on) and a small tree on the first: `ls` (names, -l -h,
 --json, -R) must show exactly the tree's entries with their sizes, whichever listing the server
@@ -15,16 +15,13 @@ tree byte for byte, and a second run must copy nothing. Exits 0 when every kind 
 otherwise; every server is stopped by pid at the end.
 """
 
-import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import KINDS, REPO, Peer  # noqa: E402
+from peers import KINDS, REPO, Peer, run_every_kind  # noqa: E402
 
 RUN_LIMIT = 60
 # No dot files: vsftpd and pure-ftpd leave them out of LIST by default, which is theirs to decide.
@@ -99,29 +96,15 @@ def check_kind(args, kind, index, work):
     return ["%s: %s" % (kind, p) for p in problems]
 
 
+def checked_kind(args, kind, index, work):
+    found = check_kind(args, kind, index, work)
+    print("%s %s" % ("FAIL" if found else "ok  ", kind), flush=True)
+    return found
+
+
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
-    ap.add_argument("--rsexecd", default=os.path.join(REPO, "build", "bin", "rsexecd"))
-    ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--net", default=os.environ.get("RSEXEC_INTEROP_LS_NET", "127.0.9"))
-    args = ap.parse_args()
-    os.environ.setdefault("RSEXECD", os.path.abspath(args.rsexecd))
-    os.environ.setdefault("RSEXEC_PEERS_STATE", tempfile.mkdtemp(prefix="rsexec-peers-ls-"))
-    work = tempfile.mkdtemp(prefix="rsexec-interop-ls-")
-    os.chmod(work, 0o755)
-    failures = []
-    try:
-        for index, kind in enumerate(args.kinds.split(",")):
-            found = check_kind(args, kind, index, work)
-            print("%s %s" % ("FAIL" if found else "ok  ", kind), flush=True)
-            failures += found
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("%d failures" % len(failures) if failures else "ls, patterns and copy -r passed on every kind")
-    for failure in failures:
-        print("  " + failure)
-    return 1 if failures else 0
+    return run_every_kind(__doc__.split("\n")[0], "ls", "RSEXEC_INTEROP_LS_NET", "127.0.11", checked_kind,
+                          "ls, patterns and copy -r passed on every kind")
 
 
 if __name__ == "__main__":

@@ -18,20 +18,17 @@ an empty file, a name with a space). `rsexec mirror -v --json` runs twice:
 Exits 0 when every kind passes, 1 otherwise. Every server is stopped by pid at the end.
 """
 
-import argparse
 import calendar
 import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import KINDS, REPO, Peer  # noqa: E402
+from peers import KINDS, REPO, Peer, run_every_kind  # noqa: E402
 
 HARD_LIMIT = 120
 TREE = {  # name: (time, size)
@@ -127,26 +124,8 @@ def run_kind(args, kind, index, work):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
-    ap.add_argument("--rsexecd", default=os.path.join(REPO, "build", "bin", "rsexecd"))
-    ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--net", default=os.environ.get("RSEXEC_INTEROP_TIMES_NET", "127.0.9"))
-    args = ap.parse_args()
-    os.environ.setdefault("RSEXECD", os.path.abspath(args.rsexecd))
-    os.environ.setdefault("RSEXEC_PEERS_STATE", tempfile.mkdtemp(prefix="rsexec-peers-times-"))
-    work = tempfile.mkdtemp(prefix="rsexec-interop-times-")
-    os.chmod(work, 0o755)
-    failures = []
-    try:
-        for index, kind in enumerate(args.kinds.split(",")):
-            failures += run_kind(args, kind, index, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    print("%d failures" % len(failures) if failures else "every second mirror copied nothing")
-    for failure in failures:
-        print("  " + failure)
-    return 1 if failures else 0
+    return run_every_kind(__doc__.split("\n")[0], "times", "RSEXEC_INTEROP_TIMES_NET", "127.0.9", run_kind,
+                          "every second mirror copied nothing")
 
 
 if __name__ == "__main__":

@@ -121,3 +121,33 @@ class Peer:
 
     def __repr__(self):
         return "Peer(%s %s fxp=%s)" % (self.kind, self.hostport, self.fxp)
+
+
+def run_every_kind(description, name, net_env, default_net, check_kind, all_passed):
+    """The main of a test run once per peer kind on its own two addresses: parses --rsexec,
+    --rsexecd, --kinds and --net (default from NET_ENV, else DEFAULT_NET: a /24 no other interop
+    test uses, as ctest may run them at once), calls check_kind(args, kind, index, work) for
+    each kind (a list of problems back), prints them and returns the exit status."""
+    import argparse
+    import shutil
+    import tempfile
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
+    ap.add_argument("--rsexecd", default=os.path.join(REPO, "build", "bin", "rsexecd"))
+    ap.add_argument("--kinds", default=",".join(KINDS))
+    ap.add_argument("--net", default=os.environ.get(net_env, default_net))
+    args = ap.parse_args()
+    os.environ.setdefault("RSEXECD", os.path.abspath(args.rsexecd))
+    os.environ.setdefault("RSEXEC_PEERS_STATE", tempfile.mkdtemp(prefix="rsexec-peers-%s-" % name))
+    work = tempfile.mkdtemp(prefix="rsexec-interop-%s-" % name)
+    os.chmod(work, 0o755)
+    failures = []
+    try:
+        for index, kind in enumerate(args.kinds.split(",")):
+            failures += check_kind(args, kind, index, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("%d failures" % len(failures) if failures else all_passed)
+    for failure in failures:
+        print("  " + failure)
+    return 1 if failures else 0

@@ -4,7 +4,7 @@
 Command line, as root, after scripts/setup-interop.sh:
 
     /usr/bin/python3 tests/interop/pyftpdlib_stall.py [--rsexec build/bin/rsexec] [--rounds 3]
-        [--net 127.0.9]
+        [--net 127.0.12]
 
 pyftpdlib 1.5.7 keeps an active (PORT/EPRT) data connection's connector after handing its socket
 over; the session's next data command closes that connector again, and when the kernel has given
@@ -47,7 +47,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rsexec", default=os.path.join(REPO, "build", "bin", "rsexec"))
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each mode")
-    ap.add_argument("--net", default=os.environ.get("RSEXEC_INTEROP_STALL_NET", "127.0.9"))
+    ap.add_argument("--net", default=os.environ.get("RSEXEC_INTEROP_STALL_NET", "127.0.12"))
     args = ap.parse_args()
     os.environ.setdefault("RSEXEC_PEERS_STATE", tempfile.mkdtemp(prefix="rsexec-peers-stall-"))
     work = tempfile.mkdtemp(prefix="rsexec-interop-stall-")
