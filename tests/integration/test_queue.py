@@ -777,7 +777,8 @@ def test_takeover(tmp):
 def test_give_back(tmp):
     """A worker that starts a file too large for a pipeline gives back the items it claimed and
     has not started: a second worker, started while the first is stopped (SIGSTOP) inside its
-    first large copy, copies all the others."""
+    first large copy, copies all the others. Leases are long: a loaded machine must not turn the
+    stop into a takeover, which is another group's test."""
     home = netrc_home(tmp)
     with RsexecdServer(RSEXECD, ADDRESSES[0], extra_args=FXP) as src, \
             RsexecdServer(RSEXECD, ADDRESSES[1], extra_args=FXP) as dst, PostgresServer() as pg:
@@ -793,7 +794,7 @@ def test_give_back(tmp):
         first_err = os.path.join(tmp, "first.err")
         with open(first_err, "wb") as stderr:
             first = subprocess.Popen([RSEXEC, "worker", "--journal", pg.url, "--job", "give-back", "-j", "1",
-                                      "--name", "first", "--json", "-v"], stdout=subprocess.PIPE, stderr=stderr,
+                                      "--lease", "600", "--name", "first", "--json", "-v"], stdout=subprocess.PIPE, stderr=stderr,
                                      text=True, env=environment(home))
         _workers.append(first)
         try:
@@ -807,7 +808,7 @@ def test_give_back(tmp):
             first.send_signal(signal.SIGSTOP)
             check(first.poll() is None, "the first worker ended before its first STOR")
             second_process = subprocess.Popen([RSEXEC, "worker", "--journal", pg.url, "--job", "give-back", "-j", "1",
-                                               "--name", "second", "--json"], stdout=subprocess.PIPE,
+                                               "--lease", "600", "--name", "second", "--json"], stdout=subprocess.PIPE,
                                               stderr=subprocess.PIPE, text=True, env=environment(home))
             _workers.append(second_process)
             # The second copies the five the first gave back, then waits for the first's item.
