@@ -4,10 +4,11 @@
 # where WORK/rtt.PAIR.series holds one block per tool (a quoted title line, then "RTT files/s"
 # rows), blocks separated by two blank lines.
 if (!exists("out")) out = 'docs/rtt.png'
+if (!exists("what")) what = '200 files of 4 KiB'
 n = words(pairs)
 set terminal pngcairo size 400 * n + 120, 480 font ',10' noenhanced
 set output out
-set multiplot layout 1, n title 'Files per second, 200 files of 4 KiB, control RTT through bench/rtt-proxy (one run, 2 cores)'
+set multiplot layout 1, n title 'Files per second, ' . what . ', control RTT through bench/rtt-proxy (one run, 2 cores)'
 set logscale y
 set yrange [1:10000]
 set xrange [-5:105]

@@ -17,8 +17,13 @@
 # --data FILE (default $TMPDIR/rsexec-rtt.dat), and draws docs/rtt.png with bench/plot-rtt.gp when
 # gnuplot is there (--no-plot: not).
 #
-# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick|--big] [--data FILE] [--no-plot]
-#   --quick: RTT 20 ms and 200 files only; --big: RTT 20 ms and the 256 MiB file only.
+# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick|--big|--block] [--data FILE] [--no-plot]
+#   --quick: RTT 20 ms and 200 files only; --big: RTT 20 ms and the 256 MiB file only;
+#   --block: the rsexecd pair only (block mode), 1,000 files at RTT 0, 20 and 100 ms, `rsexec batch`
+#   with its default settings; prints files/s at each RTT against RTT 0 (goals: >= 80 % at 20 ms,
+#   >= 60 % at 100 ms), round trips of wall time per file, and the CPU seconds of rsexec, each
+#   rsexecd and each proxy; draws docs/rtt-block.png. RSEXEC_BEFORE=BINARY adds the same runs
+#   with another rsexec (say, the build before a change), for a comparison in one run.
 # RSEXEC, RSEXECD: the binaries (default build/bin/...).
 set -euo pipefail
 here=$PWD
@@ -32,6 +37,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=yes ;;
     --big) quick=big ;;
+    --block) quick=block ;;
     --data) data_copy=$2; shift ;;
     --no-plot) plot=no ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
@@ -106,15 +112,15 @@ make_files() {  # DIR COUNT
 echo "rtt: writing the data sets" >&2
 src_data=$bench_work/data
 sets=()
-if [ $quick != big ]; then
+if [ $quick != big ] && [ $quick != block ]; then
   make_files "$src_data/s200" 200
   sets+=(s200)
 fi
-if [ $quick = no ]; then
+if [ $quick = no ] || [ $quick = block ]; then
   make_files "$src_data/s1000" 1000
   sets+=(s1000)
 fi
-if [ $quick != yes ]; then
+if [ $quick != yes ] && [ $quick != block ]; then
   mkdir -p "$src_data/big"
   head -c $((256 * 1024 * 1024)) /dev/urandom >"$src_data/big/big"
   sets+=(big)
@@ -135,6 +141,8 @@ start_rsexecd "$net.1" "$bench_work/rs-a"; rs_pa=$port
 start_rsexecd "$net.2" "$bench_work/rs-b"; rs_pb=$port
 pairs+=(rsexecd)
 
+gridftp=no
+if [ $quick != block ]; then
 seed "$bench_work/vs-a"
 mkdir -p "$bench_work/vs-b"
 vs_pa=$("$peers" start vsftpd "$net.3" 0 "$bench_work/vs-a" 2>/dev/null); vs_pa=${vs_pa##*:}
@@ -142,7 +150,6 @@ vs_pb=$("$peers" start vsftpd "$net.4" 0 "$bench_work/vs-b" 2>/dev/null); vs_pb=
 vs_creds=$("$peers" creds | sed 's/^user=\(.*\) password=\(.*\)$/\1:\2/')
 pairs+=(vsftpd)
 
-gridftp=no
 if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
   echo "rtt: installing globus-gass-copy-progs globus-gridftp-server-progs" >&2
   install_globus() {
@@ -166,6 +173,7 @@ else
     echo "globus-url-copy: not available (globus-gridftp-server did not start)"
   fi
 fi
+fi  # not --block
 
 # --- one run
 # url_of PAIR a|b PORT: the base URL a client uses; gridftp paths are the server's own paths.
@@ -194,6 +202,11 @@ run() {
   out=$droot/out
   rm -rf "$out"
   case $tool in
+    rsexec-default | rsexec-before)
+      for f in "$src_data/$set"/*; do echo "$src/$set/${f##*/} $dst/out/"; done >"$bench_work/job"
+      mkdir -p "$out"
+      cmd=("$RSEXEC" batch --no-journal --json "$bench_work/job")
+      [ "$tool" = rsexec-before ] && cmd[0]=$RSEXEC_BEFORE ;;
     rsexec-j1 | rsexec-j4)
       for f in "$src_data/$set"/*; do echo "$src/$set/${f##*/} $dst/out/"; done >"$bench_work/job"
       mkdir -p "$out"
@@ -206,9 +219,15 @@ run() {
     guc-pp) cmd=(globus-url-copy -r -cd -pp "$src/$set/" "$dst/out/") ;;
     guc-pp-cc4) cmd=(globus-url-copy -r -cd -pp -cc 4 "$src/$set/" "$dst/out/") ;;
   esac
-  local start end secs status=ok
+  local start end secs status=ok cpu_before
+  cpu_before=$(cpu_of_servers)
   start=$(date +%s.%N)
-  timeout "$run_timeout" "${cmd[@]}" >"$bench_work/run.log" 2>&1 || status=$?
+  if [ $quick = block ]; then
+    /usr/bin/time -f 'rtt-cpu %U %S' -o "$bench_work/time.log" timeout "$run_timeout" "${cmd[@]}" \
+      >"$bench_work/run.log" 2>&1 || status=$?
+  else
+    timeout "$run_timeout" "${cmd[@]}" >"$bench_work/run.log" 2>&1 || status=$?
+  fi
   end=$(date +%s.%N)
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
   if [ "$status" = 124 ]; then
@@ -234,10 +253,34 @@ run() {
   fi
   printf '%-8s %4s ms %-6s %-14s %9s s %s\n' "$pair" "$rtt" "$set" "$tool" "$secs" \
     "$( [ "$status" = ok ] && tail -1 "$data" | awk '{ printf "%s files/s, %.1f MB/s", $8, $5 / $7 / 1e6 }' || echo "$status")" >&2
+  [ $quick = block ] && what_binds "$rtt" "$tool" "$files" "$secs" "$cpu_before"
   rm -rf "$out"
 }
 
+# --block: the CPU seconds the servers and proxies used (utime + stime from /proc), and after a run
+# what bound it: rsexec's CPU, the servers', the proxies', and the wall time per file in round trips.
+cpu_of() {  # PID: CPU seconds so far
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
+}
+cpu_of_servers() {
+  local pid out=""
+  for pid in "${bench_pids[@]}" "${proxy_pids[@]}"; do out="$out $(cpu_of "$pid")"; done
+  echo "$out"
+}
+what_binds() {  # RTT TOOL FILES SECS CPU_BEFORE
+  local after
+  after=$(cpu_of_servers)
+  awk -v rtt="$1" -v tool="$2" -v files="$3" -v secs="$4" -v before="$5" -v after="$after" \
+      -v rs="$(awk '/^rtt-cpu/ { print $2 + $3 }' "$bench_work/time.log" 2>/dev/null)" 'BEGIN {
+    n = split(before, b, " "); split(after, a, " ")
+    line = sprintf("         cpu s: rsexec %s", rs == "" ? "?" : rs)
+    for (i = 1; i <= n; i++) line = line sprintf(", %s %.2f", (i <= 2 ? "rsexecd" : "proxy"), a[i] - b[i])
+    if (rtt > 0 && secs != "NaN") line = line sprintf("; %.2f round trips of wall time a file", secs / files / (rtt / 1000))
+    print line }' >&2
+}
+
 tools_of() {  # PAIR SET
+  if [ $quick = block ]; then echo "rsexec-default${RSEXEC_BEFORE:+ rsexec-before}"; return; fi
   case $1:$2 in
     gridftp:big) echo "guc guc-pp" ;;
     gridftp:s1000) echo "guc-pp guc-pp-cc4" ;;
@@ -248,7 +291,7 @@ tools_of() {  # PAIR SET
   esac
 }
 
-if [ $quick = no ]; then rtts=(0 20 100); else rtts=(20); fi
+if [ $quick = no ] || [ $quick = block ]; then rtts=(0 20 100); else rtts=(20); fi
 for rtt in "${rtts[@]}"; do
   for pair in "${pairs[@]}"; do
     case $pair in
@@ -265,7 +308,7 @@ for rtt in "${rtts[@]}"; do
     dst=$(url_of "$pair" b "$pb")
     for set in "${sets[@]}"; do
       # 1,000 files and the big file at 20 ms only, to bound the run time.
-      [ "$set" = s200 ] || [ "$rtt" = 20 ] || continue
+      [ "$set" = s200 ] || [ "$rtt" = 20 ] || [ $quick = block ] || continue
       for tool in $(tools_of "$pair" "$set"); do
         run "$pair" "$rtt" "$set" "$tool" "$src" "$dst"
       done
@@ -291,6 +334,7 @@ echo "|---|---|---|---|---|---|---|"
 label() {
   case $1 in
     rsexec-j1) echo 'rsexec batch -j 1' ;; rsexec-j4) echo 'rsexec batch -j 4' ;;
+    rsexec-default) echo 'rsexec batch' ;; rsexec-before) echo 'rsexec batch (RSEXEC_BEFORE)' ;;
     rsexec-mirror) echo 'rsexec mirror (-j 4)' ;; lftp) echo 'lftp mirror (FXP)' ;;
     lftp-P4) echo 'lftp mirror --parallel=4 (FXP)' ;; guc) echo 'globus-url-copy' ;;
     guc-pp) echo 'globus-url-copy -pp' ;; guc-pp-cc4) echo 'globus-url-copy -pp -cc 4' ;;
@@ -310,6 +354,26 @@ ratio() {  # LABEL A B GOAL: A / B against GOAL
     if (a == "" || b == "" || a == "NaN" || b == "NaN") { printf "%s: not measured\n", l; exit }
     r = a / b; printf "%s: %.2fx (goal >= %sx): %s\n", l, r, g, (r >= g ? "met" : "NOT met") }'
 }
+if [ $quick = block ]; then
+  echo
+  echo "Goals, rsexecd pair, 1,000 x 4 KiB, files/s against RTT 0:"
+  for tool in $(tools_of rsexecd s1000); do
+    ratio "  $(label "$tool"), RTT 20 ms" "$(fps rsexecd 20 s1000 "$tool")" "$(fps rsexecd 0 s1000 "$tool")" 0.8
+    ratio "  $(label "$tool"), RTT 100 ms" "$(fps rsexecd 100 s1000 "$tool")" "$(fps rsexecd 0 s1000 "$tool")" 0.6
+  done
+  if [ $plot = yes ] && command -v gnuplot >/dev/null; then
+    for tool in $(tools_of rsexecd s1000); do
+      printf '"%s"\n' "$(label "$tool")"
+      awk -v t="$tool" '!/^#/ && $6 == t && $8 != "NaN" { print $2, $8 }' "$data"
+      printf '\n\n'
+    done >"$bench_work/rtt.rsexecd.series"
+    gnuplot -e "dir='$bench_work'; pairs='rsexecd'; out='docs/rtt-block.png'; what='1,000 files of 4 KiB, block mode'" \
+      bench/plot-rtt.gp && echo "rtt: drew docs/rtt-block.png" >&2
+  fi
+  echo "rtt: figures in $data_copy" >&2
+  [ "$failures" -eq 0 ] || { echo "rtt: $failures run(s) FAILED (see above)" >&2; exit 1; }
+  exit 0
+fi
 echo
 [ $quick = big ] || echo "Goals, RTT 20 ms, 200 x 4 KiB:"
 [ $quick = big ] || ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3

@@ -14,8 +14,8 @@ packages=(
   python3 python3-pyftpdlib lftp curl vsftpd openssl coreutils procps iproute2
   # tests: a capture on the loopback interface proves no password crosses in clear with TLS
   tcpdump
-  # bench/rtt.sh draws docs/rtt.png
-  gnuplot-nox
+  # bench/rtt.sh draws docs/rtt.png; --block times rsexec with /usr/bin/time
+  gnuplot-nox time
   # fuzzing: clang's libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
   # the shared job queue: libpq to build, a real PostgreSQL server for its tests

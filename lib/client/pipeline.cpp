@@ -6,6 +6,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+#include <fmt/format.h>
 
 #include "client/file_size.hpp"
 #include "client/file_times.hpp"
@@ -47,6 +48,7 @@ struct Slot {
 struct Pending {
     Expect what;
     Slot* slot;
+    Clock::time_point sent{};  // when it was written: its reply's time is a round-trip sample
 };
 
 bool is_transfer(Expect what) { return what == Expect::retrieve || what == Expect::store; }
@@ -59,7 +61,7 @@ struct Wire {
     std::deque<Pending> pending;   // sent, not answered yet
 
     void queue(Expect what, Slot* slot, std::string verb, std::string argument = {}) {
-        outbox.push_back({{std::move(verb), std::move(argument)}, {what, slot}});
+        outbox.push_back({{std::move(verb), std::move(argument)}, {what, slot, {}}});
         if (slot) ++slot->replies_due;
     }
     // A transfer, or a PORT/EPRT, not answered yet: pyftpdlib answers PORT only once it has
@@ -91,6 +93,9 @@ struct Wire {
             if (stop) break;
         }
         if (batch.empty()) co_return success();
+        const auto now = Clock::now();
+        for (auto it = pending.end() - static_cast<std::ptrdiff_t>(batch.size()); it != pending.end(); ++it)
+            it->sent = now;
         co_return co_await session.send_all(batch);
     }
 };
@@ -111,7 +116,7 @@ public:
           listener_(options.pairing.listener == Side::source ? source_ : destination_),
           connector_(options.pairing.listener == Side::source ? destination_ : source_),
           say_times_{options.times_not_kept, options.notice},
-          keep_times_(options.preserve_times && offers_mfmt(destination.features())) {
+          keep_times_(options.preserve_times && offers_mfmt(destination.features())), window_size_(options.window) {
         if (options.preserve_times && !keep_times_ && options.times_not_kept)
             options.times_not_kept(no_mfmt_notice(destination));
     }
@@ -164,12 +169,28 @@ public:
             while (!source_.idle() || !destination_.idle()) {
                 if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
             }
+            say_window();
         }
         co_return success();
     }
 
 private:
     bool per_file() const { return !options_.block_mode; }
+
+    Window current_window() {
+        const Window window = window_size_.at(Clock::now());
+        widest_ = std::max(widest_, window.files);
+        return window;
+    }
+
+    // -v: the window the round trip and the rate called for.
+    void say_window() const {
+        if (!options_.block_mode || !options_.notice) return;
+        const auto rtt = window_size_.rtt();
+        options_.notice(fmt::format("block mode: {} files, up to {} in flight (round trip {})", finished_, widest_,
+                                    rtt ? fmt::format("{:.1f} ms", std::chrono::duration<double, std::milli>(*rtt).count())
+                                        : std::string("not measured")));
+    }
 
     asio::awaitable<Status> enter_block_mode() {
         for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "B");
@@ -203,8 +224,9 @@ private:
                 hand_back_from(*slot);
                 break;
             }
-            if (moving() >= (per_file() ? 2u : options_.window)) break;
-            if (moving() > 0 && moving_bytes() + slot->source_size.value_or(0) > options_.window_bytes) break;
+            const Window window = current_window();
+            if (moving() >= (per_file() ? 2u : window.files)) break;
+            if (moving() > 0 && moving_bytes() + slot->source_size.value_or(0) > window.bytes) break;
             if (per_file() && !announcement_) break;
             if (auto stopped = start(*slot)) return stopped;
         }
@@ -215,7 +237,7 @@ private:
     }
 
     void take_ahead() {
-        const std::size_t ahead = per_file() ? 1 : options_.window;
+        const std::size_t ahead = per_file() ? 1 : current_window().files;
         while (!exhausted_ && unstarted() < ahead) {
             auto file = callbacks_.next();
             if (!file) {
@@ -263,6 +285,7 @@ private:
         slot.started = true;
         if (callbacks_.started) callbacks_.started(slot.file.index);
         slot.started_at = Clock::now();
+        window_size_.started(slot.started_at);
         std::optional<ControlSession::Command> connect;
         if (per_file()) {
             auto command = connect_command(options_.pairing.dialect, *announcement_, listener_.session,
@@ -368,6 +391,9 @@ private:
         if (transfer && reply.preliminary()) return std::nullopt;  // 150 or 125: the final reply follows
         wire.pending.pop_front();
         if (slot) --slot->replies_due;
+        // A transfer's reply waits for its bytes; any other measures the round trip (the
+        // smallest is kept: one queued behind a transfer is late for that reason alone).
+        if (!transfer) window_size_.round_trip(Clock::now() - head.sent);
         ControlSession& session = wire.session;
 
         switch (head.what) {
@@ -461,6 +487,9 @@ private:
                         &slot};
         }
         slot.renaming = true;
+        // Its transfer is over: it leaves the window.
+        window_size_.completed(slot.source_size.value_or(0), Clock::now());
+        ++finished_;
         destination_.queue(Expect::rename_from, &slot, "RNFR", slot.temporary);
         destination_.queue(Expect::rename_to, &slot, "RNTO", slot.file.destination_path);
         return std::nullopt;
@@ -542,6 +571,9 @@ private:
     std::optional<Reply> announcement_;  // the listener's reply for the next file
     TimeNotices say_times_;
     bool keep_times_ = false;  // preserve_times, and the destination offers MFMT
+    WindowSize window_size_;
+    unsigned widest_ = 0;        // the largest window used
+    std::size_t finished_ = 0;   // files whose transfer ended
 };
 
 } // namespace

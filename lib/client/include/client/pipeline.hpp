@@ -11,8 +11,10 @@
 //     out together with both transfer commands, the copy's SIZE and the previous file's
 //     RNFR/RNTO: about one round trip per file;
 //   - block mode (both servers offer MODE B, docs/PROTOCOL.md): paired once, the data connection
-//     stays open and carries an EOF marker after each file, so the RETR and STOR of up to
-//     `window` files are in flight at once, with no round trip between files.
+//     stays open and carries an EOF marker after each file, so the RETR and STOR of a window of
+//     files are in flight at once, with no round trip between files. The window covers what the
+//     pair finishes in a round trip (window_size.hpp): measured from the replies' times and the
+//     files finished, it grows while it is what binds, up to its bounds in files and bytes.
 // Not every server waits for a transfer to end before it reads the next command: proftpd and
 // pyftpdlib answer commands that arrive during a transfer (450, or out of turn), and pure-ftpd
 // loses a command sent in the same write as PORT. With servers not known to queue commands
@@ -34,6 +36,7 @@
 #include "client/control_session.hpp"
 #include "client/pairing.hpp"
 #include "client/transfer.hpp"
+#include "client/window_size.hpp"
 
 namespace rsexec {
 
@@ -55,14 +58,15 @@ struct PipelineOptions {
     // for servers that queue them (pipelines_behind_transfers).
     bool behind_transfers = true;
     bool verify_size = true;
-    unsigned window = 16;             // block mode: files in flight at once
-    std::uint64_t window_bytes = 8u << 20;  // and their bytes, beyond the first file
+    // Block mode: the files in flight at once and their bytes (beyond the first file), sized from
+    // the round trip and the pair's rate (window_size.hpp) within these bounds.
+    WindowLimits window;
     // Larger files go back to copy_file, which watches for stalls and reports progress.
     std::uint64_t largest = 16u << 20;
     // As CopyOptions's: each file's MDTM goes out behind its SIZE, its MFMT behind its RNTO.
     bool preserve_times = false;
     std::function<void(const std::string&)> times_not_kept;
-    std::function<void(const std::string&)> notice;
+    std::function<void(const std::string&)> notice;  // -v; in block mode, the window reached
 };
 
 struct PipelineCallbacks {

@@ -1,0 +1,89 @@
+#include "client/window_size.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rsexec {
+namespace {
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// The rate follows the last round trip's completions, so that a window that binds grows by its
+// headroom each round trip; never over less than 10 ms (at no delay a few files would make the
+// rate), nor more than the limit's span. A rate measured high costs only memory, which the
+// bounds keep; one measured low costs speed.
+Clock::duration rate_span(const WindowLimits& limits, std::optional<Clock::duration> rtt) {
+    const Clock::duration floor = std::chrono::milliseconds(10);
+    const Clock::duration wanted = rtt ? std::max(*rtt, floor) : limits.rate_span;
+    return std::min(wanted, limits.rate_span);
+}
+
+} // namespace
+
+WindowSize::WindowSize(WindowLimits limits) : limits_(limits) {
+    limits_.max_files = std::max(limits_.max_files, limits_.min_files);
+    limits_.max_bytes = std::max(limits_.max_bytes, limits_.min_bytes);
+}
+
+void WindowSize::round_trip(Clock::duration sample) {
+    if (sample < Clock::duration::zero()) return;
+    if (!rtt_ || sample < *rtt_) rtt_ = sample;
+}
+
+void WindowSize::started(Clock::time_point now) {
+    if (!started_) started_ = now;
+}
+
+void WindowSize::completed(std::uint64_t bytes, Clock::time_point now) {
+    started(now);
+    done_.emplace_back(now, bytes);
+    forget_before(now);
+}
+
+void WindowSize::forget_before(Clock::time_point now) {
+    const auto oldest = now - rate_span(limits_, rtt_);
+    while (!done_.empty() && done_.front().first < oldest) done_.pop_front();
+}
+
+// The time the rate is measured over: the span, or since the first transfer went out when that
+// is more recent; never less than a round trip (no file finishes sooner after the first start).
+double WindowSize::span_seconds(Clock::time_point now) const {
+    Clock::duration span = rate_span(limits_, rtt_);
+    if (started_) span = std::min(span, now - *started_);
+    if (rtt_) span = std::max(span, *rtt_);
+    return seconds(span);
+}
+
+double WindowSize::files_per_second(Clock::time_point now) const {
+    const double span = span_seconds(now);
+    if (span <= 0) return 0;
+    const auto oldest = now - rate_span(limits_, rtt_);
+    std::size_t files = 0;
+    for (const auto& [when, bytes] : done_) files += when >= oldest && when <= now;
+    return static_cast<double>(files) / span;
+}
+
+double WindowSize::bytes_per_second(Clock::time_point now) const {
+    const double span = span_seconds(now);
+    if (span <= 0) return 0;
+    const auto oldest = now - rate_span(limits_, rtt_);
+    double total = 0;
+    for (const auto& [when, bytes] : done_)
+        if (when >= oldest && when <= now) total += static_cast<double>(bytes);
+    return total / span;
+}
+
+Window WindowSize::at(Clock::time_point now) const {
+    Window window{limits_.min_files, limits_.min_bytes};
+    if (!rtt_) return window;
+    const double rtt = seconds(*rtt_);
+    const double files = std::ceil(files_per_second(now) * rtt * limits_.headroom);
+    const double bytes = std::ceil(bytes_per_second(now) * rtt * limits_.headroom);
+    window.files = static_cast<unsigned>(
+        std::clamp(files, static_cast<double>(limits_.min_files), static_cast<double>(limits_.max_files)));
+    window.bytes = static_cast<std::uint64_t>(
+        std::clamp(bytes, static_cast<double>(limits_.min_bytes), static_cast<double>(limits_.max_bytes)));
+    return window;
+}
+
+} // namespace rsexec
