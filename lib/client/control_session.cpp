@@ -127,6 +127,26 @@ asio::awaitable<Status> ControlSession::login(const Credentials& credentials) {
     co_return success();
 }
 
+asio::awaitable<Status> ControlSession::login_replies(const Credentials& credentials) {
+    auto user = co_await read_reply();
+    if (!user) co_return user.error();
+    // USER answered 230 (no password needed) or refused: PASS's reply (503, 530) says nothing more.
+    const bool asked_password = user->code == 331;
+    auto pass = co_await read_reply();
+    if (asked_password && !pass) co_return pass.error();
+    const Reply& answer = asked_password ? *pass : *user;
+    if (answer.code == 332) co_return Error(Errc::login_failed, "server asks for an account (ACCT) and none was given", side_);
+    if (!answer.completion()) {
+        Error error = refused("login as " + credentials.user, answer);
+        error.code = make_error_code(Errc::login_failed);
+        co_return error;
+    }
+    if (!pass) co_return pass.error();
+    co_return success();
+}
+
+bool reads_login_ahead(std::string_view greeting) { return greeting.starts_with("220 rsexecd "); }
+
 asio::awaitable<Status> ControlSession::load_features() {
     auto reply = co_await command("FEAT");
     if (!reply) co_return reply.error();
@@ -139,11 +159,18 @@ asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t por
     login_used_ = Login{host, port, credentials, implicit_tls};
     if (auto connected = co_await connect(std::move(host), port, implicit_tls); !connected) co_return connected;
     if (auto secured = co_await secure(); !secured) co_return secured;
-    if (auto logged_in = co_await login(credentials); !logged_in) co_return logged_in;
+    // A server that asks for an account (332) is asked step by step.
+    const bool login_ahead = reads_login_ahead(greeting_) && credentials.account.empty();
+    std::vector<Command> commands;
+    if (login_ahead) {
+        commands.push_back({"USER", credentials.user});
+        commands.push_back({"PASS", credentials.password});
+    } else if (auto logged_in = co_await login(credentials); !logged_in) {
+        co_return logged_in;
+    }
     // The commands after login in one write (none depends on another's reply): one round trip
     // per login. RFC 4217 9: PBSZ 0 then PROT P asks for TLS on data connections too.
     // RFC 959 3.1.1.3: image type, so that sizes match byte for byte on both servers.
-    std::vector<Command> commands;
     if (tls_) {
         commands.push_back({"PBSZ", "0"});
         commands.push_back({"PROT", "P"});
@@ -151,6 +178,9 @@ asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t por
     commands.push_back({"FEAT", ""});
     commands.push_back({"TYPE", "I"});
     if (auto sent = co_await send_all(commands); !sent) co_return sent;
+    if (login_ahead) {
+        if (auto logged_in = co_await login_replies(credentials); !logged_in) co_return logged_in;
+    }
     if (tls_) {
         auto size = co_await read_reply();
         if (!size) co_return size.error();

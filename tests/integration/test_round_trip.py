@@ -7,7 +7,8 @@ GROUP is one of: window, open (all when omitted).
           (STORs in flight before their 226, from the -v trace, and the -v notice), and every
           file arrives whole.
   open:   the sessions of all workers open side by side: every worker's USER goes out within a
-          round trip of the first, not one worker's login after another.
+          round trip of the first, not one worker's login after another; to rsexecd the login
+          goes in one write (USER, PASS, FEAT, TYPE I).
 The servers listen on 127.0.23.1 and .2, each proxy on its server's address (the address a
 server announces in PASV stays true; data connections go straight from server to server).
 """
@@ -167,6 +168,12 @@ def test_open(tmp):
         all_in = max(logged_in.values()) - min(users.values())
         check(all_in < 2 * one_login, "all %d sessions logged in after %.2f s, one login takes %.2f s"
               % (2 * workers, all_in, one_login))
+        # rsexecd reads the login ahead: USER, PASS, FEAT and TYPE I in one write, before any reply.
+        for who in users:
+            dialogue = [l for _, l in lines if l.startswith(who + ">") or l.startswith(who + "<")]
+            first = [l.split(" ", 1)[0] + " " + l.split(" ", 2)[1] for l in dialogue[1:5]]
+            check(first == [who + "> USER", who + "> PASS", who + "> FEAT", who + "> TYPE"],
+                  "%s: login not in one write: %s" % (who, dialogue[:6]))
         print("ok: %d sessions: USERs within %.2f s, all logged in %.2f s after the first USER (one login %.2f s)"
               % (2 * workers, spread, all_in, one_login))
 
