@@ -127,17 +127,33 @@ asio::awaitable<Status> ControlSession::login(const Credentials& credentials) {
     co_return success();
 }
 
-asio::awaitable<Status> ControlSession::login_replies(const Credentials& credentials) {
-    auto user = co_await read_reply();
+asio::awaitable<Status> ControlSession::load_features() {
+    auto reply = co_await command("FEAT");
+    if (!reply) co_return reply.error();
+    features_ = Features::from_reply(*reply);
+    co_return success();
+}
+
+namespace {
+
+// Whether a server reads the commands after USER before it answers it, by its greeting: rsexecd
+// reads every command in order and answers each in turn (docs/PROTOCOL.md). Others are not
+// asked: a server may drop what arrives before it has answered USER.
+bool reads_login_ahead(std::string_view greeting) { return greeting.starts_with("220 rsexecd "); }
+
+// The replies to USER and PASS sent in one write, read as login() reads them.
+asio::awaitable<Status> login_replies(ControlSession& session, const Credentials& credentials) {
+    auto user = co_await session.read_reply();
     if (!user) co_return user.error();
     // USER answered 230 (no password needed) or refused: PASS's reply (503, 530) says nothing more.
     const bool asked_password = user->code == 331;
-    auto pass = co_await read_reply();
+    auto pass = co_await session.read_reply();
     if (asked_password && !pass) co_return pass.error();
     const Reply& answer = asked_password ? *pass : *user;
-    if (answer.code == 332) co_return Error(Errc::login_failed, "server asks for an account (ACCT) and none was given", side_);
+    if (answer.code == 332)
+        co_return Error(Errc::login_failed, "server asks for an account (ACCT) and none was given", session.side());
     if (!answer.completion()) {
-        Error error = refused("login as " + credentials.user, answer);
+        Error error = session.refused("login as " + credentials.user, answer);
         error.code = make_error_code(Errc::login_failed);
         co_return error;
     }
@@ -145,14 +161,7 @@ asio::awaitable<Status> ControlSession::login_replies(const Credentials& credent
     co_return success();
 }
 
-bool reads_login_ahead(std::string_view greeting) { return greeting.starts_with("220 rsexecd "); }
-
-asio::awaitable<Status> ControlSession::load_features() {
-    auto reply = co_await command("FEAT");
-    if (!reply) co_return reply.error();
-    features_ = Features::from_reply(*reply);
-    co_return success();
-}
+} // namespace
 
 asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t port, const Credentials& credentials,
                                              bool implicit_tls) {
@@ -179,7 +188,7 @@ asio::awaitable<Status> ControlSession::open(std::string host, std::uint16_t por
     commands.push_back({"TYPE", "I"});
     if (auto sent = co_await send_all(commands); !sent) co_return sent;
     if (login_ahead) {
-        if (auto logged_in = co_await login_replies(credentials); !logged_in) co_return logged_in;
+        if (auto logged_in = co_await login_replies(*this, credentials); !logged_in) co_return logged_in;
     }
     if (tls_) {
         auto size = co_await read_reply();

@@ -147,6 +147,12 @@ public:
             if (auto stopped = top_up()) co_return co_await stop(*stopped);
             // A file handed back with no reply due is done with.
             forget_settled();
+            // Every transfer answered and none to come: stream mode again (which closes the kept
+            // data connection) in the write of the last renames, not a round trip after them.
+            if (options_.block_mode && !mode_reset_ && exhausted_ && unstarted() == 0 && moving() == 0) {
+                for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "S");
+                mode_reset_ = true;
+            }
             // The receiver's commands first, as copy_file does.
             for (Wire* wire : {&destination_, &source_}) {
                 if (auto sent = co_await wire->flush(); !sent) {
@@ -157,7 +163,7 @@ public:
             if (drained()) break;
             if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
         }
-        if (options_.block_mode) {
+        if (options_.block_mode && !mode_reset_) {
             // Stream mode again, which also closes the kept data connection.
             for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "S");
             for (Wire* wire : {&destination_, &source_}) {
@@ -169,8 +175,8 @@ public:
             while (!source_.idle() || !destination_.idle()) {
                 if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
             }
-            say_window();
         }
+        say_window();
         co_return success();
     }
 
@@ -574,6 +580,7 @@ private:
     WindowSize window_size_;
     unsigned widest_ = 0;        // the largest window used
     std::size_t finished_ = 0;   // files whose transfer ended
+    bool mode_reset_ = false;    // MODE S is queued
 };
 
 } // namespace

@@ -99,11 +99,15 @@ std::optional<Error> BatchRun::State::onto_itself(
                                     target + "): copying it onto itself would destroy it");
 }
 
+// Both QUITs at once: one round trip for the pair, not one per session.
 asio::awaitable<void> BatchRun::State::quit(Site& src, Site& dst) {
-    for (Site* site : {&src, &dst}) {
-        if (site->session && site->session->is_open()) co_await site->session->command("QUIT");
-        drop(*site);
-    }
+    const auto say_goodbye = [](Site& site) -> asio::awaitable<void> {
+        if (site.session && site.session->is_open()) co_await site.session->command("QUIT");
+    };
+    using namespace asio::experimental::awaitable_operators;
+    co_await (say_goodbye(src) && say_goodbye(dst));
+    drop(src);
+    drop(dst);
 }
 
 } // namespace rsexec

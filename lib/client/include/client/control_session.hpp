@@ -62,9 +62,7 @@ public:
     // FEAT (RFC 2389); a server without FEAT simply has no features.
     asio::awaitable<Status> load_features();
     // All of the above, then (under TLS) PBSZ 0 and PROT P, and TYPE I: a session ready for
-    // binary transfers. `implicit_tls`: ftps://, TLS from the first byte. To a server that reads
-    // the login ahead (reads_login_ahead), USER and PASS go out in one write with FEAT and
-    // TYPE I: one round trip after the greeting instead of three.
+    // binary transfers. `implicit_tls`: ftps://, TLS from the first byte.
     asio::awaitable<Status> open(std::string host, std::uint16_t port, const Credentials& credentials,
                                  bool implicit_tls = false);
     // QUIT, close, and open() again to the same server as the same user: whatever the server
@@ -139,14 +137,6 @@ private:
     Features features_;
     std::string greeting_;
     std::optional<Login> login_used_;
-
-    // The replies to USER and PASS sent in one write, read as login() reads them.
-    asio::awaitable<Status> login_replies(const Credentials& credentials);
 };
-
-// Whether a server reads the commands after USER before it answers it, by its greeting: rsexecd
-// reads every command in order and answers each in turn (docs/PROTOCOL.md). Others are not
-// asked: a server may drop what arrives before it has answered USER.
-bool reads_login_ahead(std::string_view greeting);
 
 } // namespace rsexec
