@@ -206,8 +206,15 @@ private:
         while (!source_.idle() || !destination_.idle()) {
             if (auto stopped = co_await receive()) co_return stopped->error;
         }
-        co_return co_await pair_sessions(options_.pairing.dialect, listener_.session, connector_.session,
-                                         options_.pairing.listener == Side::source, options_.pairing_options);
+        auto last = co_await pair_sessions_but_last(options_.pairing.dialect, listener_.session, connector_.session,
+                                                    options_.pairing.listener == Side::source, options_.pairing_options);
+        if (!last) co_return last.error();
+        // The pairing's last step goes out with the first files' transfer commands, as copy_file
+        // sends it (docs/PROTOCOL.md): its reply comes before theirs, a round trip saved.
+        Wire& wire = last->session == &source_.session ? source_ : destination_;
+        wire.queue(options_.pairing.dialect == Dialect::rfc438 ? Expect::pin : Expect::connect, nullptr,
+                   last->command.verb, last->command.argument);
+        co_return success();
     }
 
     // Takes files for the source's SIZE ahead of their transfer, and starts those ready to go.
@@ -434,10 +441,10 @@ private:
             announcement_ = reply;
             return std::nullopt;
         case Expect::pin:
-            if (!reply.completion()) return Stop{session.refused("SOCK", reply)};
+            if (!reply.completion()) return Stop{pairing_step_refused(session, "SOCK", reply)};
             return std::nullopt;
         case Expect::connect:
-            if (!reply.completion()) return Stop{session.refused("PORT/EPRT", reply)};
+            if (!reply.completion()) return Stop{pairing_step_refused(session, "PORT/EPRT", reply)};
             return std::nullopt;
         case Expect::mode:
             if (!reply.completion()) return Stop{session.refused("MODE", reply)};
