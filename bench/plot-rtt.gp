@@ -6,7 +6,7 @@
 if (!exists("out")) out = 'docs/rtt.png'
 if (!exists("what")) what = '200 files of 4 KiB'
 n = words(pairs)
-set terminal pngcairo size 400 * n + 120, 480 font ',10' noenhanced
+set terminal pngcairo size (n > 1 ? 400 * n + 120 : 860), 480 font ',10' noenhanced
 set output out
 set multiplot layout 1, n title 'Files per second, ' . what . ', control RTT through bench/rtt-proxy (one run, 2 cores)'
 set logscale y
