@@ -46,21 +46,23 @@ asio::awaitable<Expected<bool>> protect_own_data(ControlSession& session, bool a
     co_return protect;
 }
 
-asio::awaitable<Expected<DataConnection>> open_passive_data(ControlSession& session, bool trust_announced_address) {
+const char* passive_verb(const ControlSession& session) {
+    return session.peer_address().is_v6() || session.features().has("EPSV") ? "EPSV" : "PASV";
+}
+
+Expected<Endpoint> announced_endpoint(const ControlSession& session, const Reply& reply, bool trust_announced_address) {
     const auto peer = session.peer_address();
-    const bool extended = peer.is_v6() || session.features().has("EPSV");
-    auto reply = co_await session.expect(2, extended ? "EPSV" : "PASV");
-    if (!reply) co_return reply.error();
-    Endpoint where;
-    if (extended) {
-        auto port = parse_epsv_reply(reply->text());
-        if (!port) co_return Error(port.error().code, "EPSV: " + port.error().message, session.side());
-        where = Endpoint(peer, *port);
-    } else {
-        auto announced = parse_pasv_reply(reply->text());
-        if (!announced) co_return Error(announced.error().code, "PASV: " + announced.error().message, session.side());
-        where = trust_announced_address ? to_endpoint(*announced) : Endpoint(peer, announced->port);
+    if (std::string_view(passive_verb(session)) == "EPSV") {
+        auto port = parse_epsv_reply(reply.text());
+        if (!port) return Error(port.error().code, "EPSV: " + port.error().message, session.side());
+        return Endpoint(peer, *port);
     }
+    auto announced = parse_pasv_reply(reply.text());
+    if (!announced) return Error(announced.error().code, "PASV: " + announced.error().message, session.side());
+    return trust_announced_address ? to_endpoint(*announced) : Endpoint(peer, announced->port);
+}
+
+asio::awaitable<Expected<DataConnection>> connect_data(ControlSession& session, const Endpoint& where) {
     DataConnection data;
     data.socket = std::make_unique<asio::ip::tcp::socket>(session.executor());
     auto connecting = [&]() -> asio::awaitable<std::error_code> {
@@ -73,6 +75,14 @@ asio::awaitable<Expected<DataConnection>> open_passive_data(ControlSession& sess
     if (*connected)
         co_return Error(Errc::connect_failed, "data connection to " + target + ": " + connected->message(), session.side());
     co_return std::move(data);
+}
+
+asio::awaitable<Expected<DataConnection>> open_passive_data(ControlSession& session, bool trust_announced_address) {
+    auto reply = co_await session.expect(2, passive_verb(session));
+    if (!reply) co_return reply.error();
+    auto where = announced_endpoint(session, *reply, trust_announced_address);
+    if (!where) co_return where.error();
+    co_return co_await connect_data(session, *where);
 }
 
 asio::awaitable<Status> secure_data(ControlSession& session, DataConnection& data) {

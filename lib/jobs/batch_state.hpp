@@ -93,6 +93,7 @@ struct BatchRun::State {
     struct Returned {
         std::size_t index;
         std::optional<std::uint64_t> source_size;
+        bool from_relay_pipeline = false;  // not to be offered to one again
     };
 
     // One side's session, reused while the next item names the same login.
@@ -185,6 +186,19 @@ struct BatchRun::State {
     asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
                                    std::deque<std::pair<std::size_t, Error>>& failed,
                                    std::deque<Returned>& returned);
+
+    // Items relayed through rsexec (--relay always, or servers known to refuse every pairing)
+    // whose copies a relay pipeline can make (relay_pipeline.hpp), with the sessions open now.
+    bool can_relay_pipeline(const Site& src, const Site& dst, std::size_t index) const;
+    // Relays `first` and the items after it through one pair of sessions, as `pipeline` does.
+    asio::awaitable<bool> relay_pipeline(Site& src, Site& dst, std::size_t first,
+                                         std::deque<std::pair<std::size_t, Error>>& failed,
+                                         std::deque<Returned>& returned);
+    // `index` and the items after it through a relay pipeline, when it can go through one
+    // (false: copy it another way); `enabled` turns false after a pipeline that did nothing.
+    asio::awaitable<bool> try_relay_pipeline(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                             std::deque<std::pair<std::size_t, Error>>& failed,
+                                             std::deque<Returned>& returned, bool& enabled);
 
     asio::awaitable<void> worker(unsigned worker_number);
 

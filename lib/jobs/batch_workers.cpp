@@ -211,6 +211,7 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
     std::string paired_logins;
     bool proven = false;  // `paired` worked for a copy (rather than being the plan's first)
     bool pipelining = options.pipelining != Pipelining::off;
+    bool relay_pipelining = pipelining;
     const auto logins = [&] { return src.login + " " + dst.login; };
     if (worker_number == 1 && options.open_pair) {
         co_await adopt(src, options.open_pair->source, options.open_pair->source_url);
@@ -238,6 +239,12 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
                 interrupted(index, 1, Error(Errc::interrupted, "stopped before it was sent"));
                 continue;
             }
+            // Handed back by a direct pipeline whose pairing the servers refused: relayed together.
+            // (Not a co_await inside &&: GCC 12 fails on it.)
+            bool relayed = false;
+            if (!item.from_relay_pipeline && item.source_size.value_or(0) <= PipelineOptions{}.largest)
+                relayed = co_await try_relay_pipeline(src, dst, index, worker_number, failed, returned, relay_pipelining);
+            if (relayed) continue;
             if (auto worked = co_await copy_one(src, dst, index, worker_number, 1, item.source_size)) {
                 paired = worked;
                 paired_logins = logins();
@@ -252,6 +259,8 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             if (co_await more_may_come()) continue;
             break;
         }
+        const bool relayed = co_await try_relay_pipeline(src, dst, *index, worker_number, failed, returned, relay_pipelining);
+        if (relayed) continue;
         if (pipelining && can_pipeline_item(*index)) {
             if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
                 opened && !refusing_pairs(src, dst)) {

@@ -35,6 +35,12 @@ asio::awaitable<Expected<bool>> protect_own_data(ControlSession& session, bool a
 // address the control connection reached (a 227 naming another host is the bounce attack).
 asio::awaitable<Expected<DataConnection>> open_passive_data(ControlSession& session, bool trust_announced_address);
 
+// Its parts, for callers that send the PASV/EPSV together with other commands: the verb this
+// session takes, where its 227/229 reply says to connect (as above), and the connect.
+const char* passive_verb(const ControlSession& session);
+Expected<Endpoint> announced_endpoint(const ControlSession& session, const Reply& reply, bool trust_announced_address);
+asio::awaitable<Expected<DataConnection>> connect_data(ControlSession& session, const Endpoint& where);
+
 // The TLS handshake on an open data connection, after the transfer command's 1yz.
 asio::awaitable<Status> secure_data(ControlSession& session, DataConnection& data);
 
