@@ -35,14 +35,14 @@ public:
 
     asio::awaitable<Status> run() {
         std::optional<PipelineFile> file = take();
-        bool asked = false;  // its SIZE and PASV/EPSV are out on the source
         while (file) {
             current_ = file->index;
             ahead_.reset();
             blame_current_ = true;
-            if (!asked) {
+            if (!source_asked_) {
                 if (auto sent = co_await ask_source(*file); !sent) co_return fail(sent.error());
             }
+            source_asked_ = false;
             std::optional<PipelineFile> next;
             auto copied = co_await copy(*file, next);
             if (!copied) co_return fail(copied.error());
@@ -52,8 +52,8 @@ public:
                 if (auto renamed = co_await rename_verified(); !renamed) co_return fail(renamed.error());
                 co_return success();
             }
-            asked = next.has_value();
-            file = asked ? std::move(next) : take();
+            if (next) file = std::move(next);
+            else file = take();
         }
         if (auto renamed = co_await rename_verified(); !renamed) co_return fail(renamed.error());
         co_return success();
@@ -85,18 +85,19 @@ private:
     // large for the pipeline (handed back); `next` is the file asked for behind this one's RETR.
     asio::awaitable<Expected<bool>> copy(PipelineFile& file, std::optional<PipelineFile>& next) {
         const auto started_at = Clock::now();
-        std::vector<ControlSession::Command> to_destination;
-        if (verified_) {
-            to_destination.push_back({"RNFR", verified_->temporary});
-            to_destination.push_back({"RNTO", verified_->final_path});
-        }
         const bool ask_kind = !file.into_directory.empty();
-        if (ask_kind) to_destination.push_back({"MLST", file.destination_path});
-        to_destination.push_back({passive_verb(destination_), ""});
-        if (auto sent = co_await destination_.send_all(to_destination); !sent) co_return sent.error();
-        if (verified_) {
-            if (auto renamed = co_await read_rename(); !renamed) co_return renamed.error();
+        if (!destination_asked_) {
+            // With the previous file's rename, when it has not gone out with a STOR.
+            std::vector<ControlSession::Command> to_destination;
+            const bool renaming = verified_.has_value();
+            if (renaming) add_rename(to_destination);
+            add_destination_ask(to_destination, file);
+            if (auto sent = co_await destination_.send_all(to_destination); !sent) co_return sent.error();
+            if (renaming) {
+                if (auto renamed = co_await read_rename(); !renamed) co_return renamed.error();
+            }
         }
+        destination_asked_ = false;
         if (ask_kind) {
             auto kind = co_await destination_.read_reply();
             if (!kind) co_return kind.error();
@@ -137,20 +138,27 @@ private:
 
         if (callbacks_.started) callbacks_.started(file.index);
         const std::string temporary = temporary_path(file.destination_path);
-        // The receiver's STOR first, as copy_file does; the copy's SIZE behind it where the
-        // server answers it once the transfer has ended.
-        std::vector<ControlSession::Command> store{{"STOR", temporary}};
+        if (source_queues_ || destination_queues_) {
+            next = take();
+            if (next) ahead_ = next->index;
+        }
+        // The previous file's rename (when it waited for this write), then the receiver's STOR
+        // before the sender's RETR, as copy_file does; the copy's SIZE behind it where the server
+        // answers it once the transfer has ended, and there the next file's PASV/EPSV too.
+        std::vector<ControlSession::Command> store;
+        const bool renaming = verified_.has_value();
+        if (renaming) add_rename(store);
+        store.push_back({"STOR", temporary});
         const bool size_queued = options_.verify_size && destination_queues_;
         if (size_queued) store.push_back({"SIZE", temporary});
+        const bool destination_ahead = next && destination_queues_;
+        if (destination_ahead) add_destination_ask(store, *next);
         if (auto sent = co_await destination_.send_all(store); !sent) co_return sent.error();
+        // The next file's SIZE and PASV/EPSV, answered as this download ends.
         std::vector<ControlSession::Command> retrieve{{"RETR", file.source_path}};
-        if (source_queues_) {
-            // The next file's SIZE and PASV/EPSV, answered as this download ends.
-            next = take();
-            if (next) {
-                ahead_ = next->index;
-                for (auto& command : ask_commands(*next)) retrieve.push_back(std::move(command));
-            }
+        const bool source_ahead = next && source_queues_;
+        if (source_ahead) {
+            for (auto& command : ask_commands(*next)) retrieve.push_back(std::move(command));
         }
         if (auto sent = co_await source_.send_all(retrieve); !sent) co_return sent.error();
 
@@ -164,6 +172,9 @@ private:
         else moved = co_await pump_buffered(from, to, pump);
         download->close();
         upload->close();
+        if (renaming) {
+            if (auto renamed = co_await read_rename(); !renamed) co_return renamed.error();
+        }
         // Both 2yz: the source's says it sent everything, the destination's that it stored it. A
         // refused RETR or STOR is the cause of a failed pump, and what the file's error says.
         auto sent = co_await final_reply(source_);
@@ -188,7 +199,10 @@ private:
             }
             if (!written) co_return written.error();
             if (*written && *source_size && **written != **source_size) {
-                // Its bytes are not to be trusted, not even to resume from.
+                // Its bytes are not to be trusted, not even to resume from. The next file's
+                // replies due first.
+                const int due = destination_ahead ? (next->into_directory.empty() ? 1 : 2) : 0;
+                for (int i = 0; i < due; ++i) (void)co_await destination_.read_reply();
                 (void)co_await destination_.command("DELE", temporary);
                 co_return Error(Errc::verification_failed,
                                 "size mismatch: the copy should have " + std::to_string(**source_size) +
@@ -199,7 +213,20 @@ private:
         }
         result.elapsed = Clock::now() - started_at;
         verified_ = Verified{file.index, temporary, file.destination_path, std::move(result)};
+        source_asked_ = source_ahead;
+        destination_asked_ = destination_ahead;
         co_return true;
+    }
+
+    void add_rename(std::vector<ControlSession::Command>& commands) const {
+        commands.push_back({"RNFR", verified_->temporary});
+        commands.push_back({"RNTO", verified_->final_path});
+    }
+
+    // A file's MLST (whether its destination is a directory, when it may be) and PASV/EPSV.
+    void add_destination_ask(std::vector<ControlSession::Command>& commands, const PipelineFile& file) const {
+        if (!file.into_directory.empty()) commands.push_back({"MLST", file.destination_path});
+        commands.push_back({passive_verb(destination_), ""});
     }
 
     static Error transfer_refused(const ControlSession& session, const std::string& command, const Reply& reply) {
@@ -264,6 +291,8 @@ private:
     std::optional<std::size_t> current_;  // the file being copied
     std::optional<std::size_t> ahead_;    // the file asked for behind it
     bool blame_current_ = true;           // a failure now is the current file's own
+    bool source_asked_ = false;           // the next file's SIZE and PASV/EPSV are out on the source
+    bool destination_asked_ = false;      // its MLST and PASV/EPSV are out on the destination
 };
 
 } // namespace
