@@ -21,7 +21,7 @@ mib=${1:-1024}
 files=${2:-1000}
 [ "$(id -u)" -eq 0 ] || { echo "relay: needs root (vsftpd chroots and switches to its user)" >&2; exit 1; }
 peers=scripts/peers.sh
-net=127.0.8   # .1/.2 rsexecd (no FXP), .3/.4 rsexecd (FXP), .5/.6 vsftpd (no FXP), .7/.8 vsftpd (FXP)
+net=127.0.15  # .1/.2 rsexecd (no FXP), .3/.4 rsexecd (FXP), .5/.6 vsftpd (no FXP), .7/.8 vsftpd (FXP)
 chmod 0755 "$bench_work"
 # The peers this bench starts live in their own state folder: `peers.sh stop` never reaches
 # servers that tests running beside it started.
