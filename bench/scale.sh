@@ -5,7 +5,8 @@
 #   dry-run   rsexec batch --dry-run --json JOB            (journal read, nothing moves)
 #   submit    rsexec batch --submit --journal J.sqlite JOB (and into PostgreSQL with --pg)
 #   run       rsexec batch JOB between two rsexecd          (up to RUN_MAX items, default 100000)
-#   status    rsexec status --journal J.sqlite              (on the finished job)
+#   status    rsexec status --journal J.sqlite              (on the finished job; and the PostgreSQL
+#                                                            job with --pg, as submitted)
 # Each step prints wall seconds, microseconds per item and rsexec's peak RSS.
 # With gnuplot installed, the table is drawn into docs/scale.png (bench/plot-scale.gp; --no-plot: not).
 # Usage: bench/scale.sh [--pg] [--no-plot] [N...]   (default 10000 100000 1000000). Asserts nothing.
@@ -79,6 +80,9 @@ for n in "${counts[@]}"; do
     [ "$done_files" -eq "$n" ] || { echo "run copied $done_files of $n" >&2; exit 1; }
   fi
   measure status "$n" "$RSEXEC" status --journal "$bench_work/j.$n.sqlite"
+  if [ -n "$pg" ]; then
+    measure status-pg "$n" "$RSEXEC" status --journal "$pgurl" --job "scale$n"
+  fi
 done
 
 if [ -n "$plot" ] && command -v gnuplot >/dev/null; then

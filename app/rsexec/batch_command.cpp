@@ -22,6 +22,7 @@
 #include "client/url_copy.hpp"
 #include "batch_report.hpp"
 #include "dry_run.hpp"
+#include "job_file_source.hpp"
 #include "journal_options.hpp"
 #include "transfer_options.hpp"
 #include "password_prompt.hpp"
@@ -29,18 +30,6 @@
 
 namespace rsexec::cli {
 namespace {
-
-Expected<std::string> read_job_text(const std::string& path) {
-    std::stringstream text;
-    if (path == "-") {
-        text << std::cin.rdbuf();
-        return text.str();
-    }
-    std::ifstream in(path);
-    if (!in) return Error(Errc::bad_job, "cannot read job file " + path);
-    text << in.rdbuf();
-    return text.str();
-}
 
 void print_bad_lines(const std::string& name, const std::vector<JobLineError>& errors, std::size_t unreported) {
     for (const auto& error : errors) std::cerr << "rsexec: " << name << ": line " << error.line << ": " << error.reason << '\n';
@@ -50,62 +39,105 @@ void print_bad_lines(const std::string& name, const std::vector<JobLineError>& e
 
 // --check: the job file read a line at a time, nothing kept but the count and the bad lines, so
 // that a file of millions of lines is checked in little memory.
-int check_job_file(const std::string& path) {
-    std::ifstream file;
-    if (path != "-") {
-        file.open(path);
-        if (!file) return report_failure(Error(Errc::bad_job, "cannot read job file " + path));
-    }
-    std::istream& in = path == "-" ? std::cin : file;
-    JobFileReader reader;
-    for (std::string line; std::getline(in, line);) reader.next_line(line);
-    if (!reader.valid()) {
-        print_bad_lines(path == "-" ? std::string("stdin") : path, reader.errors(), reader.unreported_errors());
+int check_job_file(const JobInput& input) {
+    auto reader = check_job_input(input);
+    if (!reader) return report_failure(reader.error());
+    if (!reader->valid()) {
+        print_bad_lines(input.name(), reader->errors(), reader->unreported_errors());
         return static_cast<int>(ExitCode::usage);
     }
-    std::cout << fmt::format("{}: {} transfers, all lines valid\n", path, reader.item_count());
+    std::cout << fmt::format("{}: {} transfers, all lines valid\n", input.path(), reader->item_count());
     return 0;
 }
 
 // --dry-run: the plan, with the dialect each pair of servers would use (asks their FEAT once
 // per pair); items done in the journal are shown as skipped, and their servers not asked. Under
 // an overwrite policy other than always, each item's destination is looked at as a run would.
-asio::awaitable<bool> print_plan(const std::vector<JobItem>& items, const std::set<std::string>& done,
-                                 const TransferSettings& settings, bool json) {
+asio::awaitable<bool> print_plan(ItemSource& items, Journal* journal, const TransferSettings& settings, bool json) {
+    // A chunk of items at a time, the journal asked once a chunk which of them are done.
+    constexpr std::size_t chunk_items = 1000;
     std::map<std::string, PairDialect> dialect_of_pair;
     bool reachable = true;
     PlanReport report(json);
-    for (std::size_t index = 0; index < items.size(); ++index) {
-        const auto& item = items[index];
-        if (done.count(journal_key(item))) {
-            report.copy(index, item, nullptr, "done");
-            continue;
+    std::size_t index = 0;
+    for (;;) {
+        auto chunk = items.next(chunk_items);
+        if (!chunk) {
+            std::cerr << "rsexec: " << chunk.error().describe() << '\n';
+            co_return false;
         }
-        const auto pair_key = item.source.authority() + " " + item.destination.authority();
-        if (!dialect_of_pair.count(pair_key)) {
-            auto pair = co_await probe_pair(item, settings);
-            if (pair.error) reachable = false;
-            dialect_of_pair.emplace(pair_key, std::move(pair));
+        if (chunk->empty()) break;
+        std::vector<bool> done(chunk->size(), false);
+        if (journal) {
+            std::vector<std::string> keys;
+            keys.reserve(chunk->size());
+            for (const auto& item : *chunk) keys.push_back(journal_key(item));
+            auto found = journal->done_among(keys);
+            if (!found) {
+                std::cerr << "rsexec: " << found.error().describe() << '\n';
+                co_return false;
+            }
+            for (const auto position : *found) done[position] = true;
         }
-        const auto& dialect = dialect_of_pair.at(pair_key);
-        const Overwrite policy = item.overwrite.value_or(settings.copy.overwrite);
-        if (policy != Overwrite::always && !dialect.error) {
-            auto skip = co_await overwrite_skip(item, settings, policy);
-            if (!skip) {
-                PairDialect failed{std::nullopt, skip.error()};
-                reachable = false;
-                report.copy(index, item, &failed, nullptr);
+        for (std::size_t i = 0; i < chunk->size(); ++i, ++index) {
+            const auto& item = (*chunk)[i];
+            if (done[i]) {
+                report.copy(index, item, nullptr, "done");
                 continue;
             }
-            if (*skip) {
-                report.copy(index, item, &dialect, skip_reason_name(**skip), skip_explanation(**skip));
-                continue;
+            const auto pair_key = item.source.authority() + " " + item.destination.authority();
+            if (!dialect_of_pair.count(pair_key)) {
+                auto pair = co_await probe_pair(item, settings);
+                if (pair.error) reachable = false;
+                dialect_of_pair.emplace(pair_key, std::move(pair));
             }
+            const auto& dialect = dialect_of_pair.at(pair_key);
+            const Overwrite policy = item.overwrite.value_or(settings.copy.overwrite);
+            if (policy != Overwrite::always && !dialect.error) {
+                auto skip = co_await overwrite_skip(item, settings, policy);
+                if (!skip) {
+                    PairDialect failed{std::nullopt, skip.error()};
+                    reachable = false;
+                    report.copy(index, item, &failed, nullptr);
+                    continue;
+                }
+                if (*skip) {
+                    report.copy(index, item, &dialect, skip_reason_name(**skip), skip_explanation(**skip));
+                    continue;
+                }
+            }
+            report.copy(index, item, &dialect, nullptr);
         }
-        report.copy(index, item, &dialect, nullptr);
     }
     report.summary();
     co_return reachable;
+}
+
+// --submit: the job into the journal a chunk at a time, in one transaction. Returns how many of
+// its items were done already.
+template <typename MakeSource>
+Expected<std::size_t> submit_job(Journal& journal, const MakeSource& make_source, unsigned max_per_host) {
+    auto source = make_source();
+    if (!source) return source.error();
+    if (auto begun = journal.begin_submit(max_per_host); !begun) return begun.error();
+    std::size_t seq = 0, done = 0;
+    for (;;) {
+        auto chunk = (*source)->next(10'000);
+        if (!chunk) {
+            journal.abandon_submit();
+            return chunk.error();
+        }
+        if (chunk->empty()) break;
+        auto found = journal.submit_chunk(*chunk, seq);
+        if (!found) {
+            journal.abandon_submit();
+            return found.error();
+        }
+        done += found->size();
+        seq += chunk->size();
+    }
+    if (auto ended = journal.end_submit(); !ended) return ended.error();
+    return done;
 }
 
 } // namespace
@@ -161,24 +193,38 @@ int batch_command(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
     const auto job_path = args["jobfile"].as<std::string>();
-    if (args.count("check")) return check_job_file(job_path);
-    auto text = read_job_text(job_path);
-    if (!text) return report_failure(text.error());
-    auto job_file = read_job_file(*text);
-    if (!job_file.valid()) {
-        print_bad_lines(job_path == "-" ? std::string("stdin") : job_path, job_file.errors, job_file.unreported_errors);
+    auto input = JobInput::open(job_path);
+    if (!input) return report_failure(input.error());
+    if (args.count("check")) return check_job_file(*input);
+    // Every line is checked before anything else, then the file is read again a chunk at a
+    // time by what follows: a job of any length in bounded memory.
+    auto checked = check_job_input(*input);
+    if (!checked) return report_failure(checked.error());
+    if (!checked->valid()) {
+        print_bad_lines(input->name(), checked->errors(), checked->unreported_errors());
         return static_cast<int>(ExitCode::usage);
     }
-    auto items = std::make_optional(std::move(job_file.items));
+    const std::size_t total = checked->item_count();
 
     // Passwords the items' users need are asked for now, before anything moves (--submit logs in
-    // nowhere: the workers use their own .netrc).
-    if (!args.count("submit")) {
-        PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
-        for (auto& item : *items)
-            for (FtpUrl* url : {&item.source, &item.destination})
-                if (auto given = passwords.complete(*url); !given) return report_failure(given.error());
+    // nowhere: the workers use their own .netrc); kept by user@host:port for the reads after.
+    PasswordPrompt passwords(settings.netrc ? &*settings.netrc : nullptr);
+    const bool submit_only = args.count("submit") > 0;
+    if (!submit_only) {
+        auto in = input->stream();
+        if (!in) return report_failure(in.error());
+        JobFileSource asking(std::move(*in), &passwords);
+        for (;;) {
+            auto chunk = asking.next(10'000);
+            if (!chunk) return report_failure(chunk.error());
+            if (chunk->empty()) break;
+        }
     }
+    const auto items = [&]() -> Expected<std::unique_ptr<JobFileSource>> {
+        auto in = input->stream();
+        if (!in) return in.error();
+        return std::make_unique<JobFileSource>(std::move(*in), submit_only ? nullptr : &passwords);
+    };
 
     // The journal: JOBFILE.journal by default (none for stdin unless --journal names one).
     const bool journaled = !journal_settings.none && (journal_settings.where || job_path != "-");
@@ -187,13 +233,15 @@ int batch_command(int argc, char** argv) {
 
     asio::io_context io;
     if (args.count("dry-run")) {
-        std::set<std::string> done;
+        std::unique_ptr<Journal> done_in;
         if (journaled) {
-            auto read_done = done_in_journal(journal_settings, default_where, job);
-            if (!read_done) return report_failure(read_done.error());
-            done = std::move(*read_done);
+            auto existing = existing_journal(journal_settings, default_where, job);
+            if (!existing) return report_failure(existing.error());
+            done_in = std::move(*existing);
         }
-        const bool reachable = run_to_completion(io, print_plan(*items, done, settings, wants_json(args)));
+        auto source = items();
+        if (!source) return report_failure(source.error());
+        const bool reachable = run_to_completion(io, print_plan(**source, done_in.get(), settings, wants_json(args)));
         return reachable ? 0 : static_cast<int>(ExitCode::connect);
     }
 
@@ -203,18 +251,16 @@ int batch_command(int argc, char** argv) {
         if (!opened) return report_failure(opened.error());
         journal = std::move(*opened);
     }
-    if (args.count("submit")) {
+    if (submit_only) {
         if (!journal) {
             std::cerr << "rsexec batch: --submit needs a journal (--journal)\n";
             return static_cast<int>(ExitCode::usage);
         }
-        auto done = journal->submit(*items, batch.max_per_host);
+        auto done = submit_job(*journal, items, batch.max_per_host);
         if (!done) return report_failure(done.error());
-        nlohmann::json out{{"event", "submitted"}, {"job", journal->job()}, {"items", items->size()},
-                           {"done", done->size()}};
+        nlohmann::json out{{"event", "submitted"}, {"job", journal->job()}, {"items", total}, {"done", *done}};
         if (wants_json(args)) std::cout << out.dump() << '\n';
-        else std::cout << fmt::format("submitted {} items to job {} ({} already done)\n", items->size(),
-                                      journal->job(), done->size());
+        else std::cout << fmt::format("submitted {} items to job {} ({} already done)\n", total, journal->job(), *done);
         return 0;
     }
     std::optional<UnfinishedJobFile> dump;
@@ -229,9 +275,15 @@ int batch_command(int argc, char** argv) {
         }
     }
     batch.journal = journal.get();
-    const std::size_t total = items->size();
-    const int code = run_items(io, std::move(*items), std::move(batch), wants_json(args), total);
+    auto source = items();
+    if (!source) return report_failure(source.error());
+    // An empty job file submits nothing (the journal's items stay as they are).
+    std::unique_ptr<ItemSource> run_source;
+    if (total > 0) run_source = std::move(*source);
+    const int code = run_items(io, std::move(run_source), std::move(batch), wants_json(args), total);
     if (!dump) return code;
+    auto text = input->text();
+    if (!text) return report_failure(text.error());
     return finish_unfinished_job_file(&*dump, *journal, *text, code);
 }
 

@@ -201,13 +201,19 @@ bool wants_json(const cxxopts::ParseResult& args) { return args.count("json") ||
 
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions batch, bool json, std::size_t total,
               std::optional<std::uint64_t> bytes_total) {
+    return run_items(io, items.empty() ? nullptr : items_in_memory(std::move(items)), std::move(batch), json, total,
+                     bytes_total);
+}
+
+int run_items(asio::io_context& io, std::unique_ptr<ItemSource> items, BatchOptions batch, bool json,
+              std::size_t total, std::optional<std::uint64_t> bytes_total) {
     TerminalReport terminal(total, bytes_total);
-    // Each failed item's exit code, by its place in the job: a run where nothing succeeded
-    // exits with the first one's.
-    std::map<std::size_t, int> failure_codes;
+    // The exit code of the failed item first in the job: a run where nothing succeeded exits
+    // with it (one code kept, not one per failed item).
+    std::optional<std::pair<std::size_t, int>> first_failure;
     batch.on_event = [&](const BatchEvent& event) {
-        if (event.kind == BatchEvent::Kind::failed && event.error)
-            failure_codes.emplace(event.index, static_cast<int>(exit_code_for(*event.error)));
+        if (event.kind == BatchEvent::Kind::failed && event.error && (!first_failure || event.index < first_failure->first))
+            first_failure.emplace(event.index, static_cast<int>(exit_code_for(*event.error)));
         if (json) std::cout << json_event_line(event) << '\n' << std::flush;
         else terminal.on_event(event);
     };
@@ -257,7 +263,7 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
     if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
     if (summary.journal_error) return static_cast<int>(exit_code_for(*summary.journal_error));
     if (summary.failed > 0 && summary.done + summary.skipped > 0) return static_cast<int>(ExitCode::partial);
-    if (summary.failed > 0) return failure_codes.empty() ? static_cast<int>(ExitCode::partial) : failure_codes.begin()->second;
+    if (summary.failed > 0) return first_failure ? first_failure->second : static_cast<int>(ExitCode::partial);
     return 0;
 }
 

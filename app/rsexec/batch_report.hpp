@@ -25,6 +25,9 @@ bool wants_json(const cxxopts::ParseResult& args);
 // files for the status line, `bytes_total` in bytes when known beforehand (a mirror's listing).
 int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions options, bool json, std::size_t total,
               std::optional<std::uint64_t> bytes_total = std::nullopt);
+// The same, the items read from `source` as the run submits them (a job file of any length).
+int run_items(asio::io_context& io, std::unique_ptr<ItemSource> source, BatchOptions options, bool json,
+              std::size_t total, std::optional<std::uint64_t> bytes_total = std::nullopt);
 
 // One event as the JSON line README's "Output for scripts" table documents (no newline).
 std::string json_event_line(const BatchEvent& event);

@@ -97,16 +97,26 @@ asio::awaitable<Expected<std::optional<SkipReason>>> overwrite_skip(const JobIte
     co_return skip;
 }
 
-Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings, const std::string& default_where,
-                                                const std::string& default_job) {
+Expected<std::unique_ptr<Journal>> existing_journal(const JournalSettings& settings, const std::string& default_where,
+                                                    const std::string& default_job) {
     const std::string where = settings.where.value_or(default_where);
-    if (settings.none || where.empty()) return std::set<std::string>{};
-    if (!is_postgresql_uri(where) && ::access(where.c_str(), F_OK) != 0) return std::set<std::string>{};
-    auto journal = open_journal_from(settings, default_where, default_job);
+    if (settings.none || where.empty()) return std::unique_ptr<Journal>();
+    if (!is_postgresql_uri(where) && ::access(where.c_str(), F_OK) != 0) return std::unique_ptr<Journal>();
+    return open_journal_from(settings, default_where, default_job);
+}
+
+Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings, const std::string& default_where,
+                                                const std::string& default_job, const std::vector<JobItem>& items) {
+    auto journal = existing_journal(settings, default_where, default_job);
     if (!journal) return journal.error();
-    auto keys = (*journal)->done_keys();
-    if (!keys) return keys.error();
-    return std::set<std::string>(keys->begin(), keys->end());
+    if (!*journal) return std::set<std::string>{};
+    std::vector<std::string> keys;
+    for (const auto& item : items) keys.push_back(journal_key(item));
+    auto done = (*journal)->done_among(keys);
+    if (!done) return done.error();
+    std::set<std::string> found;
+    for (const auto position : *done) found.insert(std::move(keys[position]));
+    return found;
 }
 
 void PlanReport::copy(std::size_t index, const JobItem& item, const PairDialect* dialect, const char* skip_reason,

@@ -3,6 +3,7 @@
 // Printed like a run: one JSON `plan` event per action and a `summary` (with --json or when
 // stdout is not a terminal), else a line per action for people.
 #include <optional>
+#include <memory>
 #include <set>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "journal_options.hpp"
 #include "ftp/features.hpp"
 #include "ftp/job_file.hpp"
+#include "jobs/journal.hpp"
 #include "client/pairing.hpp"
 #include "transfer_options.hpp"
 
@@ -34,10 +36,13 @@ asio::awaitable<PairDialect> probe_pair(const JobItem& item, const TransferSetti
 asio::awaitable<Expected<std::optional<SkipReason>>> overwrite_skip(const JobItem& item, const TransferSettings& settings,
                                                                     Overwrite policy);
 
-// The journal_key of every item a run would skip as done in the journal. Reads the journal
-// --journal names (else `default_where`) only if it exists: a dry run never makes one.
+// The journal --journal names (else `default_where`), only if it exists: a dry run never makes
+// one (null: none).
+Expected<std::unique_ptr<Journal>> existing_journal(const JournalSettings& settings, const std::string& default_where,
+                                                    const std::string& default_job);
+// The journal_key of each of `items` a run would skip as done in that journal.
 Expected<std::set<std::string>> done_in_journal(const JournalSettings& settings, const std::string& default_where,
-                                                const std::string& default_job);
+                                                const std::string& default_job, const std::vector<JobItem>& items);
 
 class PlanReport {
 public:

@@ -252,7 +252,7 @@ int mirror_command(int argc, char** argv) {
     if (dry_run) {
         std::set<std::string> done;
         if (journaled) {
-            auto read_done = done_in_journal(journal_settings, "", "mirror");
+            auto read_done = done_in_journal(journal_settings, "", "mirror", items);
             if (!read_done) return report_failure(read_done.error());
             done = std::move(*read_done);
         }

@@ -68,7 +68,7 @@ int worker_command(int argc, char** argv) {
     }
     batch.journal = journal->get();
     asio::io_context io;
-    const int code = run_items(io, {}, std::move(batch), wants_json(args), progress->total());
+    const int code = run_items(io, std::vector<JobItem>{}, std::move(batch), wants_json(args), progress->total());
     return finish_unfinished_job_file(dump ? &*dump : nullptr, **journal, {}, code);
 }
 

@@ -45,9 +45,6 @@ bool is_transient(const Error& error) {
     }
 }
 
-BatchRun::BatchRun(asio::any_io_executor executor, std::vector<JobItem> items, BatchOptions options)
-    : state_(std::make_unique<State>(executor, std::move(items), std::move(options))) {}
-
 BatchRun::~BatchRun() = default;
 
 void BatchRun::stop_starting() noexcept { state_->stopping = true; }
@@ -64,7 +61,9 @@ asio::awaitable<BatchSummary> BatchRun::run() {
     const auto started = Clock::now();
     s.journal = s.options.journal;
     if (!s.journal) {
-        auto memory = open_journal(":memory:", {"batch", "local", std::chrono::seconds(30)});
+        // SQLite's private temporary database: on disk beyond its page cache, so that a job of
+        // any length runs in bounded memory without a journal file.
+        auto memory = open_journal("", {"batch", "local", std::chrono::seconds(30)});
         if (!memory) {
             s.summary.journal_error = memory.error();
             co_return s.summary;
@@ -73,18 +72,13 @@ asio::awaitable<BatchSummary> BatchRun::run() {
         s.journal = s.own_journal.get();
     }
     std::size_t to_do = 0;
-    if (!s.submitted.empty()) {
-        auto done = s.journal->submit(s.submitted, s.options.max_per_host);
-        if (!done) {
-            s.summary.journal_error = done.error();
+    if (s.source) {
+        auto left = s.submit_source();
+        if (!left) {
+            s.summary.journal_error = left.error();
             co_return s.summary;
         }
-        for (const std::size_t seq : *done) {
-            ++s.summary.skipped;
-            s.emit({BatchEvent::Kind::skipped, seq, &s.submitted[seq], 0, std::nullopt, std::nullopt, {}});
-        }
-        for (std::size_t i = 0; i < s.submitted.size(); ++i) s.submitted_by_key.emplace(journal_key(s.submitted[i]), i);
-        to_do = s.submitted.size() - done->size();
+        to_do = *left;
     }
     if (s.journal->shared()) {
         // The job's cap holds across every worker: counted in the journal.

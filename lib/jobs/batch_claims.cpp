@@ -18,14 +18,10 @@ bool BatchRun::State::claim_more() {
     }
     for (auto& claim : *claimed) {
         Entry entry{std::move(claim.item), claim.id, claim.seq, claim.earlier_claims};
-        // The submitted item, with its password, where this process submitted it.
-        if (auto it = submitted_by_key.find(journal_key(entry.item)); it != submitted_by_key.end()) {
-            const std::size_t line = entry.item.line;
-            entry.item = submitted[it->second];
-            entry.item.line = line;
-        }
-        ready.push_back(entries.size());
-        entries.push_back(std::move(entry));
+        restore(entry.item, entry.seq);
+        const std::size_t index = next_entry++;
+        ready.push_back(index);
+        entries.emplace(index, std::move(entry));
     }
     return true;
 }
@@ -47,11 +43,12 @@ std::optional<std::size_t> BatchRun::State::take(const std::function<bool(std::s
 void BatchRun::State::release_unstarted() {
     if (ready.empty()) return;
     std::vector<std::int64_t> ids;
-    for (const auto index : ready) ids.push_back(entries[index].id);
+    for (const auto index : ready) ids.push_back(entries.at(index).id);
     if (auto released = journal->release(ids); !released) {
         journal_failed(released.error());
         return;
     }
+    for (const auto index : ready) entries.erase(index);
     ready.clear();
     exhausted = false;
 }

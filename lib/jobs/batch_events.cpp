@@ -10,10 +10,11 @@ namespace rsexec {
 // 100 ms or 64 items apart): one round trip for many files.
 void BatchRun::State::record(
     std::size_t index, ItemState state, int attempts, std::uint64_t bytes, std::string error, BatchEvent announcement) {
-    unreported.push_back({entries[index].id, state, bytes, attempts, std::move(error)});
+    unreported.push_back({entries.at(index).id, state, bytes, attempts, std::move(error)});
     if (state == ItemState::failed && announcement.error)
         unreported.back().exit_code = static_cast<int>(exit_code_for(*announcement.error));
     unannounced.push_back(std::move(announcement));
+    unannounced_index.push_back(index);
     if (!journal->shared() || unreported.size() >= 64) flush();
 }
 
@@ -26,6 +27,10 @@ void BatchRun::State::flush() {
     unreported.clear();
     for (auto& announcement : unannounced) emit(std::move(announcement));
     unannounced.clear();
+    // Settled for this run (an interrupted item is pending again, for the next one): its entry
+    // goes, so that a run keeps the items in hand rather than every item of the job.
+    for (const auto index : unannounced_index) entries.erase(index);
+    unannounced_index.clear();
 }
 
 // Flushes outcomes every 100 ms and renews a shared journal's lease, until the run ends.

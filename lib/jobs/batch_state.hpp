@@ -33,24 +33,35 @@ inline std::string login_of(const FtpUrl& url, const Credentials& credentials) {
 
 struct BatchRun::State {
     asio::any_io_executor executor;
-    std::vector<JobItem> submitted;  // with their passwords, which the journal never holds
+    std::unique_ptr<ItemSource> source;  // the items to submit, with their passwords
     BatchOptions options;
     std::unique_ptr<Journal> own_journal;  // when options.journal is null
     Journal* journal = nullptr;
     ConnectionLimiter limiter;
-    // The items claimed from the journal, by local index (a deque: references stay valid).
+    // The items claimed from the journal and not settled yet, by local index (references stay
+    // valid); an entry goes once its outcome is recorded and announced.
     struct Entry {
         JobItem item;
         std::int64_t id = 0;
         std::size_t seq = 0;
         int earlier_claims = 0;
     };
-    std::deque<Entry> entries;
+    std::unordered_map<std::size_t, Entry> entries;
+    std::size_t next_entry = 0;
     std::deque<std::size_t> ready;  // claimed, not started
     std::size_t chunk = 0;          // items per claim: options.claim_chunk, or 1 (give_back_unstarted)
-    std::unordered_map<std::string, std::size_t> submitted_by_key;
+    // What the journal does not hold of the items this process submitted: the passwords, by
+    // login (scheme://user@host:port), and a line's own policies, by position in the job (only
+    // for lines that set one).
+    std::unordered_map<std::string, std::string> passwords;
+    struct LinePolicies {
+        std::optional<Overwrite> overwrite;
+        std::optional<std::string> relay;
+    };
+    std::unordered_map<std::size_t, LinePolicies> line_policies;
     std::vector<Outcome> unreported;
     std::vector<BatchEvent> unannounced;  // their events
+    std::vector<std::size_t> unannounced_index;  // their entries
     bool exhausted = false;  // the journal had nothing more to claim
     bool stopping = false;
     bool aborting = false;
@@ -61,8 +72,8 @@ struct BatchRun::State {
     std::set<ControlSession*> open_sessions;  // for abort_running
     std::mt19937 random{std::random_device{}()};
 
-    State(asio::any_io_executor ex, std::vector<JobItem> list, BatchOptions opts)
-        : executor(ex), submitted(std::move(list)), options(std::move(opts)), limiter(ex, options.max_per_host),
+    State(asio::any_io_executor ex, std::unique_ptr<ItemSource> items, BatchOptions opts)
+        : executor(ex), source(std::move(items)), options(std::move(opts)), limiter(ex, options.max_per_host),
           chunk(full_chunk()), abort_signal(ex), keeper(ex) {}
 
     std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
@@ -71,9 +82,10 @@ struct BatchRun::State {
         if (options.on_event) options.on_event(event);
     }
     BatchEvent event(BatchEvent::Kind kind, std::size_t index, int attempt = 0) const {
-        return {kind, entries[index].seq, &entries[index].item, attempt, std::nullopt, std::nullopt, {}};
+        const Entry& entry = entries.at(index);
+        return {kind, entry.seq, &entry.item, attempt, std::nullopt, std::nullopt, {}};
     }
-    const JobItem& item_at(std::size_t index) const { return entries[index].item; }
+    const JobItem& item_at(std::size_t index) const { return entries.at(index).item; }
 
     void journal_failed(const Error& error) {
         if (!summary.journal_error) summary.journal_error = error;
@@ -133,6 +145,13 @@ struct BatchRun::State {
 
     asio::awaitable<Expected<CopyResult>> attempt(Site& src, Site& dst, std::size_t index, unsigned worker,
                                                   int attempt, std::optional<std::uint64_t> known_size);
+
+    // Submits the source's items to the journal a chunk at a time, keeping what the journal does
+    // not hold; announces those done already. Returns how many are left to do.
+    Expected<std::size_t> submit_source();
+    void remember(const JobItem& item, std::size_t seq);
+    // A claimed item as this process submitted it: its passwords and its line's policies back.
+    void restore(JobItem& item, std::size_t seq) const;
 
     // Claims the next chunk of items from the journal; false when it has none now.
     bool claim_more();

@@ -25,7 +25,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
             if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
         }
     }
-    if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
+    if (attempt == 1 && entries.at(index).earlier_claims > 0 && !item.append) {
         if (auto found = co_await found_complete(src, dst, item, *target)) co_return *found;
     }
     CopyRequest request{item.source.path, *target,
@@ -36,7 +36,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     // What an earlier run or a lost worker left is continued (and kept for the next run when
     // this attempt fails too). A retry in this run continues its failed attempt's temporary file
     // only with --resume, which kept it; without, that attempt deleted it.
-    copy.resume = copy.resume || entries[index].earlier_claims > 0;
+    copy.resume = copy.resume || entries.at(index).earlier_claims > 0;
     const std::string watched = server_of(item.destination);
     copy.spare_slot = {[this, watched] { return limiter.try_acquire(watched); },
                        [this, watched] { limiter.release(watched); }};
@@ -91,7 +91,7 @@ bool BatchRun::State::can_pipeline_item(std::size_t index) const {
     if (item.relay && *item.relay == "always") return false;
     // An item started before (an earlier run, a lost worker) resumes, one at a time.
     // One the overwrite policy decides on is asked about first, one at a time too.
-    return entries[index].earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append &&
+    return entries.at(index).earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append &&
         !options.copy.resume && overwrite_for(index) == Overwrite::always &&
         (options.copy.verify == Verify::none || options.copy.verify == Verify::size);
 }

@@ -43,6 +43,17 @@ Expected<JobItem> item_from_stored(const std::string& source, const std::string&
     return item;
 }
 
+Expected<std::vector<std::size_t>> Journal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
+    if (auto begun = begin_submit(max_per_host); !begun) return begun.error();
+    auto done = submit_chunk(items, 0);
+    if (!done) {
+        abandon_submit();
+        return done.error();
+    }
+    if (auto ended = end_submit(); !ended) return ended.error();
+    return done;
+}
+
 bool is_postgresql_uri(std::string_view where) noexcept {
     return where.starts_with("postgresql://") || where.starts_with("postgres://");
 }

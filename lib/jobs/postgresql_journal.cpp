@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <utility>
 
 #include <libpq-fe.h>
@@ -10,7 +11,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 2;
+constexpr int schema_version = 3;
 
 // The schema, created once by whichever worker comes first (the advisory lock serializes the
 // others). Connection counts live in rsexec_connections, one row per worker and server; the
@@ -39,6 +40,48 @@ DO $migrate$ BEGIN
     UPDATE rsexec_meta SET value = '2' WHERE name = 'schema';
   END IF;
 END $migrate$;
+-- Schema 3: progress counters. Items, bytes, first start and last finish per job, state and
+-- worker, kept by statement triggers on rsexec_items (one upsert per group a statement touched,
+-- not per row), so that progress() reads a few rows instead of counting every item. The minimum
+-- and maximum stay when items leave a row, as in the SQLite journal.
+CREATE TABLE IF NOT EXISTS rsexec_progress (
+  job text NOT NULL, state text NOT NULL, worker text NOT NULL, items bigint NOT NULL, bytes bigint NOT NULL,
+  first_started timestamptz, last_finished timestamptz, PRIMARY KEY (job, state, worker));
+CREATE OR REPLACE FUNCTION rsexec_count_items() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  -- Rows locked in key order, the items leaving before those entering: two statements never
+  -- wait on each other's counters in a cycle.
+  IF TG_OP IN ('UPDATE', 'DELETE') THEN
+    UPDATE rsexec_progress p SET items = p.items - o.n, bytes = p.bytes - o.b
+      FROM (SELECT job, state, COALESCE(worker, '') AS worker, count(*) AS n, sum(bytes) AS b FROM rsexec_old
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3) o
+     WHERE p.job = o.job AND p.state = o.state AND p.worker = o.worker;
+  END IF;
+  IF TG_OP IN ('UPDATE', 'INSERT') THEN
+    INSERT INTO rsexec_progress
+      SELECT job, state, COALESCE(worker, ''), count(*), sum(bytes), min(started), max(finished) FROM rsexec_new
+       GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (job, state, worker) DO UPDATE SET items = rsexec_progress.items + excluded.items,
+        bytes = rsexec_progress.bytes + excluded.bytes,
+        first_started = LEAST(rsexec_progress.first_started, excluded.first_started),
+        last_finished = GREATEST(rsexec_progress.last_finished, excluded.last_finished);
+  END IF;
+  RETURN NULL;
+END $$;
+DO $progress$ BEGIN
+  IF (SELECT value FROM rsexec_meta WHERE name = 'schema') = '2' THEN
+    CREATE TRIGGER rsexec_items_count_insert AFTER INSERT ON rsexec_items REFERENCING NEW TABLE AS rsexec_new
+      FOR EACH STATEMENT EXECUTE FUNCTION rsexec_count_items();
+    CREATE TRIGGER rsexec_items_count_update AFTER UPDATE ON rsexec_items
+      REFERENCING OLD TABLE AS rsexec_old NEW TABLE AS rsexec_new FOR EACH STATEMENT EXECUTE FUNCTION rsexec_count_items();
+    CREATE TRIGGER rsexec_items_count_delete AFTER DELETE ON rsexec_items REFERENCING OLD TABLE AS rsexec_old
+      FOR EACH STATEMENT EXECUTE FUNCTION rsexec_count_items();
+    DELETE FROM rsexec_progress;
+    INSERT INTO rsexec_progress SELECT job, state, COALESCE(worker, ''), count(*), sum(bytes), min(started), max(finished)
+      FROM rsexec_items GROUP BY 1, 2, 3;
+    UPDATE rsexec_meta SET value = '3' WHERE name = 'schema';
+  END IF;
+END $progress$;
 CREATE TABLE IF NOT EXISTS rsexec_workers (
   name text PRIMARY KEY, job text NOT NULL, started timestamptz NOT NULL DEFAULT now(),
   lease_until timestamptz NOT NULL);
@@ -175,34 +218,38 @@ Status PostgresqlJournal::find_job() {
     return success();
 }
 
-Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
-    // Items go in chunks of one JSON array each, all in one transaction.
-    constexpr std::size_t chunk = 5000;
-    std::map<std::string, std::size_t> seq_of;
-    std::vector<std::size_t> done;
-    auto fail = [&](const std::string& what) {
-        Error error(Errc::bad_job, "journal: " + what + ": " + trimmed(PQerrorMessage(db_)));
-        PQclear(PQexec(db_, "ROLLBACK"));
-        return error;
-    };
+Status PostgresqlJournal::begin_submit(unsigned max_per_host) {
     ++round_trips_;
     PGresult* begun = PQexec(db_, "BEGIN");
     const bool began = !failed_result(begun);
     PQclear(begun);
-    if (!began) return fail("submit");
+    if (!began) {
+        Error error(Errc::bad_job, "journal: submit: " + trimmed(PQerrorMessage(db_)));
+        abandon_submit();
+        return error;
+    }
     auto job = query("INSERT INTO rsexec_jobs (name, max_per_host) VALUES ($1, $2)"
                      " ON CONFLICT (name) DO UPDATE SET max_per_host = excluded.max_per_host",
                      {options_.job, std::to_string(max_per_host)});
     if (!job) {
-        PQclear(PQexec(db_, "ROLLBACK"));
+        abandon_submit();
         return job.error();
     }
-    for (std::size_t start = 0; start < items.size(); start += chunk) {
+    return success();
+}
+
+Expected<std::vector<std::size_t>> PostgresqlJournal::submit_chunk(const std::vector<JobItem>& items,
+                                                                   std::size_t first_seq) {
+    // Items go in parts of one JSON array each.
+    constexpr std::size_t part = 5000;
+    std::vector<std::size_t> done;
+    for (std::size_t start = 0; start < items.size(); start += part) {
         nlohmann::json rows = nlohmann::json::array();
-        for (std::size_t seq = start; seq < std::min(items.size(), start + chunk); ++seq) {
-            auto stored = stored_item(items[seq]);
-            seq_of[stored.key] = seq;
-            rows.push_back({{"seq", seq}, {"line", items[seq].line}, {"key", std::move(stored.key)},
+        std::unordered_map<std::string, std::size_t> seq_of;
+        for (std::size_t i = start; i < std::min(items.size(), start + part); ++i) {
+            auto stored = stored_item(items[i]);
+            seq_of[stored.key] = first_seq + i;
+            rows.push_back({{"seq", first_seq + i}, {"line", items[i].line}, {"key", std::move(stored.key)},
                             {"src", std::move(stored.source)}, {"dst", std::move(stored.destination)},
                             {"append", stored.append}});
         }
@@ -214,21 +261,28 @@ Expected<std::vector<std::size_t>> PostgresqlJournal::submit(const std::vector<J
                               " ON CONFLICT (job, key) DO UPDATE SET state = CASE WHEN rsexec_items.state = 'failed'"
                               " THEN 'pending' ELSE rsexec_items.state END RETURNING key, state",
                               {options_.job, rows.dump()});
-        if (!inserted) {
-            PQclear(PQexec(db_, "ROLLBACK"));
-            return inserted.error();
-        }
+        if (!inserted) return inserted.error();
         for (int row = 0; row < inserted->rows(); ++row)
             if (inserted->text(row, 1) == "done") done.push_back(seq_of[inserted->text(row, 0)]);
     }
+    std::sort(done.begin(), done.end());
+    return done;
+}
+
+Status PostgresqlJournal::end_submit() {
     ++round_trips_;
     PGresult* committed = PQexec(db_, "COMMIT");
     const bool ok = !failed_result(committed);
     PQclear(committed);
-    if (!ok) return fail("submit");
-    std::sort(done.begin(), done.end());
-    return done;
+    if (!ok) {
+        Error error(Errc::bad_job, "journal: submit: " + trimmed(PQerrorMessage(db_)));
+        abandon_submit();
+        return error;
+    }
+    return success();
 }
+
+void PostgresqlJournal::abandon_submit() { PQclear(PQexec(db_, "ROLLBACK")); }
 
 Expected<std::vector<ClaimedItem>> PostgresqlJournal::claim(std::size_t count) {
     // One round trip: renew this worker's lease; give the running items of workers whose lease
@@ -358,52 +412,69 @@ Expected<std::vector<UnfinishedItem>> PostgresqlJournal::unfinished_items() {
     return items;
 }
 
-Expected<std::vector<std::string>> PostgresqlJournal::done_keys() {
-    auto found = query("SELECT key FROM rsexec_items WHERE job = $1 AND state = 'done'", {options_.job});
+Expected<std::vector<std::size_t>> PostgresqlJournal::done_among(const std::vector<std::string>& keys) {
+    auto found = query("SELECT k.ord - 1 FROM jsonb_array_elements_text($2::jsonb) WITH ORDINALITY AS k(key, ord)"
+                       " JOIN rsexec_items i ON i.job = $1 AND i.key = k.key WHERE i.state = 'done' ORDER BY k.ord",
+                       {options_.job, nlohmann::json(keys).dump()});
     if (!found) return found.error();
-    std::vector<std::string> keys;
-    for (int row = 0; row < found->rows(); ++row) keys.push_back(found->text(row, 0));
-    return keys;
+    std::vector<std::size_t> done;
+    for (int row = 0; row < found->rows(); ++row) done.push_back(static_cast<std::size_t>(found->integer(row, 0)));
+    return done;
 }
 
 Expected<JobProgress> PostgresqlJournal::progress() {
     JobProgress progress;
     progress.job = options_.job;
-    auto totals = query("SELECT i.state, count(*), COALESCE(sum(i.bytes) FILTER (WHERE i.state = 'done'), 0),"
-                        " EXTRACT(EPOCH FROM max(i.finished) - min(i.started)), max(j.max_per_host)"
-                        " FROM rsexec_items i JOIN rsexec_jobs j ON j.name = i.job WHERE i.job = $1 GROUP BY i.state",
-                        {options_.job});
-    if (!totals) return totals.error();
-    double first_to_last = 0;
-    for (int row = 0; row < totals->rows(); ++row) {
-        const auto n = static_cast<std::size_t>(totals->integer(row, 1));
-        progress.max_per_host = static_cast<unsigned>(totals->integer(row, 4));
-        switch (parse_item_state(totals->text(row, 0)).value_or(ItemState::pending)) {
+    auto cap = query("SELECT max_per_host FROM rsexec_jobs WHERE name = $1", {options_.job});
+    if (!cap) return cap.error();
+    if (cap->rows() == 1) progress.max_per_host = static_cast<unsigned>(cap->integer(0, 0));
+    // The counters (schema 3): a few rows however many items the job has.
+    auto rows = query("SELECT state, worker, items, bytes, EXTRACT(EPOCH FROM first_started),"
+                      " EXTRACT(EPOCH FROM last_finished) FROM rsexec_progress WHERE job = $1",
+                      {options_.job});
+    if (!rows) return rows.error();
+    double first = 0, last = 0;
+    std::map<std::string, WorkerProgress> by_name;
+    for (int row = 0; row < rows->rows(); ++row) {
+        const auto state = parse_item_state(rows->text(row, 0)).value_or(ItemState::pending);
+        const auto n = static_cast<std::size_t>(std::max<std::int64_t>(0, rows->integer(row, 2)));
+        const auto bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, rows->integer(row, 3)));
+        if (n == 0) continue;
+        switch (state) {
         case ItemState::pending: progress.pending += n; break;
         case ItemState::running: progress.running += n; break;
         case ItemState::failed: progress.failed += n; break;
         case ItemState::done:
             progress.done += n;
-            progress.bytes += static_cast<std::uint64_t>(totals->integer(row, 2));
-            first_to_last = totals->real(row, 3);
+            progress.bytes += bytes;
+            // First start to last finish of the done items.
+            if (!rows->null(row, 4) && (first == 0 || rows->real(row, 4) < first)) first = rows->real(row, 4);
+            last = std::max(last, rows->real(row, 5));
             break;
         }
+        if (rows->text(row, 1).empty()) continue;
+        auto& worker = by_name[rows->text(row, 1)];
+        switch (state) {
+        case ItemState::running: worker.running += n; break;
+        case ItemState::done:
+            worker.done += n;
+            worker.bytes += bytes;
+            break;
+        case ItemState::failed: worker.failed += n; break;
+        case ItemState::pending: break;
+        }
     }
-    progress.seconds = first_to_last;
-    auto workers = query("SELECT w.name, w.lease_until > now(),"
-                         " count(*) FILTER (WHERE i.state = 'running'), count(*) FILTER (WHERE i.state = 'done'),"
-                         " count(*) FILTER (WHERE i.state = 'failed'),"
-                         " COALESCE(sum(i.bytes) FILTER (WHERE i.state = 'done'), 0)"
-                         " FROM rsexec_workers w LEFT JOIN rsexec_items i ON i.worker = w.name AND i.job = $1"
-                         " WHERE w.job = $1 OR i.id IS NOT NULL GROUP BY w.name, w.lease_until ORDER BY w.name",
+    if (first > 0 && last > first) progress.seconds = last - first;
+    // The job's workers, and those holding its items: listed with their counts.
+    auto workers = query("SELECT name, lease_until > now() FROM rsexec_workers WHERE job = $1 OR name IN"
+                         " (SELECT worker FROM rsexec_progress WHERE job = $1 AND items > 0) ORDER BY name",
                          {options_.job});
     if (!workers) return workers.error();
     for (int row = 0; row < workers->rows(); ++row) {
-        progress.workers.push_back({workers->text(row, 0), workers->text(row, 1) == "t",
-                                    static_cast<std::size_t>(workers->integer(row, 2)),
-                                    static_cast<std::size_t>(workers->integer(row, 3)),
-                                    static_cast<std::size_t>(workers->integer(row, 4)),
-                                    static_cast<std::uint64_t>(workers->integer(row, 5))});
+        WorkerProgress worker = by_name[workers->text(row, 0)];
+        worker.name = workers->text(row, 0);
+        worker.alive = workers->text(row, 1) == "t";
+        progress.workers.push_back(std::move(worker));
     }
     return progress;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 #include <utility>
 
 #include <sqlite3.h>
@@ -83,7 +84,8 @@ private:
 
 Expected<std::unique_ptr<Journal>> SqliteJournal::open(const std::string& path, JournalOptions options) {
     sqlite3* db = nullptr;
-    const bool existed = path != ":memory:" && ::access(path.c_str(), F_OK) == 0;
+    const bool file = path != ":memory:" && !path.empty();  // "": SQLite's private temporary database
+    const bool existed = file && ::access(path.c_str(), F_OK) == 0;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
         Error error = sql_error(db, "cannot open " + path);
         sqlite3_close(db);
@@ -91,7 +93,7 @@ Expected<std::unique_ptr<Journal>> SqliteJournal::open(const std::string& path, 
     }
     std::unique_ptr<SqliteJournal> journal(new SqliteJournal(db, std::move(options)));
     // A job's journal names its servers and users: for its owner's eyes.
-    if (!existed && path != ":memory:") ::chmod(path.c_str(), 0600);
+    if (!existed && file) ::chmod(path.c_str(), 0600);
     sqlite3_busy_timeout(db, 5000);
     // WAL: a crash at any moment leaves the last committed state; synchronous=NORMAL is
     // durable across process kills, which is what a journal of transfers must survive.
@@ -107,7 +109,10 @@ Expected<std::unique_ptr<Journal>> SqliteJournal::open(const std::string& path, 
     return std::unique_ptr<Journal>(std::move(journal));
 }
 
-SqliteJournal::~SqliteJournal() { sqlite3_close(db_); }
+SqliteJournal::~SqliteJournal() {
+    sqlite3_finalize(submit_stmt_);
+    sqlite3_close(db_);
+}
 
 Status SqliteJournal::exec(const std::string& sql) {
     ++round_trips_;
@@ -163,51 +168,76 @@ Status SqliteJournal::migrate() {
     return success();
 }
 
-Expected<std::vector<std::size_t>> SqliteJournal::submit(const std::vector<JobItem>& items, unsigned max_per_host) {
+Status SqliteJournal::begin_submit(unsigned max_per_host) {
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
     // The job file is the job: an item an earlier version of it listed, and this one does not,
     // is not claimed (an item without URLs never is) unless it comes back.
     if (auto forgotten = exec("UPDATE items SET src = '', dst = '' WHERE state <> 'done'"); !forgotten) {
-        (void)exec("ROLLBACK");
+        abandon_submit();
         return forgotten.error();
     }
     // One process works a SQLite journal: what is running was left by a run that stopped.
-    Statement upsert(db_, "INSERT INTO items (key, seq, line, src, dst, append, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')"
-                          " ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, line = excluded.line, src = excluded.src,"
-                          " dst = excluded.dst, append = excluded.append,"
-                          " state = CASE WHEN state = 'done' THEN 'done' ELSE 'pending' END"
-                          " RETURNING state");
-    if (!upsert) {
-        (void)exec("ROLLBACK");
-        return sql_error(db_, "submit");
+    const char* upsert =
+        "INSERT INTO items (key, seq, line, src, dst, append, state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')"
+        " ON CONFLICT (key) DO UPDATE SET seq = excluded.seq, line = excluded.line, src = excluded.src,"
+        " dst = excluded.dst, append = excluded.append,"
+        " state = CASE WHEN state = 'done' THEN 'done' ELSE 'pending' END"
+        " RETURNING state";
+    if (sqlite3_prepare_v2(db_, upsert, -1, &submit_stmt_, nullptr) != SQLITE_OK) {
+        Error error = sql_error(db_, "submit");
+        abandon_submit();
+        return error;
     }
+    submit_max_per_host_ = max_per_host;
+    return success();
+}
+
+Expected<std::vector<std::size_t>> SqliteJournal::submit_chunk(const std::vector<JobItem>& items, std::size_t first_seq) {
+    if (!submit_stmt_) return Error(Errc::bad_job, "journal: submit_chunk outside a submission");
     std::vector<std::size_t> done;
-    for (std::size_t seq = 0; seq < items.size(); ++seq) {
-        const auto stored = stored_item(items[seq]);
-        upsert.bind(1, stored.key).bind(2, static_cast<std::int64_t>(seq)).bind(3, static_cast<std::int64_t>(items[seq].line));
-        upsert.bind(4, stored.source).bind(5, stored.destination).bind(6, std::int64_t{stored.append});
-        if (!upsert.step_row()) {
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const auto stored = stored_item(items[i]);
+        const auto seq = static_cast<std::int64_t>(first_seq + i);
+        sqlite3_bind_text(submit_stmt_, 1, stored.key.c_str(), static_cast<int>(stored.key.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(submit_stmt_, 2, seq);
+        sqlite3_bind_int64(submit_stmt_, 3, static_cast<std::int64_t>(items[i].line));
+        sqlite3_bind_text(submit_stmt_, 4, stored.source.c_str(), static_cast<int>(stored.source.size()), SQLITE_STATIC);
+        sqlite3_bind_text(submit_stmt_, 5, stored.destination.c_str(), static_cast<int>(stored.destination.size()),
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(submit_stmt_, 6, std::int64_t{stored.append});
+        if (sqlite3_step(submit_stmt_) != SQLITE_ROW) {
             Error error = sql_error(db_, "submit");
-            (void)exec("ROLLBACK");
+            sqlite3_reset(submit_stmt_);
             return error;
         }
-        if (upsert.text(0) == "done") done.push_back(seq);
-        upsert.step_done();
-        upsert.reset();
+        const auto* state = sqlite3_column_text(submit_stmt_, 0);
+        if (state && std::string_view(reinterpret_cast<const char*>(state)) == "done") done.push_back(first_seq + i);
+        sqlite3_step(submit_stmt_);
+        sqlite3_reset(submit_stmt_);
     }
+    ++round_trips_;
+    return done;
+}
+
+Status SqliteJournal::end_submit() {
+    sqlite3_finalize(std::exchange(submit_stmt_, nullptr));
     // Items the file no longer lists left the counted set: their first start may have gone with them.
     if (auto recounted = exec(recount_progress_sql); !recounted) {
-        (void)exec("ROLLBACK");
+        abandon_submit();
         return recounted.error();
     }
     Statement meta(db_, "INSERT OR REPLACE INTO meta VALUES ('job', ?1), ('max_per_host', ?2)");
-    if (!meta || !meta.bind(1, options_.job).bind(2, std::to_string(max_per_host)).step_done()) {
+    if (!meta || !meta.bind(1, options_.job).bind(2, std::to_string(submit_max_per_host_)).step_done()) {
         Error error = sql_error(db_, "submit");
-        (void)exec("ROLLBACK");
+        abandon_submit();
         return error;
     }
-    if (auto committed = exec("COMMIT"); !committed) return committed.error();
-    return done;
+    return exec("COMMIT");
+}
+
+void SqliteJournal::abandon_submit() {
+    sqlite3_finalize(std::exchange(submit_stmt_, nullptr));
+    (void)exec("ROLLBACK");
 }
 
 Expected<std::vector<ClaimedItem>> SqliteJournal::claim(std::size_t count) {
@@ -315,13 +345,16 @@ Expected<std::vector<std::string>> SqliteJournal::jobs() {
     return names;
 }
 
-Expected<std::vector<std::string>> SqliteJournal::done_keys() {
+Expected<std::vector<std::size_t>> SqliteJournal::done_among(const std::vector<std::string>& keys) {
     ++round_trips_;
-    Statement stmt(db_, "SELECT key FROM items WHERE state = 'done'");
-    if (!stmt) return sql_error(db_, "done_keys");
-    std::vector<std::string> keys;
-    while (stmt.step_row()) keys.push_back(stmt.text(0));
-    return keys;
+    Statement stmt(db_, "SELECT 1 FROM items WHERE key = ?1 AND state = 'done'");
+    if (!stmt) return sql_error(db_, "done_among");
+    std::vector<std::size_t> done;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (stmt.bind(1, keys[i]).step_row()) done.push_back(i);
+        stmt.reset();
+    }
+    return done;
 }
 
 Expected<JobProgress> SqliteJournal::progress() {

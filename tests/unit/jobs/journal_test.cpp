@@ -459,3 +459,46 @@ TEST_CASE("a journal of the third schema is brought forward with its progress co
     CHECK(*done == std::vector<std::size_t>{0});
     check_progress_is_counted(*journal, file.path, "submit on the brought-forward journal");
 }
+
+TEST_CASE("a job submitted in chunks keeps its order, says which items are done, and rolls back whole") {
+    TempJournalPath temp;
+    {
+        auto journal = open_at(temp.path.string());
+        REQUIRE(journal->submit(three_items(), 0));
+        auto claimed = journal->claim(3);
+        REQUIRE(claimed);
+        REQUIRE(claimed->size() == 3);
+        REQUIRE(journal->report({{(*claimed)[2].id, ItemState::done, 5, 1, "", 0}}));
+    }
+    auto journal = open_at(temp.path.string());
+    // f3 (done) comes in the second chunk, at position 3 of the job.
+    REQUIRE(journal->begin_submit(2));
+    auto first = journal->submit_chunk({item("f0", 1), item("f1", 2)}, 0);
+    REQUIRE(first);
+    CHECK(first->empty());
+    auto second = journal->submit_chunk({item("f2", 3), item("f3", 4)}, 2);
+    REQUIRE(second);
+    CHECK(*second == std::vector<std::size_t>{3});
+    REQUIRE(journal->end_submit());
+    auto done = journal->done_among({journal_key(item("f3", 0)), journal_key(item("f0", 0)), "nothing"});
+    REQUIRE(done);
+    CHECK(*done == std::vector<std::size_t>{0});
+    auto claimed = journal->claim(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 3);
+    CHECK((*claimed)[0].seq == 0);
+    CHECK((*claimed)[2].seq == 2);
+    CHECK((*claimed)[2].item.source.path == "data/f2");
+    CHECK(!(*claimed)[0].item.source.password);  // the journal holds no password
+    REQUIRE(journal->leave());
+
+    // A submission abandoned halfway leaves the journal as it was.
+    REQUIRE(journal->begin_submit(0));
+    REQUIRE(journal->submit_chunk({item("new", 1)}, 0));
+    journal->abandon_submit();
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->total() == 4);
+    CHECK(progress->done == 1);
+    CHECK(progress->max_per_host == 2);
+}

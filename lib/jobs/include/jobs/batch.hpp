@@ -81,9 +81,25 @@ struct BatchSummary {
 // Whether a failure may go away by itself (4yz, lost connections, timeouts) or will not (5yz).
 bool is_transient(const Error& error);
 
+// Where a run's items come from, a chunk at a time: a job of any length is submitted to the
+// journal in the memory of one chunk.
+class ItemSource {
+public:
+    virtual ~ItemSource() = default;
+    // The next items, up to `max`, in job order; none at the end.
+    virtual Expected<std::vector<JobItem>> next(std::size_t max) = 0;
+};
+
+// A list already in memory (a mirror's plan, a test's items) as a source.
+std::unique_ptr<ItemSource> items_in_memory(std::vector<JobItem> items);
+
 class BatchRun {
 public:
     BatchRun(asio::any_io_executor executor, std::vector<JobItem> items, BatchOptions options);
+    // The items read from `source` as the run submits them. Of each item the run keeps only its
+    // passwords (one per user@server: a session serves every item of its login) and the policies
+    // its line sets; the rest comes back from the journal when the item is claimed.
+    BatchRun(asio::any_io_executor executor, std::unique_ptr<ItemSource> source, BatchOptions options);
     ~BatchRun();
 
     asio::awaitable<BatchSummary> run();

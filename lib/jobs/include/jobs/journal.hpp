@@ -96,7 +96,15 @@ public:
     // Adds the items the journal does not know (keyed by journal_key) as pending; failed items
     // and items of a run that stopped go back to pending. Returns the positions of the items
     // already done. `max_per_host` becomes the job's cap for every worker.
-    virtual Expected<std::vector<std::size_t>> submit(const std::vector<JobItem>& items, unsigned max_per_host) = 0;
+    Expected<std::vector<std::size_t>> submit(const std::vector<JobItem>& items, unsigned max_per_host);
+    // The same in chunks, for a job of any length in the memory of one chunk: begin_submit, then
+    // submit_chunk for each chunk in job order (`first_seq`: the first item's position in the
+    // job; returns the positions of its items already done), then end_submit. One transaction:
+    // the job is in the journal whole or not at all (abandon_submit, or a crash, rolls it back).
+    virtual Status begin_submit(unsigned max_per_host) = 0;
+    virtual Expected<std::vector<std::size_t>> submit_chunk(const std::vector<JobItem>& items, std::size_t first_seq) = 0;
+    virtual Status end_submit() = 0;
+    virtual void abandon_submit() = 0;
 
     // Up to `count` items, in job order: pending ones, and running ones of workers whose lease
     // ran out. Renews this worker's lease.
@@ -116,8 +124,9 @@ public:
     virtual Expected<JobProgress> progress() = 0;
     // The names of the jobs the journal holds (a SQLite journal holds one).
     virtual Expected<std::vector<std::string>> jobs() = 0;
-    // The journal_key of every item of the job that is done: what a run would skip. Reads only.
-    virtual Expected<std::vector<std::string>> done_keys() = 0;
+    // Which of `keys` (journal_key) are items of the job that are done, as their positions in
+    // `keys`: what a run would skip. Reads only; asked a chunk at a time.
+    virtual Expected<std::vector<std::size_t>> done_among(const std::vector<std::string>& keys) = 0;
     // Every item of the job that is not done (pending, running or failed), in job order. Reads only.
     virtual Expected<std::vector<UnfinishedItem>> unfinished_items() = 0;
     // Whether any item of the job is pending or running (cheaper than progress()).

@@ -18,7 +18,10 @@ public:
     const std::string& job() const override { return options_.job; }
     std::chrono::seconds lease() const override { return options_.lease; }
     bool shared() const override { return true; }
-    Expected<std::vector<std::size_t>> submit(const std::vector<JobItem>& items, unsigned max_per_host) override;
+    Status begin_submit(unsigned max_per_host) override;
+    Expected<std::vector<std::size_t>> submit_chunk(const std::vector<JobItem>& items, std::size_t first_seq) override;
+    Status end_submit() override;
+    void abandon_submit() override;
     Expected<std::vector<ClaimedItem>> claim(std::size_t count) override;
     Status report(const std::vector<Outcome>& outcomes) override;
     Status release(const std::vector<std::int64_t>& ids) override;
@@ -28,7 +31,7 @@ public:
     Status release_connection(const std::string& server) override;
     Expected<JobProgress> progress() override;
     Expected<std::vector<std::string>> jobs() override;
-    Expected<std::vector<std::string>> done_keys() override;
+    Expected<std::vector<std::size_t>> done_among(const std::vector<std::string>& keys) override;
     Expected<std::vector<UnfinishedItem>> unfinished_items() override;
     Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }

@@ -4,12 +4,14 @@
 #include "jobs/journal.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace rsexec {
 
 class SqliteJournal final : public Journal {
 public:
-    // Opens or creates the file (":memory:": a journal that lives as long as the process); the
+    // Opens or creates the file (":memory:": a journal that lives as long as the process, in
+    // memory; "": the same on disk beyond SQLite's page cache, removed when closed); the
     // schema is created on first use, and a journal of the schema before is brought forward.
     static Expected<std::unique_ptr<Journal>> open(const std::string& path, JournalOptions options);
     ~SqliteJournal() override;
@@ -17,7 +19,10 @@ public:
     const std::string& job() const override { return options_.job; }
     std::chrono::seconds lease() const override { return options_.lease; }
     bool shared() const override { return false; }
-    Expected<std::vector<std::size_t>> submit(const std::vector<JobItem>& items, unsigned max_per_host) override;
+    Status begin_submit(unsigned max_per_host) override;
+    Expected<std::vector<std::size_t>> submit_chunk(const std::vector<JobItem>& items, std::size_t first_seq) override;
+    Status end_submit() override;
+    void abandon_submit() override;
     Expected<std::vector<ClaimedItem>> claim(std::size_t count) override;
     Status report(const std::vector<Outcome>& outcomes) override;
     Status release(const std::vector<std::int64_t>& ids) override;
@@ -27,7 +32,7 @@ public:
     Status release_connection(const std::string&) override { return success(); }
     Expected<JobProgress> progress() override;
     Expected<std::vector<std::string>> jobs() override;
-    Expected<std::vector<std::string>> done_keys() override;
+    Expected<std::vector<std::size_t>> done_among(const std::vector<std::string>& keys) override;
     Expected<std::vector<UnfinishedItem>> unfinished_items() override;
     Expected<bool> unfinished() override;
     std::uint64_t round_trips() const override { return round_trips_; }
@@ -38,6 +43,8 @@ private:
     Status migrate();
 
     sqlite3* db_ = nullptr;
+    sqlite3_stmt* submit_stmt_ = nullptr;  // between begin_submit and end_submit
+    unsigned submit_max_per_host_ = 0;
     JournalOptions options_;
     std::uint64_t round_trips_ = 0;
 };
