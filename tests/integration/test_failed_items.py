@@ -138,7 +138,16 @@ def test_status_postgresql(tmp):
         check(report.get("job") == "mixed.job", "job name: %r" % report)
         check_failed_items(report, src, dst)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'")
-        check(rows == [("2",)], "schema version: %r" % rows)
+        check(rows == [("3",)], "schema version: %r" % rows)
+        # status reads the counters (schema 3): they agree with the items.
+        result = run(["status", "--journal", pg.url, "--job", "mixed.job", "--json"], tmp)
+        check(result.returncode == 0, "status --json: exit %d: %s" % (result.returncode, result.stderr))
+        counted = json.loads(result.stdout)
+        for state, n in pg.psql("SELECT state, count(*) FROM rsexec_items WHERE job = 'mixed.job' GROUP BY state"):
+            check(counted.get(state) == int(n), "status says %s %r, the items %s" % (state, counted.get(state), n))
+        check(counted.get("total") == sum(int(n) for _, n in pg.psql("SELECT 'all', count(*) FROM rsexec_items"
+                                                                      " WHERE job = 'mixed.job'")),
+              "status total %r" % counted)
         # A database of schema 1 (before exit codes): read, its failed item listed, brought forward.
         old = pg.createdb("old")
         pg.psql(PG_SCHEMA_1 + "INSERT INTO rsexec_jobs (name) VALUES ('old.job');"
@@ -151,7 +160,11 @@ def test_status_postgresql(tmp):
         check(len(items) == 1 and items[0]["line"] == 3 and items[0]["exit_code"] is None and "550" in items[0]["error"],
               "the schema-1 database's failed item: %r" % items)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'", database="old")
-        check(rows == [("2",)], "the schema-1 database was not brought forward: %r" % rows)
+        check(rows == [("3",)], "the schema-1 database was not brought forward: %r" % rows)
+        result = run(["status", "--journal", old, "--json"], tmp)
+        counted = json.loads(result.stdout) if result.returncode == 0 else {}
+        check(counted.get("failed") == 1 and counted.get("total") == 1,
+              "the schema-1 database's counters: exit %d: %s" % (result.returncode, result.stdout + result.stderr))
         print("ok: status --failed --json from PostgreSQL: lines 4 and 6 with exit codes 5 and 6; a schema-1 "
               "database read and brought forward")
 
