@@ -51,11 +51,17 @@ connections) and then serve it, for rsexec's retries; and two that lie about a f
     short-226           RETR sends half the file, closes the data connection and says 226
     slow-retr           RETR sends 256 KiB/s (a transfer long enough for progress events)
 
+Scripts about digests (--verify checksum):
+
+    digest-liar         FEAT offers XSHA256, whose "250 <hex>" is the SHA-256 of other bytes
+    corrupt-store       STOR/APPE store the data with its first byte changed (no digest offered)
+
 --log appends every command line the server receives ("PORT 127,0,0,3,195,80"), so that a test
 can check what rsexec told this server.
 """
 
 import argparse
+import hashlib
 import os
 import posixpath
 import socket
@@ -72,6 +78,7 @@ SCRIPTS = (
     "sticky-pasv", "foreign-data-550", "foreign-data-after-150",
     "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
     "size-liar", "short-226", "slow-retr",
+    "digest-liar", "corrupt-store",
 )
 
 
@@ -671,6 +678,29 @@ class SlowRetr(Session):
                 time.sleep(16384 / (256 * 1024))
 
 
+class DigestLiar(Session):
+    features = Session.features + ("XSHA256",)
+
+    def cmd_XSHA256(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+            return
+        with open(path, "rb") as f:
+            self.reply("250 %s" % hashlib.sha256(f.read() + b"not these bytes").hexdigest())
+
+
+class CorruptStore(Session):
+    def receive_file(self, data, path, mode):
+        first = True
+        with open(path, mode) as target:
+            while chunk := data.recv(65536):
+                if first:
+                    chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
+                    first = False
+                target.write(chunk)
+
+
 SESSIONS = {
     "endless-multiline": EndlessMultiline,
     "slow-multiline": EndlessMultiline,
@@ -696,6 +726,8 @@ SESSIONS = {
     "size-liar": SizeLiar,
     "short-226": Short226,
     "slow-retr": SlowRetr,
+    "digest-liar": DigestLiar,
+    "corrupt-store": CorruptStore,
 }
 
 
