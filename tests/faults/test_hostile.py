@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+from hostile_fixture import HostileServer
+
 
 def check(condition, message):
     """An explicit check: unlike assert, it is not turned off by python3 -O."""
@@ -68,40 +70,10 @@ PAYLOAD = bytes(range(256)) * 400  # 100 KiB
 CONNECT, SOURCE, PAIRING, TRANSFER, TIMEOUT = 3, 5, 7, 8, 10
 
 
-class FtpServer:
-    """One hostile_server.py process; stopped (and only then waited for) by stop()."""
-
-    def __init__(self, workdir, name, script, host, data_timeout=30):
-        self.root = os.path.join(workdir, name)
-        os.makedirs(self.root)
-        self.log = os.path.join(workdir, name + ".log")
-        self.host = host
-        self.process = subprocess.Popen(
-            [PYTHON, os.path.join(HERE, "hostile_server.py"), "--host", host, "--script", script,
-             "--root", self.root, "--log", self.log, "--announce-host", THIRD_PARTY,
-             "--data-timeout", str(data_timeout)],
-            stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        if not line.strip().isdigit():
-            raise RuntimeError("%s server did not print its port: %r" % (script, line))
-        self.port = int(line)
-
-    def url(self, path):
-        return "ftp://%s:%d/%s" % (self.host, self.port, path)
-
-    def commands(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log, encoding="latin-1") as log:
-            return log.read().splitlines()
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+def FtpServer(workdir, name, script, host, data_timeout=30):
+    """hostile_server.py running `script` on `host` serving workdir/name, the commands it hears logged."""
+    return HostileServer(script, host, os.path.join(workdir, name), log=os.path.join(workdir, name + ".log"),
+                         extra_args=["--announce-host", THIRD_PARTY, "--data-timeout", str(data_timeout)])
 
 
 class Run:

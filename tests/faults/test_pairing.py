@@ -28,8 +28,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+from hostile_fixture import HostileServer  # noqa: E402
 
-PYTHON = "/usr/bin/python3"
 RSEXECD_HOST = "127.0.0.41"
 SCRIPTED_HOST = "127.0.0.42"
 PAYLOAD = bytes(range(256)) * 400  # 100 KiB
@@ -43,40 +43,11 @@ def check(condition, message):
         raise AssertionError(message)
 
 
-class Scripted:
-    """One hostile_server.py process, its port read from its first line; stopped by pid."""
-
-    def __init__(self, workdir, script):
-        self.root = os.path.join(workdir, "scripted")
-        os.makedirs(self.root)
-        self.log = os.path.join(workdir, "scripted.log")
-        self.process = subprocess.Popen(
-            [PYTHON, os.path.join(HERE, "hostile_server.py"), "--host", SCRIPTED_HOST, "--script", script,
-             "--root", self.root, "--log", self.log, "--data-timeout", "10"],
-            stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        if not line.strip().isdigit():
-            self.stop()
-            raise AssertionError("%s did not print its port: %r" % (script, line))
-        self.port = int(line)
-
-    def url(self, path):
-        return "ftp://any:any@%s:%d/%s" % (SCRIPTED_HOST, self.port, path)
-
-    def commands(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log, encoding="latin-1") as log:
-            return log.read().splitlines()
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
+def scripted(workdir, script):
+    """hostile_server.py running `script` on SCRIPTED_HOST, the commands it hears logged."""
+    return HostileServer(script, SCRIPTED_HOST, os.path.join(workdir, "scripted"),
+                         log=os.path.join(workdir, "scripted.log"), credentials=("any", "any"),
+                         extra_args=["--data-timeout", "10"])
 
 
 class Pair:
@@ -84,7 +55,7 @@ class Pair:
 
     def __init__(self, rsexec, rsexecd, workdir, script, scripted_side):
         self.rsexec = rsexec
-        self.scripted = Scripted(workdir, script)
+        self.scripted = scripted(workdir, script)
         try:
             self.real = RsexecdServer(rsexecd, RSEXECD_HOST, extra_args=["--fxp-peers", "127.0.0.0/8"]).start()
         except BaseException:

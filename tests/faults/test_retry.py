@@ -36,8 +36,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+from hostile_fixture import HostileServer  # noqa: E402
 
-PYTHON = "/usr/bin/python3"
 SRC_HOST, DST_HOST = "127.0.0.51", "127.0.0.52"
 FXP = ["--fxp-peers", "127.0.0.0/8"]
 # README's exit codes.
@@ -66,39 +66,10 @@ def check(condition, message):
         raise AssertionError(message)
 
 
-class ScriptedSource:
-    """hostile_server.py with `script` on SRC_HOST; stopped by its pid."""
-
-    def __init__(self, workdir, script, fail_first=0):
-        self.root = os.path.join(workdir, "src")
-        os.makedirs(self.root)
-        self.log = os.path.join(workdir, "src.log")
-        self.process = subprocess.Popen(
-            [PYTHON, os.path.join(HERE, "hostile_server.py"), "--host", SRC_HOST, "--script", script,
-             "--root", self.root, "--log", self.log, "--fail-first", str(fail_first), "--data-timeout", "10"],
-            stdout=subprocess.PIPE, text=True)
-        line = self.process.stdout.readline()
-        if not line.strip().isdigit():
-            self.stop()
-            raise AssertionError("%s server did not print its port: %r" % (script, line))
-        self.port = int(line)
-
-    def url(self, path):
-        return "ftp://%s:%d/%s" % (SRC_HOST, self.port, path)
-
-    def commands(self):
-        with open(self.log, encoding="latin-1") as log:
-            return log.read().splitlines()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
+def ScriptedSource(workdir, script, fail_first=0):
+    """hostile_server.py with `script` on SRC_HOST serving workdir/src, the commands it hears logged."""
+    return HostileServer(script, SRC_HOST, os.path.join(workdir, "src"), log=os.path.join(workdir, "src.log"),
+                         extra_args=["--fail-first", str(fail_first), "--data-timeout", "10"])
 
 
 def dst_url(server, path):
