@@ -23,6 +23,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 from rsexecd_fixture import PASSWORD, USER, RsexecdServer  # noqa: E402
+from hostile_fixture import HostileServer  # noqa: E402
 
 
 def check(condition, message):
@@ -84,12 +85,9 @@ def main(argv):
             check(f.read() == b"old content\n", "the final name was replaced by an unverified copy")
 
         # A destination without any digest command.
-        os.makedirs(os.path.join(work, "plain"))
-        plain = subprocess.Popen([sys.executable, os.path.join(HERE, "hostile_server.py"), "--host", "127.0.0.10",
-                                  "--script", "well-behaved", "--root", os.path.join(work, "plain"),
-                                  "--log", os.path.join(work, "plain.log")], stdout=subprocess.PIPE, text=True)
-        port = int(plain.stdout.readline())
-        target = url("127.0.0.10", port, "p.bin", "any", "any")
+        plain = HostileServer("well-behaved", "127.0.0.10", os.path.join(work, "plain"),
+                              log=os.path.join(work, "plain.log"), credentials=("any", "any"))
+        target = plain.url("p.bin")
         run = copy(rsexec, "--relay", "never", "--verify", "checksum", url(src.address, src.port, "f.bin"), target)
         check(run.returncode == VERIFICATION, "exit %d: %s" % (run.returncode, run.stderr[-1500:]))
         check("no checksum algorithm both servers offer (src: HASH SHA-256; XSHA256; dst: none)" in last_message(run), last_message(run))
@@ -110,8 +108,7 @@ def main(argv):
         return 1
     finally:
         if plain:
-            plain.terminate()
-            plain.wait(timeout=5)
+            plain.stop()
         src.__exit__()
         dst.__exit__()
         shutil.rmtree(work, ignore_errors=True)
