@@ -22,7 +22,9 @@ void add_transfer_options(cxxopts::Options& options) {
         ("trust-announced-address", "connect to the address a listening server announces, even when it is not "
                                     "the address rsexec reached it at (NAT; allows the FTP bounce attack)")
         ("verify", "how to check a copy before it gets its final name: size (SIZE on both), checksum (the "
-                   "strongest of HASH/XSHA256/XSHA1/XMD5/XCRC both servers offer; fails when they share none), "
+                   "strongest of HASH/XSHA256/XSHA1/XMD5/XCRC both servers offer; when they share none, the "
+                   "copy is relayed and rsexec's SHA-256 of the stream compared with either server's SHA-256, or "
+                   "with the copy read back), "
                    "checksum-if-available (the same, a warning when they share none), none",
          cxxopts::value<std::string>()->default_value("size"))
         ("no-verify", "the same as --verify none")
@@ -44,7 +46,8 @@ void add_transfer_options(cxxopts::Options& options) {
          cxxopts::value<std::string>()->default_value("30"))
         ("netrc", "credentials file for URLs without user and password (default: ~/.netrc)",
          cxxopts::value<std::string>())
-        ("relay", "when the servers refuse to connect to each other: auto (copy through rsexec instead, said "
+        ("relay", "when the servers refuse to connect to each other (or the data between them cannot be "
+                  "protected: TLS on one only): auto (copy through rsexec instead, said "
                   "once per server pair), never (fail, exit 7), always (never ask the servers to connect to "
                   "each other)", cxxopts::value<std::string>()->default_value("auto"))
         ("v,verbose", "print both control dialogues (src> / src< / dst> / dst<), passwords masked");
@@ -104,9 +107,8 @@ bool read_transfer_options(const char* command, const cxxopts::ParseResult& args
     settings.copy.relay = *relay;
     // Once per pair of servers, whatever the number of files relayed between them.
     auto refusing = std::make_shared<std::set<std::string>>();
-    settings.copy.relaying = [refusing](const std::string& servers) {
-        if (refusing->insert(servers).second)
-            std::cerr << "rsexec: relaying: the servers refuse to connect to each other (" << servers << ")\n";
+    settings.copy.relaying = [refusing](const std::string& servers, const std::string& why) {
+        if (refusing->insert(servers).second) std::cerr << "rsexec: relaying: " << why << " (" << servers << ")\n";
     };
     settings.copy.known_refusing = [refusing](const std::string& servers) { return refusing->count(servers) > 0; };
     settings.copy.warning = [](const std::string& text) { std::cerr << "rsexec: warning: " << text << '\n'; };

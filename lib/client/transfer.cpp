@@ -12,6 +12,7 @@
 #include "client/overwrite_check.hpp"
 #include "client/server_digest.hpp"
 #include "client/relay.hpp"
+#include "client/relay_verification.hpp"
 #include "client/stall_watch.hpp"
 
 namespace rsexec {
@@ -242,6 +243,17 @@ Error every_pairing_refused(const std::vector<std::string>& refusals) {
     return Error(Errc::pairing_refused, message);
 }
 
+// The relay's one line for servers whose data connection cannot be protected: plan_data_protection's
+// reason, without its own opening words.
+std::string relay_reason_unprotected(std::string why) {
+    const std::string opening = "the data cannot be protected: ";
+    if (why.rfind(opening, 0) == 0) why.erase(0, opening.size());
+    const auto advice = why.find("; --allow-clear-data");
+    if (advice != std::string::npos) why.erase(advice);
+    return "the data between the servers cannot be protected (" + why +
+        "), each one's data connection to rsexec keeps its own protection";
+}
+
 bool is_refusal(const Error& error) {
     return error.is(Errc::permanent_reply) || error.is(Errc::transient_reply) || error.is(Errc::bad_address) ||
         error.is(Errc::unexpected_reply) || error.is(Errc::pairing_refused);
@@ -312,9 +324,10 @@ asio::awaitable<Status> rename(ControlSession& session, const std::string& from,
 asio::awaitable<Expected<RelayOutcome>> relay_through_here(ControlSession& source, ControlSession& destination,
                                                            const CopyRequest& request, const CopyOptions& options,
                                                            const std::string& target, std::uint64_t offset,
-                                                           bool digest, bool refused, Interruption& interruption) {
+                                                           bool digest, const std::optional<std::string>& refused,
+                                                           Interruption& interruption) {
     const bool temporary = request.mode == WriteMode::temporary_then_rename;
-    if (refused && options.relaying) options.relaying(relay_pair_name(source, destination));
+    if (refused && options.relaying) options.relaying(relay_pair_name(source, destination), *refused);
     if (options.notice) options.notice("relaying " + request.source_path + " through rsexec");
     RelaySettings settings;
     settings.trust_announced_address = options.pairing.trust_announced_address;
@@ -452,7 +465,9 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         ? pairing_plan(source.features(), destination.features(), options.passive, options.dialect, ipv6)
         : std::vector<PairingAttempt>{};
     std::vector<std::string> refusals;
+    std::optional<std::string> unprotected;  // why the data between the servers cannot be protected
     CopyResult result;
+    std::optional<std::string> stream_sha256;  // of a relayed copy, to compare with the servers'
     bool transferred = false;
     // The copy's SIZE right behind its STOR, where the server answers it once the transfer has
     // ended: the verification costs no round trip of its own. Not where the server hears ABOR
@@ -501,7 +516,12 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         if (!refusals.empty()) notice("trying " + describe(attempt));
         auto protection = plan_data_protection(source, destination, attempt);
         if (!protection) {
-            if (!protection.error().is(Errc::pairing_refused)) co_return protection.error();
+            // The data between these two servers cannot be protected (one has no TLS, or neither
+            // can be the TLS client): relayed, each server's data connection to rsexec keeps the
+            // protection its own session has.
+            const bool unprotectable = protection.error().is(Errc::tls_failed) && relays_after_refusal(options.relay);
+            if (!protection.error().is(Errc::pairing_refused) && !unprotectable) co_return protection.error();
+            if (unprotectable) unprotected = protection.error().message;
             refusals.push_back(describe(attempt) + ": " + protection.error().message);
             notice(refusals.back());
             continue;
@@ -604,13 +624,16 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
     }
     if (!transferred && (relay_to_digest || !tries_pairing(options.relay) ||
                          (relays_after_refusal(options.relay) && !interruption.triggered()))) {
+        std::optional<std::string> why;
+        if (unprotected) why = relay_reason_unprotected(*unprotected);
+        else if (!refusals.empty()) why = "the servers refuse to connect to each other";
         auto relayed = co_await relay_through_here(source, destination, request, options, target, offset,
-                                                   relay_to_digest, !refusals.empty(), interruption);
+                                                   relay_to_digest, why, interruption);
         if (!relayed) co_return relayed.error();
         offset = relayed->offset;
         result.relayed = true;
         if (relayed->sha256) {
-            result.checksum = "SHA-256 " + *relayed->sha256;
+            stream_sha256 = relayed->sha256;
             notice("SHA-256 of the relayed stream: " + *relayed->sha256);
         }
         transferred = true;
@@ -677,6 +700,18 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
             result.checksum = algorithm + " " + *on_source;
             notice(algorithm + " of both copies: " + *on_source);
         }
+    }
+
+    if (stream_sha256) {
+        StreamCheckSettings settings;
+        settings.trust_announced_address = options.pairing.trust_announced_address;
+        settings.allow_clear_data = destination.options().tls.allow_clear_data;
+        settings.stall_limit = std::max(source.timeout(), destination.timeout());
+        const RelayedCopy copy{request.source_path, target, *stream_sha256, source_size->value_or(0)};
+        auto checked = co_await check_relayed_stream(source, destination, copy, settings);
+        if (!checked) co_return co_await reject(checked.error());
+        result.checksum = "SHA-256 " + *stream_sha256;
+        notice(*checked);
     }
 
     if (temporary) {

@@ -82,11 +82,12 @@ struct CopyOptions {
     std::function<void(const std::string&)> times_not_kept;
     // Whether the copy may go through rsexec when the servers will not pair (relay_plan.hpp).
     RelayMode relay = RelayMode::automatic;
-    // Told when a copy is relayed because the servers refused every pairing, with the two
-    // servers ("host:port -> host:port"): said once per pair, even without -v.
-    std::function<void(const std::string& servers)> relaying;
-    // Whether those servers already refused every pairing in this run: their next copies are
-    // relayed at once (auto only).
+    // Told when a copy is relayed because the servers refused every pairing, or because the data
+    // between them cannot be protected (one has TLS, the other not), with the two servers
+    // ("host:port -> host:port") and why: said once per pair, even without -v.
+    std::function<void(const std::string& servers, const std::string& why)> relaying;
+    // Whether those servers already refused every pairing (or protection) in this run: their
+    // next copies are relayed at once (auto only).
     std::function<bool(const std::string& servers)> known_refusing;
 };
 
