@@ -164,8 +164,11 @@ def test_failures(tmp, certs):
         check("src> AUTH TLS" in result.stderr, "AUTH TLS not asked")
         print("ok: --tls required refuses a server without TLS before PASS")
 
-        # TLS on one side only: the data between them cannot be protected; --allow-clear-data.
-        result = run(["copy", "--tls", "optional", "--ca-file", certs.ca, url(src, "f.bin"), url(plain, "f.bin")])
+        # TLS on one side only: the data between them cannot be protected; --relay never keeps
+        # them apart (exit 13), auto relays (tests/integration/test_relay_checks.py), and
+        # --allow-clear-data pairs them in clear.
+        result = run(["copy", "--relay", "never", "--tls", "optional", "--ca-file", certs.ca, url(src, "f.bin"),
+                      url(plain, "f.bin")])
         check(result.returncode == TLS_EXIT and "--allow-clear-data" in result.stderr,
               "TLS on one side: exit %d: %s" % (result.returncode, result.stderr))
         result = run(["copy", "--tls", "optional", "--allow-clear-data", "--ca-file", certs.ca, url(src, "f.bin"),
@@ -173,7 +176,7 @@ def test_failures(tmp, certs):
         check(result.returncode == 0, "--allow-clear-data: exit %d: %s" % (result.returncode, result.stderr))
         check("in clear" in result.stderr, "no warning for clear data: " + result.stderr)
         check(digest(plain.path("f.bin")) == digest(src.path("f.bin")), "--allow-clear-data copy differs")
-        print("ok: TLS on one server only: exit 13, or a clear copy with a warning when allowed")
+        print("ok: TLS on one server only: exit 13 with --relay never, or a clear copy with a warning when allowed")
 
 
 class Capture:
