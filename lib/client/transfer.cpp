@@ -516,10 +516,12 @@ asio::awaitable<Expected<CopyResult>> copy_file(ControlSession& source, ControlS
         if (!refusals.empty()) notice("trying " + describe(attempt));
         auto protection = plan_data_protection(source, destination, attempt);
         if (!protection) {
-            // The data between these two servers cannot be protected (one has no TLS, or neither
-            // can be the TLS client): relayed, each server's data connection to rsexec keeps the
-            // protection its own session has.
-            const bool unprotectable = protection.error().is(Errc::tls_failed) && relays_after_refusal(options.relay);
+            // One server protects its data (TLS, PROT P) and the other cannot: no connection
+            // between them can be protected. Relayed, each server's data connection to rsexec
+            // keeps the protection its own session has.
+            const bool one_sided = source.can_protect_data() != destination.can_protect_data();
+            const bool unprotectable =
+                protection.error().is(Errc::tls_failed) && one_sided && relays_after_refusal(options.relay);
             if (!protection.error().is(Errc::pairing_refused) && !unprotectable) co_return protection.error();
             if (unprotectable) unprotected = protection.error().message;
             refusals.push_back(describe(attempt) + ": " + protection.error().message);
