@@ -18,11 +18,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rsexecd_fixture import PASSWORD, USER, RsexecdServer, digest, write_random  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faults"))
+from hostile_fixture import HostileServer  # noqa: E402
 
 RSEXEC, RSEXECD = sys.argv[1], sys.argv[2]
 SRC_ADDR, DST_ADDR, OTHER_ADDR = "127.0.0.151", "127.0.0.152", "127.0.0.153"
 NO_FXP = ["--data-timeout", "5"]
-HOSTILE_SERVER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "faults", "hostile_server.py")
 RELAY_LINE = "relaying: the servers refuse to connect to each other"
 PAIRING_EXIT, TIMEOUT_EXIT = 7, 10
 PAIRING_VERBS = re.compile(r"(?m)^(src|dst)> (PORT|EPRT|LSTN|SOCK|CPSV|SSCN ON)\b")
@@ -169,33 +170,9 @@ def test_resume(tmp):
         print("ok: --resume relays from byte 1500000 (REST on the source, APPE on the destination)")
 
 
-class Hostile:
+def Hostile(script, root):
     """tests/faults/hostile_server.py on OTHER_ADDR serving `root`, stopped by its pid."""
-
-    def __init__(self, script, root):
-        self.script, self.root = script, root
-
-    def __enter__(self):
-        self.process = subprocess.Popen([sys.executable, HOSTILE_SERVER, "--host", OTHER_ADDR, "--script", self.script,
-                                         "--root", self.root], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        line = self.process.stdout.readline().decode().strip()
-        check(line.isdigit(), "hostile server printed no port: %r" % line)
-        self.port = int(line)
-        return self
-
-    def url(self, path):
-        return "ftp://%s:%s@%s:%d/%s" % (USER, PASSWORD, OTHER_ADDR, self.port, path)
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process.stdout.close()
-        self.process.stderr.close()
-        return False
+    return HostileServer(script, OTHER_ADDR, root, credentials=(USER, PASSWORD))
 
 
 def test_stall(tmp):
