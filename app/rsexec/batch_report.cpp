@@ -145,11 +145,35 @@ std::string json_event_line(const BatchEvent& event) {
     return out.dump();
 }
 
+namespace {
+
+// The pairs at work when the run ended ("concurrency"), and with -j auto ("jobs": "auto") the
+// most at once and the logins refused for a server's connection limit.
+void add_concurrency(nlohmann::json& out, const BatchSummary& summary) {
+    out["concurrency"] = summary.concurrency;
+    out["jobs"] = summary.concurrency_auto ? nlohmann::json("auto") : nlohmann::json(summary.concurrency);
+    if (!summary.concurrency_auto) return;
+    out["concurrency_peak"] = summary.concurrency_peak;
+    out["limit_refusals"] = summary.limit_refusals;
+}
+
+std::string concurrency_sentence(const BatchSummary& summary) {
+    std::string text = fmt::format("-j auto: settled on {} pairs (at most {} at once)", summary.concurrency,
+                                   summary.concurrency_peak);
+    if (summary.limit_refusals)
+        text += fmt::format(", {} logins refused for a server's connection limit, their items taken by other pairs",
+                            summary.limit_refusals);
+    return text;
+}
+
+} // namespace
+
 std::string json_summary_line(const BatchSummary& summary) {
     nlohmann::json out{{"event", "summary"}, {"done", summary.done}, {"skipped", summary.skipped},
                        {"failed", summary.failed}, {"interrupted", summary.interrupted}, {"bytes", summary.bytes},
                        {"seconds", seconds_of(summary.elapsed)}, {"logins", summary.logins},
                        {"peak_per_host", summary.peak_per_host}, {"journal_round_trips", summary.journal_round_trips}};
+    add_concurrency(out, summary);
     if (summary.journal_error) out["journal_error"] = summary.journal_error->describe();
     return out.dump();
 }
@@ -162,8 +186,10 @@ std::size_t terminal_columns(int fd) {
 
 void add_batch_options(cxxopts::Options& options) {
     options.add_options("Batch")
-        ("j,jobs", "concurrent server pairs (each keeps its two control connections), 1 to 1024",
-         cxxopts::value<std::string>()->default_value("4"))
+        ("j,jobs", "concurrent server pairs (each keeps its two control connections): 1 to 1024, or auto "
+                   "(start with 4, add pairs while files/s rises, fewer when a server refuses a login for its "
+                   "connection limit (421) or files/s falls; at most --max-per-host, else 32; -v says why)",
+         cxxopts::value<std::string>()->default_value("auto"))
         ("max-per-host", "most control connections open to one server at a time (0: no cap), up to 10000",
          cxxopts::value<std::string>()->default_value("0"))
         ("retries", "further attempts for transient failures (4xx, lost connections, timeouts), up to 100",
@@ -184,7 +210,9 @@ std::optional<BatchOptions> read_batch_options(const char* command, const cxxopt
         return std::nullopt;
     }
     batch.pipelining = *pipelining;
-    const auto jobs = read_whole_number(command, args, "jobs", 1, 1024);
+    // -j auto: 0, the batch engine's ConcurrencyController.
+    const auto jobs = args["jobs"].as<std::string>() == "auto" ? std::optional<unsigned>(0)
+                                                               : read_whole_number(command, args, "jobs", 1, 1024);
     const auto max_per_host = read_whole_number(command, args, "max-per-host", 0, 10000);
     const auto retries = read_whole_number(command, args, "retries", 0, 100);
     if (!jobs || !max_per_host || !retries) return std::nullopt;
@@ -208,6 +236,7 @@ int run_items(asio::io_context& io, std::vector<JobItem> items, BatchOptions bat
 int run_items(asio::io_context& io, std::unique_ptr<ItemSource> items, BatchOptions batch, bool json,
               std::size_t total, std::optional<std::uint64_t> bytes_total) {
     TerminalReport terminal(total, bytes_total);
+    const bool verbose = static_cast<bool>(batch.copy.notice);  // -v sets it
     // The exit code of the failed item first in the job: a run where nothing succeeded exits
     // with it (one code kept, not one per failed item).
     std::optional<std::pair<std::size_t, int>> first_failure;
@@ -253,12 +282,15 @@ int run_items(asio::io_context& io, std::unique_ptr<ItemSource> items, BatchOpti
     const auto summary = run_to_completion(io, finish());
     if (!json) terminal.finish();
 
+    if (summary.concurrency_auto && verbose) std::cerr << "rsexec: " << concurrency_sentence(summary) << '\n';
     if (json) std::cout << json_summary_line(summary) << '\n';
     else
-        std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins)\n", summary.done,
+        std::cout << fmt::format("{} done, {} skipped, {} failed{}, {} bytes in {:.2f} s ({} logins{})\n", summary.done,
                                  summary.skipped, summary.failed,
                                  summary.interrupted ? fmt::format(", {} interrupted", summary.interrupted) : "",
-                                 summary.bytes, seconds_of(summary.elapsed), summary.logins);
+                                 summary.bytes, seconds_of(summary.elapsed), summary.logins,
+                                 summary.concurrency_auto ? fmt::format(", -j auto: {} pairs", summary.concurrency)
+                                                          : "");
     if (summary.journal_error) std::cerr << "rsexec: " << summary.journal_error->describe() << '\n';
     if (signals_seen > 0) return static_cast<int>(ExitCode::interrupted);
     if (summary.journal_error) return static_cast<int>(exit_code_for(*summary.journal_error));

@@ -1,5 +1,7 @@
 #include "batch_state.hpp"
 
+#include <limits>
+
 namespace rsexec {
 
 const char* event_kind_name(BatchEvent::Kind kind) noexcept {
@@ -80,25 +82,29 @@ asio::awaitable<BatchSummary> BatchRun::run() {
         }
         to_do = *left;
     }
+    unsigned cap = s.options.max_per_host;
     if (s.journal->shared()) {
         // The job's cap holds across every worker: counted in the journal.
-        unsigned cap = s.options.max_per_host;
         if (cap == 0) {
             auto progress = s.journal->progress();
             if (progress) cap = progress->max_per_host;
         }
         s.limiter.share(*s.journal, cap);
-        to_do = s.options.jobs;
+        to_do = std::numeric_limits<std::size_t>::max();  // other processes' items too
     }
-    const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(std::max(1u, s.options.jobs), to_do));
+    const unsigned workers = static_cast<unsigned>(std::min<std::size_t>(std::max(1u, s.plan_pairs(to_do, cap)), to_do));
+    s.spawned = workers;
     // Workers run on one thread; each suspends only at its own network waits. The keeper flushes
-    // outcomes and renews the lease until the last worker ends.
+    // outcomes and renews the lease until the last worker ends; with -j auto the pacer sets how
+    // many of the workers work.
     asio::steady_timer all_done(s.executor, asio::steady_timer::time_point::max());
-    unsigned remaining = workers + 1;
+    const unsigned helpers = s.concurrency ? 2 : 1;
+    unsigned remaining = workers + helpers;
     auto ended = [&](std::exception_ptr failure) {
-        if (--remaining == 1) {
+        if (--remaining == helpers) {
             s.finished = true;
             s.keeper.cancel();
+            s.pacer.cancel();
         }
         if (remaining == 0) all_done.cancel();
         if (failure) std::rethrow_exception(failure);
@@ -106,6 +112,7 @@ asio::awaitable<BatchSummary> BatchRun::run() {
     for (unsigned i = 0; i < workers; ++i) asio::co_spawn(s.executor, s.worker(i + 1), ended);
     if (workers == 0) s.finished = true;
     asio::co_spawn(s.executor, s.keep_journal(), ended);
+    if (s.concurrency) asio::co_spawn(s.executor, s.pace_pairs(), ended);
     co_await all_done.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     s.flush();
     s.release_unstarted();

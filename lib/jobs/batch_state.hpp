@@ -71,10 +71,18 @@ struct BatchRun::State {
     BatchSummary summary;
     std::set<ControlSession*> open_sessions;  // for abort_running
     std::mt19937 random{std::random_device{}()};
+    // -j auto: how many pairs work; workers beyond that many wait on `pairs_changed` (its
+    // cancel() wakes them all). By worker number: alive (not ended), both sessions logged in.
+    std::optional<ConcurrencyController> concurrency;
+    asio::steady_timer pairs_changed;
+    asio::steady_timer pacer;  // pace_pairs' wait
+    std::vector<char> worker_alive, pair_working;
+    unsigned spawned = 0;  // workers started
 
     State(asio::any_io_executor ex, std::unique_ptr<ItemSource> items, BatchOptions opts)
         : executor(ex), source(std::move(items)), options(std::move(opts)), limiter(ex, options.max_per_host),
-          chunk(full_chunk()), abort_signal(ex), keeper(ex) {}
+          chunk(full_chunk()), abort_signal(ex), keeper(ex),
+          pairs_changed(ex, asio::steady_timer::time_point::max()), pacer(ex) {}
 
     std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
 
@@ -204,7 +212,7 @@ struct BatchRun::State {
     // Returns whether the pipeline finished any file (one that finishes none is not tried again).
     asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
                                    std::deque<std::pair<std::size_t, Error>>& failed,
-                                   std::deque<Returned>& returned);
+                                   std::deque<Returned>& returned, unsigned worker_number);
 
     // Items relayed through rsexec (--relay always, or servers known to refuse every pairing)
     // whose copies a relay pipeline can make (relay_pipeline.hpp), with the sessions open now.
@@ -220,6 +228,23 @@ struct BatchRun::State {
                                              std::deque<Returned>& returned, bool& enabled);
 
     asio::awaitable<void> worker(unsigned worker_number);
+
+    // -j auto (batch_concurrency.cpp). Sets up the controller; the number of workers to start.
+    // `max_per_host`: the run's cap (a shared journal's job's, when the command gives none).
+    unsigned plan_pairs(std::size_t to_do, unsigned max_per_host);
+    // Feeds the controller every 50 ms until the run ends; wakes waiting workers on a change.
+    asio::awaitable<void> pace_pairs();
+    void note_pairs();  // the summary's concurrency fields
+    // Before a worker takes a new item: waits while it is beyond the pairs at work (holding no
+    // session); false when the job has nothing left to start.
+    asio::awaitable<bool> my_turn(unsigned worker_number, Site& src, Site& dst);
+    bool beyond_target(unsigned worker_number) const;
+    void pair_opened(unsigned worker_number);
+    void worker_ended(unsigned worker_number);
+    // A login a server refused for its connection limit while this run holds other sessions to
+    // it: the item goes back to be taken by a pair that works, the controller caps the pairs.
+    asio::awaitable<bool> refused_for_load(Site& src, Site& dst, const Status& opened, std::size_t index,
+                                           unsigned worker_number);
 
     asio::awaitable<void> quit(Site& src, Site& dst);
 };

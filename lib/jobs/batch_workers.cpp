@@ -8,6 +8,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     Site& src, Site& dst, std::size_t index, unsigned worker, int attempt, std::optional<std::uint64_t> known_size) {
     const JobItem& item = item_at(index);
     if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
+    pair_opened(worker);
     // Aborted while this item waited for a connection slot or its logins: abort_running closed
     // the sessions open then, not those opened after it.
     if (aborting) co_return Error(Errc::interrupted, "aborted while its control sessions were opening");
@@ -108,7 +109,8 @@ bool BatchRun::State::can_pipeline(const Site& src, const Site& dst, std::size_t
 // logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
 // Returns whether the pipeline finished any file (one that finishes none is not tried again).
 asio::awaitable<bool> BatchRun::State::pipeline(
-    Site& src, Site& dst, std::size_t first, PairingAttempt pairing, std::deque<std::pair<std::size_t, Error>>& failed, std::deque<Returned>& returned) {
+    Site& src, Site& dst, std::size_t first, PairingAttempt pairing, std::deque<std::pair<std::size_t, Error>>& failed, std::deque<Returned>& returned,
+    unsigned worker_number) {
     PipelineOptions pipe;
     pipe.pairing = pairing;
     pipe.pairing_options = options.copy.pairing;
@@ -146,6 +148,7 @@ asio::awaitable<bool> BatchRun::State::pipeline(
         for (;;) {
             std::optional<std::size_t> index = pending_first;
             pending_first.reset();
+            if (!index && beyond_target(worker_number)) return std::nullopt;  // -j auto took this pair away
             if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
             if (!index) return std::nullopt;
             const JobItem& item = item_at(*index);
@@ -252,12 +255,28 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             }
             continue;
         }
+        if (!co_await my_turn(worker_number, src, dst)) break;
         auto index = take();
         if (!index) {
             // Waiting for other workers' items, hold no connection: they may need it.
             if (journal->shared()) co_await quit(src, dst);
             if (co_await more_may_come()) continue;
             break;
+        }
+        if (concurrency) {
+            // -j auto: a login refused for the server's connection limit costs the item nothing.
+            auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
+            if (co_await refused_for_load(src, dst, opened, *index, worker_number)) continue;
+            if (!opened) {
+                // The item's first attempt failed at its logins, as copy_one's would have.
+                begin(*index, 1);
+                drop(src);
+                drop(dst);
+                if (co_await after_failure(*index, 1, opened.error()))
+                    co_await copy_one(src, dst, *index, worker_number, 2);
+                continue;
+            }
+            pair_opened(worker_number);
         }
         const bool relayed = co_await try_relay_pipeline(src, dst, *index, worker_number, failed, returned, relay_pipelining);
         if (relayed) continue;
@@ -280,7 +299,7 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
                     // One that finishes nothing with a pairing a copy proved is not tried again;
                     // with the plan's first guess, the copies of the files it handed back
                     // find the pairing that works.
-                    if (!co_await pipeline(src, dst, *index, *paired, failed, returned)) {
+                    if (!co_await pipeline(src, dst, *index, *paired, failed, returned, worker_number)) {
                         if (proven) pipelining = false;
                         paired.reset();
                     }
@@ -295,6 +314,7 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
         }
     }
     co_await quit(src, dst);
+    worker_ended(worker_number);
 }
 
 } // namespace rsexec

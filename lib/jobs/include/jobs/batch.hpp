@@ -13,6 +13,7 @@
 #include <asio/awaitable.hpp>
 
 #include "ftp/job_file.hpp"
+#include "jobs/concurrency_controller.hpp"
 #include "jobs/journal.hpp"
 #include "ftp/netrc.hpp"
 #include "client/progress_meter.hpp"
@@ -50,7 +51,10 @@ struct OpenPair {
 };
 
 struct BatchOptions {
-    unsigned jobs = 4;
+    // Concurrent session pairs; 0: -j auto (ConcurrencyController), at most max_per_host pairs
+    // when it is set, else auto_pairs.most.
+    unsigned jobs = 0;
+    ConcurrencySettings auto_pairs;
     unsigned max_per_host = 0;         // 0: no cap
     unsigned retries = 3;              // further attempts after the first, for transient failures
     Clock::duration backoff = std::chrono::seconds(1);
@@ -76,6 +80,10 @@ struct BatchSummary {
     unsigned peak_per_host = 0;        // most sessions open to one server at once
     std::uint64_t journal_round_trips = 0;
     std::optional<Error> journal_error;  // the journal could not be read or written
+    // The pairs at work when the run ended (-j N: N); -j auto's most at once, and the logins
+    // servers refused for their connection limit (each item then went to another pair).
+    unsigned concurrency = 0, concurrency_peak = 0, limit_refusals = 0;
+    bool concurrency_auto = false;
 };
 
 // Whether a failure may go away by itself (4yz, lost connections, timeouts) or will not (5yz).

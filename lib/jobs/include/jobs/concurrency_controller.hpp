@@ -1,0 +1,79 @@
+#pragma once
+// How many session pairs a batch keeps at work under -j auto. Pure logic, fed events with their
+// times: files finished, pairs logged in, logins a server refused for its connection limit.
+//
+// Between servers without block mode every file costs a round trip on its pair, so files/s grows
+// with the pairs until the servers' CPU or connection limits bind. The controller starts with a
+// few pairs and doubles them while files/s grows by at least half as much as the pairs did; a
+// smaller gain adds a quarter more; no gain (or a loss) settles on the best count measured. A
+// login refused for the server's connection limit caps the pairs at those logged in then. Once
+// settled, files/s falling by a quarter or more takes a quarter of the pairs away.
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "ftp/deadline.hpp"  // Clock
+
+namespace rsexec {
+
+struct ConcurrencySettings {
+    unsigned initial = 4;   // pairs to start with
+    unsigned most = 32;     // never more (--max-per-host, or this default)
+    // A measurement starts once every pair asked for is logged in (or `warmup_limit` after the
+    // change, when some never are), and lasts at least `shortest` and `samples` files; one that
+    // reaches `longest` with fewer files decides nothing (files too large to count).
+    Clock::duration shortest = std::chrono::milliseconds(250);
+    Clock::duration longest = std::chrono::seconds(5);
+    Clock::duration warmup_limit = std::chrono::seconds(1);
+    std::size_t samples = 8;
+};
+
+class ConcurrencyController {
+public:
+    enum class Phase { growing, settled };
+
+    ConcurrencyController(ConcurrencySettings settings, Clock::time_point now);
+
+    unsigned target() const noexcept { return target_; }
+    Phase phase() const noexcept { return phase_; }
+    unsigned ceiling() const noexcept { return most_; }
+    unsigned refusals() const noexcept { return refusals_; }
+    // Files/s of the last measurement (0 before the first).
+    double last_rate() const noexcept { return last_rate_; }
+    // Why the target last changed, in words (-v prints it).
+    const std::string& reason() const noexcept { return reason_; }
+
+    // Items finished (done, kept, failed for good): the throughput counted.
+    void completed(std::size_t items = 1) noexcept { count_ += items; }
+    // How many pairs are logged in now.
+    void pairs_open(unsigned pairs, Clock::time_point now);
+    // A server refused a login for its connection limit while `open_pairs` pairs held a session
+    // to it: never more pairs than that from now on.
+    // Returns whether target() changed.
+    bool refused(unsigned open_pairs, Clock::time_point now);
+    // Called on a timer: ends the measurement when it is due. Returns whether target() changed.
+    bool tick(Clock::time_point now);
+
+private:
+    void change_to(unsigned target, Clock::time_point now, std::string reason);
+    void restart(Clock::time_point now);
+
+    ConcurrencySettings settings_;
+    unsigned target_;
+    unsigned most_;
+    Phase phase_ = Phase::growing;
+    bool additive_ = false;  // growth slowed to a quarter at a time
+    // The best measurement so far (growing), or the settled count's (settled).
+    unsigned best_target_ = 0;
+    double best_rate_ = 0;
+    unsigned open_ = 0;
+    unsigned low_ = 0;  // settled: measurements in a row a quarter below the reference
+    Clock::time_point changed_;  // when the target last changed
+    std::optional<Clock::time_point> measuring_since_;
+    std::size_t count_ = 0;     // items finished since the measurement started
+    unsigned refusals_ = 0;
+    double last_rate_ = 0;
+    std::string reason_;
+};
+
+} // namespace rsexec
