@@ -7,6 +7,8 @@
 
 namespace rsexec {
 
+using namespace asio::experimental::awaitable_operators;
+
 unsigned BatchRun::State::plan_pairs(std::size_t to_do, unsigned max_per_host) {
     if (options.jobs != 0) {
         summary.concurrency = summary.concurrency_peak = static_cast<unsigned>(std::min<std::size_t>(options.jobs, to_do));

@@ -45,6 +45,7 @@ bool ConcurrencyController::refused(unsigned open_pairs, Clock::time_point now) 
     phase_ = Phase::settled;
     best_rate_ = 0;  // the reference is measured again, at the count kept
     low_ = 0;
+    probe_from_ = 0;
     if (target_ <= most_) return false;
     change_to(most_, now, fmt::format("a server refused a login for its connection limit with {} pairs open: "
                                       "{} pairs from now on",
@@ -93,10 +94,25 @@ bool ConcurrencyController::tick(Clock::time_point now) {
         change_to(next, now, fmt::format("{} pairs made {:.0f} files/s: trying {}", target_, rate, next));
         return true;
     }
-    // Settled: the reference is the first measurement at this count (or a better one since).
-    if (best_rate_ == 0 || rate >= best_rate_) {
+    // Settled: the reference follows the measurements at this count (a moving average).
+    if (probe_from_ != 0) {
+        // Fewer pairs were tried because files/s fell: kept only if they do better than the
+        // fallen rate, else the count goes back (the servers slowed down by themselves).
+        const unsigned from = probe_from_;
+        const double fallen = probe_rate_;
+        probe_from_ = 0;
         best_rate_ = rate;
-        best_target_ = target_;
+        if (rate < 1.05 * fallen) {
+            best_rate_ = fallen;
+            change_to(from, now, fmt::format("{} pairs made {:.0f} files/s, no more than {} made: back to {}",
+                                             target_, rate, from, from));
+            return target_ != before;
+        }
+        restart(now);
+        return false;
+    }
+    if (best_rate_ == 0) {
+        best_rate_ = rate;
         low_ = 0;
         restart(now);
         return false;
@@ -104,13 +120,15 @@ bool ConcurrencyController::tick(Clock::time_point now) {
     if (rate < 0.75 * best_rate_ && target_ > 1 && ++low_ >= 2) {
         const unsigned next = target_ - std::max(1u, target_ / 4);
         const double reference = best_rate_;
-        best_rate_ = 0;
+        probe_from_ = target_;
+        probe_rate_ = rate;
         low_ = 0;
-        change_to(next, now, fmt::format("files/s fell from {:.0f} to {:.0f} with {} pairs: {} pairs",
-                                         reference, rate, target_, next));
+        change_to(next, now, fmt::format("files/s fell from {:.0f} to {:.0f} with {} pairs: trying {}", reference,
+                                         rate, target_, next));
         return true;
     }
     if (rate >= 0.75 * best_rate_) low_ = 0;
+    best_rate_ = 0.7 * best_rate_ + 0.3 * rate;
     restart(now);
     return false;
 }

@@ -5,7 +5,7 @@
 GROUP limit: the source rsexecd takes at most 6 connections from rsexec's address
 (--max-per-ip 6); -j auto starts with 4 pairs, grows past 6, the server refuses those logins
 (421), and every item is still done, by the pairs that work, none failed or retried; the summary
-says the run settled on 6 pairs.
+says the run kept at most 6 pairs.
 GROUP grows: both servers behind bench/rtt-proxy (10 ms each way on the control connections),
 one file at a time per pair (--pipeline off), so files/s rises with the pairs: -j auto grows
 beyond its second step.
@@ -77,9 +77,13 @@ def test_limit(tmp):
         check(summary["jobs"] == "auto", summary)
         check(summary["limit_refusals"] >= 1, "no login refused: the limit was never reached: %s" % summary)
         check(summary["concurrency_peak"] > 4, "never grew: %s" % summary)
-        check(summary["concurrency"] == 6, "want 6 pairs at the end (the server's limit), %s" % summary)
-        check("refused a login for its connection limit" in result.stderr, result.stderr[-2000:])
-        check("-j auto: settled on 6 pairs" in result.stderr, result.stderr[-2000:])
+        # At most the server's limit (fewer only if files/s later fell by a quarter, twice).
+        check(1 <= summary["concurrency"] <= 6, "want at most 6 pairs at the end (the server's limit), %s" % summary)
+        auto_lines = [l for l in result.stderr.splitlines() if "-j auto" in l]
+        check(any("refused a login for its connection limit" in l and l.endswith(": 6 pairs from now on")
+                  for l in auto_lines), "\n".join(auto_lines))
+        check(any(l.startswith("rsexec: -j auto: settled on %d pairs" % summary["concurrency"]) for l in auto_lines),
+              "\n".join(auto_lines))
         check("Too many connections from your address" in src.log() or "connections from that address" in src.log(),
               "the server never refused a login: " + src.log()[-1000:])
         check_copies(src, dst, names)
@@ -150,6 +154,7 @@ def test_grows(tmp):
         check(summary["concurrency_peak"] <= 32, summary)
         check("trying" in result.stderr, result.stderr[-2000:])
         check_copies(src, dst, names)
+        print("\n".join(l for l in result.stderr.splitlines() if "-j auto" in l))
         print("ok: 20 ms RTT: -j auto grew to %d pairs, settled on %d, 1200 files in %.1f s" % (
             summary["concurrency_peak"], summary["concurrency"], seconds))
 

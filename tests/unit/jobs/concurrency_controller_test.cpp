@@ -158,3 +158,15 @@ TEST_CASE("a login refused for the server's connection limit is told from a wron
     CHECK_FALSE(refuses_for_connection_limit(550, "too many files"));
     CHECK_FALSE(refuses_for_connection_limit(0, "connection closed"));
 }
+
+TEST_CASE("-j auto goes back to its pairs when fewer do no better after files/s fell") {
+    ConcurrencySettings settings;
+    settings.most = 8;
+    Simulation sim(settings);
+    sim.run(round_trip_bound, 5s);
+    REQUIRE(sim.controller.target() == 8);
+    // The servers slow down by themselves: files/s halves, and still grows with the pairs.
+    sim.run([](unsigned pairs) { return 25.0 * pairs; }, 1500ms);
+    sim.run([](unsigned pairs) { return 25.0 * pairs; }, 5s);
+    CHECK(sim.controller.target() == 8);
+}

@@ -7,7 +7,8 @@
 // few pairs and doubles them while files/s grows by at least half as much as the pairs did; a
 // smaller gain adds a quarter more; no gain (or a loss) settles on the best count measured. A
 // login refused for the server's connection limit caps the pairs at those logged in then. Once
-// settled, files/s falling by a quarter or more takes a quarter of the pairs away.
+// settled, files/s falling by a quarter (twice in a row, against a moving average) tries a
+// quarter fewer pairs, kept only if they do better than the fallen rate.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -68,6 +69,9 @@ private:
     double best_rate_ = 0;
     unsigned open_ = 0;
     unsigned low_ = 0;  // settled: measurements in a row a quarter below the reference
+    // Settled, trying fewer pairs after files/s fell: the count and the rate it fell to.
+    unsigned probe_from_ = 0;
+    double probe_rate_ = 0;
     Clock::time_point changed_;  // when the target last changed
     std::optional<Clock::time_point> measuring_since_;
     std::size_t count_ = 0;     // items finished since the measurement started
