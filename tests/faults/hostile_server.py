@@ -56,6 +56,13 @@ Scripts about digests (--verify checksum):
     digest-liar         FEAT offers XSHA256, whose "250 <hex>" is the SHA-256 of other bytes
     corrupt-store       STOR/APPE store the data with its first byte changed (no digest offered)
 
+Scripts for what rsexec records of a server's words:
+
+    echo-password       PASS answers "530 Login incorrect for USER:PASSWORD (ftp://USER:PASSWORD@HOST/)":
+                        a server that quotes the password back in its refusal
+    fractional-modify   MLSD (RFC 3659 7) and MDTM give modification times with a fraction,
+                        "modify=YYYYMMDDHHMMSS.123": the file's time, whole seconds, plus .123
+
 --log appends every command line the server receives ("PORT 127,0,0,3,195,80"), so that a test
 can check what rsexec told this server.
 """
@@ -79,6 +86,8 @@ SCRIPTS = (
     "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
     "size-liar", "short-226", "slow-retr",
     "digest-liar", "corrupt-store",
+
+    "echo-password", "fractional-modify",
 )
 
 
@@ -701,6 +710,45 @@ class CorruptStore(Session):
                 target.write(chunk)
 
 
+class EchoPassword(Session):
+    def cmd_USER(self, argument):
+        self.user = argument
+        self.reply("331 Password required")
+
+    def cmd_PASS(self, argument):
+        user = getattr(self, "user", "")
+        self.reply("530 Login incorrect for %s:%s (ftp://%s:%s@%s/)" % (user, argument, user, argument, self.host))
+
+
+class FractionalModify(Session):
+    features = Session.features + ("MDTM", "MLST type*;size*;modify*;")
+
+    @staticmethod
+    def modify(path):
+        return time.strftime("%Y%m%d%H%M%S", time.gmtime(int(os.stat(path).st_mtime))) + ".123"
+
+    def cmd_MDTM(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isfile(path):
+            self.reply("550 No such file")
+        else:
+            self.reply("213 " + self.modify(path))
+
+    def cmd_MLSD(self, argument):
+        path = self.path(argument)
+        if path is None or not os.path.isdir(path):
+            self.reply("550 No such directory")
+            return
+
+        def send(data):
+            for name in sorted(os.listdir(path)):
+                full = os.path.join(path, name)
+                kind = "dir" if os.path.isdir(full) else "file"
+                data.sendall(("type=%s;size=%d;modify=%s; %s\r\n"
+                              % (kind, os.path.getsize(full), self.modify(full), name)).encode("utf-8"))
+        self.start_transfer(send)
+
+
 SESSIONS = {
     "endless-multiline": EndlessMultiline,
     "slow-multiline": EndlessMultiline,
@@ -728,6 +776,9 @@ SESSIONS = {
     "slow-retr": SlowRetr,
     "digest-liar": DigestLiar,
     "corrupt-store": CorruptStore,
+
+    "echo-password": EchoPassword,
+    "fractional-modify": FractionalModify,
 }
 
 

@@ -107,10 +107,30 @@ TEST_CASE("mirror's default copies other sizes or a newer source, else the file 
 TEST_CASE("time-vals compare as times, and anything else is not one") {
     CHECK(later_than("20260101000001", "20260101000000") == true);
     CHECK(later_than("20260101000000", "20260101000000") == false);
-    CHECK(later_than("20260101000000.001", "20260101000000") == true);
     CHECK(later_than("2026010100000x", "20260101000000") == std::nullopt);
     CHECK(later_than("", "20260101000000") == std::nullopt);
     CHECK(later_than("20260101000000.", "20260101000000") == std::nullopt);
+}
+
+TEST_CASE("time-vals compare at whole seconds: a fraction one end has is not newer") {
+    // MFMT sets whole seconds (time_val.hpp): a source listed as .123 and its copy at the whole
+    // second are the same time, or a mirror copies the file again on every run.
+    CHECK(later_than("20261130120000.123", "20261130120000") == false);
+    CHECK(later_than("20261130120000", "20261130120000.999") == false);
+    CHECK(later_than("20261130120000.9", "20261130120000.1") == false);
+    CHECK(later_than("20261130120001.000", "20261130120000.999") == true);
+    CHECK(later_than("20261130120000", "20261130120001.5") == false);
+    // Compared as times, not text: a leap second is 23:59:59 of its day, and not later than it.
+    CHECK(later_than("20161231235960", "20161231235959") == false);
+    CHECK(later_than("20170101000000", "20161231235960") == true);
+    // Digits that are no time-val (month 13) cannot be told.
+    CHECK(later_than("20261330120000", "20261130120000") == std::nullopt);
+    OverwriteFacts facts;
+    facts.destination_exists = true;
+    facts.source = {10, "20261130120000.123", std::nullopt};
+    facts.destination = {10, "20261130120000", std::nullopt};
+    CHECK(outcome(decide_overwrite(Overwrite::different_or_newer, facts)) == "skip up-to-date");
+    CHECK(outcome(decide_overwrite(Overwrite::newer, facts)) == "skip not-newer");
 }
 
 TEST_CASE("policy names parse back; mirror's own is named too") {

@@ -36,6 +36,13 @@ TEST_CASE("files of the same size and not newer are up to date") {
     CHECK(plan_mirror(source, destination, only_newer).files_to_copy == std::vector<std::string>{"g"});
 }
 
+TEST_CASE("a source listed with a fractional modify fact is not newer than its copy at the whole second") {
+    const auto plan = plan_mirror({file("f", 10, "20261130120000.123"), file("g", 10, "20261130120001.5")},
+                                  {file("f", 10, "20261130120000"), file("g", 10, "20261130120000")}, {});
+    CHECK(plan.files_to_copy == std::vector<std::string>{"g"});
+    CHECK(plan.up_to_date == 1);
+}
+
 TEST_CASE("deletions happen only with the flag, and never of excluded files") {
     const std::vector<TreeEntry> source{file("keep", 1, "1")};
     const std::vector<TreeEntry> destination{file("keep", 1, "1"), file("gone", 1, "1"), file("notes.tmp", 1, "1")};
