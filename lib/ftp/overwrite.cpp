@@ -1,15 +1,9 @@
 #include "ftp/overwrite.hpp"
 
-#include <algorithm>
-#include <cctype>
+#include "ftp/time_val.hpp"
 
 namespace rsexec {
 namespace {
-
-bool all_digits(std::string_view text) {
-    return !text.empty() &&
-        std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
 
 OverwriteDecision skip(SkipReason reason) { return {OverwriteDecision::Action::skip, reason}; }
 constexpr OverwriteDecision copy{};
@@ -61,23 +55,9 @@ const char* skip_explanation(SkipReason reason) noexcept {
 }
 
 std::optional<bool> later_than(std::string_view a, std::string_view b) {
-    const auto split = [](std::string_view time) -> std::optional<std::pair<std::string_view, std::string_view>> {
-        const auto dot = time.find('.');
-        const auto whole = time.substr(0, dot);
-        const auto fraction = dot == std::string_view::npos ? std::string_view{} : time.substr(dot + 1);
-        if (!all_digits(whole) || (dot != std::string_view::npos && !all_digits(fraction))) return std::nullopt;
-        return std::pair{whole, fraction};
-    };
-    const auto left = split(a), right = split(b);
+    const auto left = parse_time_val(a), right = parse_time_val(b);
     if (!left || !right) return std::nullopt;
-    // Fixed-width digits: text order is time order; a longer year is later.
-    if (left->first.size() != right->first.size()) return left->first.size() > right->first.size();
-    if (left->first != right->first) return left->first > right->first;
-    std::string x(left->second), y(right->second);
-    const auto width = std::max(x.size(), y.size());
-    x.resize(width, '0');
-    y.resize(width, '0');
-    return x > y;
+    return left->seconds > right->seconds;
 }
 
 OverwriteDecision decide_overwrite(Overwrite policy, const OverwriteFacts& facts) {

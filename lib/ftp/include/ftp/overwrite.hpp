@@ -63,7 +63,9 @@ struct OverwriteDecision {
 // compute) never makes a copy skip: the copy is made.
 OverwriteDecision decide_overwrite(Overwrite policy, const OverwriteFacts& facts);
 
-// Whether time-val `a` is later than `b`; nullopt when either is not one (RFC 3659 2.3).
+// Whether time-val `a` is later than `b`, to the whole second; nullopt when either is not one
+// (RFC 3659 2.3). A fraction is not compared: MFMT gives a copy whole seconds (time_val.hpp), so a
+// source listed as 20261130120000.123 and its copy at 20261130120000 are the same time.
 std::optional<bool> later_than(std::string_view a, std::string_view b);
 
 } // namespace rsexec
