@@ -109,14 +109,6 @@ Expected<std::string> ask(const FtpUrl& url) {
 
 } // namespace
 
-bool needs_password(const FtpUrl& url, const Netrc* netrc) {
-    if (!url.user || url.password) return false;
-    if (*url.user == "anonymous" || *url.user == "ftp") return false;
-    if (netrc)
-        if (auto entry = netrc->find(url.host); entry && entry->login == *url.user) return false;
-    return true;
-}
-
 Status PasswordPrompt::complete(FtpUrl& url) {
     if (!needs_password(url, netrc_)) return success();
     const auto key = *url.user + "@" + url.authority();

@@ -12,10 +12,6 @@
 
 namespace rsexec::cli {
 
-// Whether logging in to `url` needs a password that neither it nor `netrc` gives (a user other
-// than anonymous/ftp, RFC 1738 3.2.1).
-bool needs_password(const FtpUrl& url, const Netrc* netrc);
-
 class PasswordPrompt {
 public:
     explicit PasswordPrompt(const Netrc* netrc) : netrc_(netrc) {}

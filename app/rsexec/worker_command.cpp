@@ -33,7 +33,8 @@ int worker_command(int argc, char** argv) {
                   << "lease; the items of a worker that stops renewing it go to the others, large files resuming\n"
                   << "where the partial copy allows. --max-per-host holds across all workers (the job's, as\n"
                   << "submitted, unless given here). The journal keeps no password: workers log in with the\n"
-                  << "users in the URLs and the passwords in their own .netrc (--netrc).\n"
+                  << "users in the URLs and the passwords in their own .netrc (--netrc); a worker never asks\n"
+                  << "for one, even on a terminal: an item whose user has none fails with exit 4.\n"
                   << "Without --job, the oldest job with work left. The worker ends when the job has none.\n\n"
                   << exit_codes_help;
         return 0;

@@ -124,4 +124,12 @@ Credentials credentials_for(const FtpUrl& url, const Netrc* netrc) {
     return credentials;
 }
 
+bool needs_password(const FtpUrl& url, const Netrc* netrc) {
+    if (!url.user || url.password) return false;
+    if (*url.user == "anonymous" || *url.user == "ftp") return false;
+    if (netrc)
+        if (auto entry = netrc->find(url.host); entry && entry->login == *url.user) return false;
+    return true;
+}
+
 } // namespace rsexec

@@ -38,6 +38,16 @@ asio::awaitable<void> BatchRun::State::adopt(
 }
 
 asio::awaitable<Status> BatchRun::State::open(Site& site, Side side, const FtpUrl& url, unsigned worker) {
+    // Items a shared journal holds carry no password, and a run working on them is unattended
+    // (rsexec worker): nothing is asked, and a login that can only fail is not tried.
+    if (needs_password(url, options.netrc)) {
+        limiter.release(site.server);  // reserve's slot: no session holds it
+        site.login.clear();
+        co_return Error(Errc::login_failed,
+                        "no password for " + *url.user + "@" + url.host + ": give it in ~/.netrc (--netrc) or the URL; "
+                        "a worker never asks for one",
+                        side);
+    }
     SessionOptions session_options = options.session;
     session_options.label = std::string(side_name(side)) + "#" + std::to_string(worker);
     site.session = std::make_unique<ControlSession>(executor, side, std::move(session_options));

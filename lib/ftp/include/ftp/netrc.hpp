@@ -36,4 +36,8 @@ private:
 // anonymous (RFC 1738 3.2.1).
 Credentials credentials_for(const FtpUrl& url, const Netrc* netrc);
 
+// Whether logging in to `url` needs a password that neither it nor `netrc` gives (a user other
+// than anonymous/ftp, RFC 1738 3.2.1).
+bool needs_password(const FtpUrl& url, const Netrc* netrc);
+
 } // namespace rsexec
