@@ -9,6 +9,7 @@
 
 #include "ftp/command.hpp"
 #include "ftp/deadline.hpp"
+#include "ftp/password_redaction.hpp"
 
 namespace rsexec {
 namespace {
@@ -304,6 +305,10 @@ Error ControlSession::refused(std::string_view command, const Reply& reply) cons
         : reply.permanent_negative()             ? Errc::permanent_reply
                                                  : Errc::unexpected_reply;
     std::string text = reply.lines.empty() ? std::to_string(reply.code) : reply.lines.back();
+    // A server may quote the login's password back ("530 Login incorrect for user:secret").
+    std::vector<std::string> passwords;
+    if (login_used_) passwords.push_back(login_used_->credentials.password);
+    text = redact_passwords(std::move(text), passwords);
     if (text.size() > 300) text.resize(300);
     return Error(code, std::string(command) + ": " + text, side_, reply.code);
 }

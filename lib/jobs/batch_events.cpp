@@ -10,7 +10,7 @@ namespace rsexec {
 // 100 ms or 64 items apart): one round trip for many files.
 void BatchRun::State::record(
     std::size_t index, ItemState state, int attempts, std::uint64_t bytes, std::string error, BatchEvent announcement) {
-    unreported.push_back({entries.at(index).id, state, bytes, attempts, std::move(error)});
+    unreported.push_back({entries.at(index).id, state, bytes, attempts, without_passwords(entries.at(index).item, std::move(error))});
     if (state == ItemState::failed && announcement.error)
         unreported.back().exit_code = static_cast<int>(exit_code_for(*announcement.error));
     unannounced.push_back(std::move(announcement));

@@ -86,7 +86,12 @@ struct BatchRun::State {
 
     std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
 
+    // `text` (a server's words in an error) without the item's passwords or any URL's
+    // (batch_redaction.cpp): what is recorded or announced never holds one.
+    std::string without_passwords(const JobItem& item, std::string text) const;
+
     void emit(BatchEvent event) {
+        if (event.error && event.item) event.error->message = without_passwords(*event.item, event.error->message);
         if (options.on_event) options.on_event(event);
     }
     BatchEvent event(BatchEvent::Kind kind, std::size_t index, int attempt = 0) const {
