@@ -157,6 +157,7 @@ int batch_command(int argc, char** argv) {
                                  "JOBFILE.journal) or postgresql://USER@HOST/DB, shared with `rsexec worker`",
                         true);
     add_batch_options(options);
+    add_no_mkdirs_option(options);
     add_transfer_options(options);
     options.parse_positional({"jobfile"});
 
@@ -168,7 +169,10 @@ int batch_command(int argc, char** argv) {
                   << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
                   << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
                   << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"
-                  << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n\n"
+                  << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n"
+                  << "(also \"overwrite\", \"relay\" and \"mkdirs\": false, this line's --no-mkdirs).\n"
+                  << "A destination directory that is missing is made (MKD, parents first) when the server\n"
+                  << "refuses the item's STOR, and the item tried again: --no-mkdirs turns this off.\n\n"
                   << "Running the same job again with its journal skips what is done and retries the rest.\n"
                   << "With --journal postgresql://..., `rsexec worker` processes anywhere join the job; the\n"
                   << "journal keeps no password, so they log in with their own .netrc.\n"
@@ -185,6 +189,7 @@ int batch_command(int argc, char** argv) {
     auto read = read_batch_options("rsexec batch", args, settings);
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
+    batch.make_directories = args.count("no-mkdirs") == 0;
     JournalSettings journal_settings;
     if (!read_journal_options("rsexec batch", args, journal_settings)) return static_cast<int>(ExitCode::usage);
 

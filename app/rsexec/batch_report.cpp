@@ -201,6 +201,12 @@ void add_batch_options(cxxopts::Options& options) {
         ("json", "one JSON object per event on stdout (the default when stdout is not a terminal)");
 }
 
+void add_no_mkdirs_option(cxxopts::Options& options) {
+    options.add_options("Batch")("no-mkdirs", "make no missing destination directory: its items fail (by default "
+                                              "it is made, MKD parents first, when the STOR is refused, and the "
+                                              "item tried again)");
+}
+
 std::optional<BatchOptions> read_batch_options(const char* command, const cxxopts::ParseResult& args,
                                               const TransferSettings& settings) {
     BatchOptions batch;

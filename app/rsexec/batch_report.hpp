@@ -20,6 +20,9 @@ void add_batch_options(cxxopts::Options& options);
 std::optional<BatchOptions> read_batch_options(const char* command, const cxxopts::ParseResult& args,
                                               const TransferSettings& settings);
 bool wants_json(const cxxopts::ParseResult& args);
+// --no-mkdirs of batch and worker: an item into a missing directory fails instead (mirror makes
+// its tree's directories itself, and has its own --no-mkdirs for the root's parents).
+void add_no_mkdirs_option(cxxopts::Options& options);
 
 // Submits `items` to the journal (if any) and works on the job; `total` is the job's size in
 // files for the status line, `bytes_total` in bytes when known beforehand (a mirror's listing).

@@ -21,6 +21,7 @@ int worker_command(int argc, char** argv) {
     add_journal_options(options, "the shared journal: postgresql://USER@HOST/DB (libpq's URI, e.g. "
                                  "?sslmode=require); required", false);
     add_batch_options(options);
+    add_no_mkdirs_option(options);
     add_transfer_options(options);
 
     const auto parsed = parse_command_line("rsexec worker", options, argc, argv);
@@ -45,6 +46,7 @@ int worker_command(int argc, char** argv) {
     auto read = read_batch_options("rsexec worker", args, settings);
     if (!read) return static_cast<int>(ExitCode::usage);
     BatchOptions batch = std::move(*read);
+    batch.make_directories = args.count("no-mkdirs") == 0;
     JournalSettings journal_settings;
     if (!read_journal_options("rsexec worker", args, journal_settings)) return static_cast<int>(ExitCode::usage);
     if (!journal_settings.where) {

@@ -36,7 +36,7 @@ Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
     if (json.is_discarded() || !json.is_object()) return line_error(line, "not a JSON object");
     for (const auto& [key, value] : json.items())
         if (key != "src" && key != "dst" && key != "append" && key != "overwrite" &&
-            key != "relay")
+            key != "relay" && key != "mkdirs")
             return line_error(line, "unknown field '" + key.substr(0, 40) + "'");
     if (!json.contains("src") || !json["src"].is_string()) return line_error(line, "\"src\" must be a string");
     if (!json.contains("dst") || !json["dst"].is_string()) return line_error(line, "\"dst\" must be a string");
@@ -59,10 +59,16 @@ Expected<JobItem> parse_json_line(std::size_t line, std::string_view text) {
             return line_error(line, "\"relay\" must be \"auto\", \"never\" or \"always\"");
         relay = value.get<std::string>();
     }
+    std::optional<bool> mkdirs;
+    if (json.contains("mkdirs")) {
+        if (!json["mkdirs"].is_boolean()) return line_error(line, "\"mkdirs\" must be true or false");
+        mkdirs = json["mkdirs"].get<bool>();
+    }
     auto item = item_of(line, json["src"].get<std::string>(), json["dst"].get<std::string>(), append);
     if (item) {
         item->overwrite = overwrite;
         item->relay = std::move(relay);
+        item->mkdirs = mkdirs;
     }
     return item;
 }

@@ -78,6 +78,7 @@ struct BatchRun::State {
     asio::steady_timer pacer;  // pace_pairs' wait
     std::vector<char> worker_alive, pair_working;
     unsigned spawned = 0;  // workers started
+    std::set<std::size_t> directories_made;  // items whose missing directory was made (batch_directories.cpp)
 
     State(asio::any_io_executor ex, std::unique_ptr<ItemSource> items, BatchOptions opts)
         : executor(ex), source(std::move(items)), options(std::move(opts)), limiter(ex, options.max_per_host),
@@ -205,7 +206,8 @@ struct BatchRun::State {
     // worked, for the pipeline of the items after it.
     asio::awaitable<std::optional<PairingAttempt>> copy_one(Site& src, Site& dst, std::size_t index, unsigned worker,
                                                             int first,
-                                                            std::optional<std::uint64_t> known_size = std::nullopt);
+                                                            std::optional<std::uint64_t> known_size = std::nullopt,
+                                                            bool announced = false);
 
     // Whether an item can go through a pipeline at all, and with the sessions open now.
     bool can_pipeline_item(std::size_t index) const;
@@ -250,6 +252,18 @@ struct BatchRun::State {
     // it: the item goes back to be taken by a pair that works, the controller caps the pairs.
     asio::awaitable<bool> refused_for_load(Site& src, Site& dst, const Status& opened, std::size_t index,
                                            unsigned worker_number);
+    // After an attempt whose STOR the destination refused (batch_directories.cpp): the directory
+    // to make for the item, once per item, unless --no-mkdirs or its line's "mkdirs": false (then
+    // `error` says so).
+    std::optional<std::string> directory_to_make(std::size_t index, Error& error);
+    // That directory made (MKD, parents first) on the sessions open now. True: try the item
+    // again; false: `error` stands; an error: the MKD's refusal.
+    asio::awaitable<Expected<bool>> make_missing_directory(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                           Error& error);
+    // copy_one's failed attempt: the directory made on new sessions and the attempt made again,
+    // or `error` as it was.
+    asio::awaitable<Expected<CopyResult>> again_in_made_directory(Site& src, Site& dst, std::size_t index,
+                                                                  unsigned worker, int attempt, Error error);
 
     asio::awaitable<void> quit(Site& src, Site& dst);
 };

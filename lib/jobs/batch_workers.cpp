@@ -62,11 +62,13 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
 // size a pipeline has just been told, for the first of them. Returns the pairing that
 // worked, for the pipeline of the items after it.
 asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
-    Site& src, Site& dst, std::size_t index, unsigned worker, int first, std::optional<std::uint64_t> known_size) {
+    Site& src, Site& dst, std::size_t index, unsigned worker, int first, std::optional<std::uint64_t> known_size,
+    bool announced) {
     for (int attempt = first;; ++attempt) {
-        begin(index, attempt);
+        if (!announced || attempt != first) begin(index, attempt);
         auto result = co_await this->attempt(src, dst, index, worker, attempt, known_size);
         known_size.reset();
+        if (!result) result = co_await again_in_made_directory(src, dst, index, worker, attempt, result.error());
         if (result && result->skipped) {
             // Kept by the overwrite policy: a success, never a retry.
             kept(index, attempt, *result->skipped);
@@ -222,8 +224,17 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
     }
     for (;;) {
         if (!failed.empty()) {
-            auto [index, error] = std::move(failed.front());
+            // Plain locals: GCC 12 mishandles structured bindings across co_await.
+            const std::size_t index = failed.front().first;
+            Error error = std::move(failed.front().second);
             failed.pop_front();
+            // Refused for a missing directory: made, and the item's first attempt goes on.
+            auto made = co_await make_missing_directory(src, dst, index, worker_number, error);
+            if (made && *made) {
+                co_await copy_one(src, dst, index, worker_number, 1, std::nullopt, true);
+                continue;
+            }
+            if (!made) error = made.error();
             if (co_await after_failure(index, 1, error)) co_await copy_one(src, dst, index, worker_number, 2);
             continue;
         }

@@ -28,6 +28,20 @@ TEST_CASE("JSON Lines are accepted beside text lines") {
     CHECK((*items)[1].destination.names_directory());
 }
 
+TEST_CASE("a JSON line's \"mkdirs\" says whether its missing destination directory is made") {
+    const auto items = parse_job_file("{\"src\": \"ftp://a/x\", \"dst\": \"ftp://b/new/y\", \"mkdirs\": false}\n"
+                                      "{\"src\": \"ftp://a/x\", \"dst\": \"ftp://b/new/z\", \"mkdirs\": true}\n"
+                                      "ftp://a/x ftp://b/new/w\n");
+    REQUIRE(items);
+    REQUIRE(items->size() == 3);
+    CHECK((*items)[0].mkdirs == false);
+    CHECK((*items)[1].mkdirs == true);
+    CHECK((*items)[2].mkdirs == std::nullopt);
+    const auto bad = parse_job_file("{\"src\": \"ftp://a/x\", \"dst\": \"ftp://b/y\", \"mkdirs\": \"no\"}\n");
+    REQUIRE_FALSE(bad);
+    CHECK(bad.error().message == "line 1: \"mkdirs\" must be true or false");
+}
+
 TEST_CASE("a bad line is reported with its number") {
     const char* cases[] = {
         "ftp://a/x\n",                                // one URL

@@ -3,8 +3,8 @@
 //   text:        SRC_URL DST_URL [append]        ('#' comments, blank lines ignored; a space
 //                                                  inside a URL is written %20)
 //   JSON Lines:  {"src": "...", "dst": "...", "append": false, "overwrite": "never"}
-//                                                 (a line that starts with '{'; append and
-//                                                  overwrite optional)
+//                                                 (a line that starts with '{'; append,
+//                                                  overwrite, relay and mkdirs optional)
 // Every line is checked before anything is transferred; each bad line is reported with its number.
 #include <cstddef>
 #include <optional>
@@ -27,6 +27,9 @@ struct JobItem {
     // The JSON field "relay": "auto", "never" or "always" (client/relay_plan.hpp); unset, the
     // command line's --relay.
     std::optional<std::string> relay = std::nullopt;
+    // The JSON field "mkdirs": whether a missing destination directory is made (MKD, parents
+    // first); unset, the command line's (made unless --no-mkdirs).
+    std::optional<bool> mkdirs = std::nullopt;
 };
 
 struct JobLineError {

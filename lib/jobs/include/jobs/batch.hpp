@@ -69,6 +69,9 @@ struct BatchOptions {
     std::size_t claim_chunk = 16;      // items claimed per round trip to the journal
     std::shared_ptr<OpenPair> open_pair;
     std::function<void(const BatchEvent&)> on_event;
+    // An item whose STOR is refused gets its missing destination directory made (MKD, parents
+    // first) and is tried once more (--no-mkdirs: false; a job-file line's "mkdirs" wins).
+    bool make_directories = true;
 };
 
 struct BatchSummary {
