@@ -277,7 +277,8 @@ def test_pipeline(tmp):
             print("ok: %s: %d files, %d logins, %.2f s" % (label, summary["done"], summary["logins"], summary["seconds"]))
 
         # A missing source fails alone (nothing created for it); a refused STOR (no such folder
-        # at the destination) fails its file; the files around both are still copied.
+        # at the destination, not made with --no-mkdirs) fails its file; the files around both
+        # are still copied.
         out = "out-failures"
         os.makedirs(dst.path(out))
         lines = []
@@ -293,7 +294,7 @@ def test_pipeline(tmp):
             if os.path.isdir(dst.path(out)):
                 for name in os.listdir(dst.path(out)):
                     os.remove(dst.path(out, name))
-            result = run(["batch", "-j", "1", "--no-journal", "--json", "--retries", "0", "--pipeline", pipeline,
+            result = run(["batch", "-j", "1", "--no-journal", "--json", "--retries", "0", "--no-mkdirs", "--pipeline", pipeline,
                           "--dialect", "pasv" if pipeline == "commands" else "auto", job])
             check(result.returncode == PARTIAL, "%s: exit %d: %s" % (pipeline, result.returncode, result.stderr[-2000:]))
             parsed = events(result.stdout)
@@ -376,12 +377,13 @@ def test_outcomes(tmp):
         check(result.returncode == 5, "every item failed with exit 5: want 5, got %d" % result.returncode)
         print("ok: all failed alike: exit 5, not 11")
 
+        # A destination directory that is missing and not made (--no-mkdirs): exit 6.
         no_dir = "%s %s" % (url(src, "good.bin"), url(dst, "no/such/dir/good.bin"))
-        result, parsed = batch([missing[0], no_dir])
+        result, parsed = batch([missing[0], no_dir], "--no-mkdirs")
         errors = [e["exit_code"] for e in parsed if e["event"] == "error"]
         check(sorted(errors) == [5, 6], parsed)
         check(result.returncode == 5, "mixed failures: want the first line's 5, got %d" % result.returncode)
-        result, parsed = batch([no_dir, missing[0]])
+        result, parsed = batch([no_dir, missing[0]], "--no-mkdirs")
         check(result.returncode == 6, "mixed failures: want the first line's 6, got %d" % result.returncode)
         print("ok: mixed failures and no success: the first line's code")
 
