@@ -89,8 +89,10 @@ TEST_CASE("newer copies only a source whose time is later, or when a time is unk
           "skip not-newer");
     CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 2, std::nullopt, "20260101000000"))) == "copy");
     CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 2, "garbage", "20260101000000"))) == "copy");
-    // Fractions of a second (RFC 3659 2.3) count.
-    CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 1, "20260101000000.5", "20260101000000"))) == "copy");
+    // Fractions of a second (RFC 3659 2.3) do not count: MFMT gives a copy whole seconds.
+    CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 1, "20260101000000.5", "20260101000000"))) ==
+          "skip not-newer");
+    CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 1, "20260101000001.5", "20260101000000"))) == "copy");
     CHECK(outcome(decide_overwrite(Overwrite::newer, existing(1, 1, "20260101000000.10", "20260101000000.1"))) ==
           "skip not-newer");
 }
