@@ -86,7 +86,6 @@ SCRIPTS = (
     "retr-421", "retr-425", "retr-450", "retr-drop-control", "retr-drop-data", "retr-550",
     "size-liar", "short-226", "slow-retr",
     "digest-liar", "corrupt-store",
-
     "echo-password", "fractional-modify",
 )
 
