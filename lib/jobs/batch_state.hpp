@@ -57,6 +57,7 @@ struct BatchRun::State {
     struct LinePolicies {
         std::optional<Overwrite> overwrite;
         std::optional<std::string> relay;
+        std::optional<bool> mkdirs;
     };
     std::unordered_map<std::size_t, LinePolicies> line_policies;
     std::vector<Outcome> unreported;

@@ -42,7 +42,7 @@ BatchRun::BatchRun(asio::any_io_executor executor, std::unique_ptr<ItemSource> s
 void BatchRun::State::remember(const JobItem& item, std::size_t seq) {
     for (const FtpUrl* url : {&item.source, &item.destination})
         if (url->password) passwords.try_emplace(password_key(*url), *url->password);
-    if (item.overwrite || item.relay) line_policies[seq] = {item.overwrite, item.relay};
+    if (item.overwrite || item.relay || item.mkdirs) line_policies[seq] = {item.overwrite, item.relay, item.mkdirs};
 }
 
 void BatchRun::State::restore(JobItem& item, std::size_t seq) const {
@@ -53,6 +53,7 @@ void BatchRun::State::restore(JobItem& item, std::size_t seq) const {
     if (auto it = line_policies.find(seq); it != line_policies.end()) {
         if (it->second.overwrite) item.overwrite = it->second.overwrite;
         if (it->second.relay) item.relay = it->second.relay;
+        if (it->second.mkdirs) item.mkdirs = it->second.mkdirs;
     }
 }
 
