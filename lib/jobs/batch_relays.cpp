@@ -11,7 +11,7 @@ bool BatchRun::State::can_relay_pipeline(const Site& src, const Site& dst, std::
     if (mode == RelayMode::never || options.pipelining == Pipelining::off || options.copy.preserve_times) return false;
     // What copy_file does file by file (resume, append, an overwrite policy to ask about, digests)
     // stays with it, as for the direct pipeline.
-    if (entries[index].earlier_claims != 0 || item.append || options.copy.resume ||
+    if (entries.at(index).earlier_claims != 0 || item.append || options.copy.resume ||
         overwrite_for(index) != Overwrite::always ||
         (options.copy.verify != Verify::none && options.copy.verify != Verify::size))
         return false;
