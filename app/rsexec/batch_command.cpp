@@ -93,10 +93,10 @@ asio::awaitable<bool> print_plan(ItemSource& items, Journal* journal, const Tran
             }
             const auto& dialect = dialect_of_pair.at(pair_key);
             const Overwrite policy = item.overwrite.value_or(settings.copy.overwrite);
-            if (policy != Overwrite::always && !dialect.error) {
+            if (policy != Overwrite::always && !dialect.error && !dialect.local) {
                 auto skip = co_await overwrite_skip(item, settings, policy);
                 if (!skip) {
-                    PairDialect failed{std::nullopt, skip.error()};
+                    PairDialect failed{std::nullopt, skip.error(), nullptr};
                     reachable = false;
                     report.copy(index, item, &failed, nullptr);
                     continue;

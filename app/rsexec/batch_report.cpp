@@ -47,6 +47,8 @@ public:
         switch (event.kind) {
         case BatchEvent::Kind::done: {
             std::string how = event.result->found_complete ? "found complete"
+                : event.item->source.is_local()              ? "uploaded"
+                : event.item->destination.is_local()         ? "downloaded"
                 : event.result->relayed                      ? "relayed"
                                                              : dialect_name(event.result->dialect);
             if (event.result->resumed_from)

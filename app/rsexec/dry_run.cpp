@@ -16,6 +16,7 @@
 namespace rsexec::cli {
 
 std::string PairDialect::describe() const {
+    if (local) return local;
     if (error) return "unreachable: " + error->describe();
     if (!attempt) return "none";
     return fmt::format("{} with {} listening", dialect_name(attempt->dialect), side_name(attempt->listener));
@@ -30,6 +31,11 @@ PairDialect dialect_of(const Features& source, const Features& destination, cons
 }
 
 asio::awaitable<PairDialect> probe_pair(const JobItem& item, const TransferSettings& settings) {
+    if (item.source.is_local() || item.destination.is_local()) {
+        PairDialect local;
+        local.local = item.source.is_local() ? "upload" : "download";
+        co_return local;
+    }
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     ControlSession src(executor, Side::source, settings.session);
@@ -128,7 +134,10 @@ void PlanReport::copy(std::size_t index, const JobItem& item, const PairDialect*
                            {"dst", item.destination.display()}};
         if (item.line) out["line"] = item.line;
         if (item.append) out["append"] = true;
-        if (dialect && dialect->attempt) {
+        if (dialect && dialect->local) {
+            out["dialect"] = nullptr;
+            out["local"] = dialect->local;
+        } else if (dialect && dialect->attempt) {
             out["dialect"] = dialect_name(dialect->attempt->dialect);
             out["listener"] = side_name(dialect->attempt->listener);
         } else if (dialect && dialect->error) {

@@ -22,6 +22,7 @@ namespace rsexec::cli {
 struct PairDialect {
     std::optional<PairingAttempt> attempt;  // nullopt: they share no way (error unset) or unreachable
     std::optional<Error> error;             // the pair could not be reached
+    const char* local = nullptr;            // "upload" or "download": one end on disk, nothing to pair
     std::string describe() const;           // "rfc438 with dst listening", "none", "unreachable: ..."
 };
 

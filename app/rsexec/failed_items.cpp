@@ -28,7 +28,7 @@ nlohmann::json failed_json(const std::string& job, const std::vector<UnfinishedI
                         {"src", item.source}, {"dst", item.destination}, {"append", item.append},
                         {"attempts", item.attempts},
                         {"exit_code", item.exit_code ? nlohmann::json(item.exit_code) : nlohmann::json()},
-                        {"error", item.last_error}});
+                        {"error", item.last_error}, {"relay", item.relayed}});
     }
     return {{"job", job}, {"failed", items.size()}, {"items", list}};
 }
@@ -47,9 +47,9 @@ int print_failed_items(Journal& journal, bool json) {
     }
     std::cout << fmt::format("job {}: {} failed item{}\n", journal.job(), failed.size(), failed.size() == 1 ? "" : "s");
     for (const auto& item : failed) {
-        std::cout << fmt::format("{} {} -> {}{}\n    exit {}, {} attempt{}: {}\n",
+        std::cout << fmt::format("{} {} -> {}{}{}\n    exit {}, {} attempt{}: {}\n",
                                  item.line ? fmt::format("line {}:", item.line) : std::string("item:"), item.source,
-                                 item.destination, item.append ? " append" : "",
+                                 item.destination, item.append ? " append" : "", item.relayed ? " (relayed)" : "",
                                  item.exit_code ? std::to_string(item.exit_code) : std::string("?"), item.attempts,
                                  item.attempts == 1 ? "" : "s", one_line(item.last_error));
     }

@@ -16,6 +16,7 @@
 #include "exit_codes_help.hpp"
 #include "jobs/journal.hpp"
 #include "ftp/exit_code.hpp"
+#include "jobs/local_tree.hpp"
 #include "jobs/mirror.hpp"
 #include "client/make_directories.hpp"
 #include "client/run.hpp"
@@ -38,40 +39,56 @@ struct Prepared {
     std::optional<std::uint64_t> bytes_to_copy;  // the files to copy, where the listing gave every size
 };
 
-asio::awaitable<void> quit_reply(ControlSession& session) {
-    if (session.is_open()) co_await session.read_reply(std::chrono::seconds(2));
-    session.close();
+asio::awaitable<void> quit_reply(ControlSession* session) {
+    if (!session) co_return;
+    if (session->is_open()) co_await session->read_reply(std::chrono::seconds(2));
+    session->close();
 }
 
-// Walks both trees on one pair of sessions, then makes the missing directories.
-// The two sessions stay open for the copies when there are any (`open_pair`).
+// One side's session, none for a local directory.
+asio::awaitable<Status> open_side(ControlSession* session, const FtpUrl& url, const Netrc* netrc) {
+    if (!session) co_return success();
+    co_return co_await session->open(url.host, url.port, credentials_for(url, netrc), url.implicit_tls());
+}
+
+// One side's tree: listed on its server, or read from the disk.
+asio::awaitable<Expected<TreeWalk>> walk_side(ControlSession* session, const FtpUrl& url,
+                                              const std::vector<std::string>& excludes, bool missing_is_empty) {
+    if (!session) co_return walk_local_tree(url.path, excludes, missing_is_empty);
+    co_return co_await walk_tree(*session, url.path, excludes, missing_is_empty);
+}
+
+// Walks both trees on one pair of sessions (one session when a side is a local directory), then
+// makes the missing directories. The sessions stay open for the copies when there are any (`open_pair`).
 asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& destination,
                                               const TransferSettings& settings, const MirrorPolicy& policy,
                                               bool dry_run, bool make_parents, std::shared_ptr<OpenPair>& open_pair) {
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     auto pair = std::make_shared<OpenPair>();
-    pair->source = std::make_unique<ControlSession>(executor, Side::source, settings.session);
-    pair->destination = std::make_unique<ControlSession>(executor, Side::destination, settings.session);
-    ControlSession& src = *pair->source;
-    ControlSession& dst = *pair->destination;
+    if (!source.is_local()) pair->source = std::make_unique<ControlSession>(executor, Side::source, settings.session);
+    if (!destination.is_local())
+        pair->destination = std::make_unique<ControlSession>(executor, Side::destination, settings.session);
+    ControlSession* src = pair->source.get();
+    ControlSession* dst = pair->destination.get();
     // Both logins, then both walks, side by side: the slower server sets the pace.
-    auto [src_open, dst_open] =
-        co_await (src.open(source.host, source.port, credentials_for(source, netrc), source.implicit_tls()) &&
-                  dst.open(destination.host, destination.port, credentials_for(destination, netrc),
-                           destination.implicit_tls()));
+    auto [src_open, dst_open] = co_await (open_side(src, source, netrc) && open_side(dst, destination, netrc));
     if (!src_open) co_return src_open.error();
     if (!dst_open) co_return dst_open.error();
-    auto [source_tree, destination_tree] = co_await (walk_tree(src, source.path, policy.excludes, false) &&
-                                                     walk_tree(dst, destination.path, policy.excludes, true));
+    auto [source_tree, destination_tree] = co_await (walk_side(src, source, policy.excludes, false) &&
+                                                     walk_side(dst, destination, policy.excludes, true));
     if (!source_tree) co_return source_tree.error();
     if (!destination_tree) co_return destination_tree.error();
     Prepared prepared;
     prepared.plan = plan_mirror(source_tree->entries, destination_tree->entries, policy);
     prepared.skipped = std::move(source_tree->skipped);
     prepared.skipped.insert(prepared.skipped.end(), destination_tree->skipped.begin(), destination_tree->skipped.end());
-    prepared.dialect = dialect_of(src.features(), dst.features(), settings,
-                                  src.peer_address().is_v6() || dst.peer_address().is_v6());
+    if (src && dst) {
+        prepared.dialect = dialect_of(src->features(), dst->features(), settings,
+                                      src->peer_address().is_v6() || dst->peer_address().is_v6());
+    } else {
+        prepared.dialect.local = src ? "download" : "upload";
+    }
     const MirrorPlan& plan = prepared.plan;
     std::map<std::string, std::optional<std::uint64_t>> size_of_path;
     for (const auto& entry : source_tree->entries) size_of_path.emplace(entry.path, entry.size);
@@ -85,16 +102,23 @@ asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& 
         *prepared.bytes_to_copy += *size->second;
     }
 
-    if (!dry_run) {
+    if (!dry_run && !dst) {
+        // A local destination: mkdir(2), as MKD below.
+        if (auto made = make_local_directory(destination.path, make_parents); !made) co_return made.error();
+        for (const auto& dir : plan.directories_to_make)
+            if (auto made = make_local_directory(join_path(destination.path, dir), false); !made)
+                co_return made.error();
+    } else if (!dry_run) {
+        ControlSession& dst_session = *dst;
         // The destination root itself may be missing: made with its parents (--mkdirs, the default);
         // with --no-mkdirs only the root itself, MKD answering 550 when it exists, harmlessly.
         if (make_parents) {
-            if (auto made = co_await make_directories(dst, destination.path); !made) co_return made.error();
+            if (auto made = co_await make_directories(dst_session, destination.path); !made) co_return made.error();
         } else if (!destination.path.empty()) {
-            co_await dst.command("MKD", destination.path);
+            co_await dst_session.command("MKD", destination.path);
         }
         for (const auto& dir : plan.directories_to_make) {
-            auto made = co_await dst.expect(2, "MKD", join_path(destination.path, dir));
+            auto made = co_await dst_session.expect(2, "MKD", join_path(destination.path, dir));
             if (!made) co_return made.error();
         }
     }
@@ -105,8 +129,8 @@ asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& 
         co_return prepared;
     }
     // QUIT to both at once; their 221s are read only to part politely.
-    for (ControlSession* session : {&src, &dst})
-        if (session->is_open()) co_await session->send("QUIT");
+    for (ControlSession* session : {src, dst})
+        if (session && session->is_open()) co_await session->send("QUIT");
     co_await (quit_reply(src) && quit_reply(dst));
     co_return prepared;
 }
@@ -114,6 +138,18 @@ asio::awaitable<Expected<Prepared>> prepare(const FtpUrl& source, const FtpUrl& 
 // DELE the files the source lacks, then RMD the directories it lacks (children first).
 asio::awaitable<Status> delete_extra(const FtpUrl& destination, const MirrorPlan& plan,
                                      const TransferSettings& settings) {
+    if (destination.is_local()) {
+        // unlink(2) and rmdir(2), in the same order.
+        for (const auto& file : plan.files_to_delete) {
+            if (auto deleted = remove_local(join_path(destination.path, file), false); !deleted) co_return deleted;
+            std::cerr << "deleted " << join_path(destination.path, file) << '\n';
+        }
+        for (const auto& directory : plan.directories_to_delete) {
+            if (auto removed = remove_local(join_path(destination.path, directory), true); !removed) co_return removed;
+            std::cerr << "deleted " << join_path(destination.path, directory) << "/\n";
+        }
+        co_return success();
+    }
     auto executor = co_await asio::this_coro::executor;
     const Netrc* netrc = settings.netrc ? &*settings.netrc : nullptr;
     ControlSession dst(executor, Side::destination, settings.session);
@@ -144,7 +180,8 @@ FtpUrl with_path(FtpUrl url, std::string path) {
 
 int mirror_command(int argc, char** argv) {
     cxxopts::Options options("rsexec mirror", "Make a directory tree on one FTP server match a tree on another; "
-                                              "files go directly between the servers.");
+                                              "files go directly between the servers. Either side may be a "
+                                              "local directory (file:///abs/dir/ or /abs/dir/): uploads or downloads.");
     options.custom_help("[OPTIONS]");
     options.positional_help("SRC_DIR_URL DST_DIR_URL");
     options.add_options()
@@ -168,13 +205,15 @@ int mirror_command(int argc, char** argv) {
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
         std::cout << options.help({"", "Journal", "Batch", "Transfer", "TLS (FTPS, RFC 4217)"}) << "\nExample:\n"
-                  << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n\n"
+                  << "  rsexec mirror ftp://alice:pw@a.example/pub/ ftp://bob:pw@b.example/mirror/pub/\n"
+                  << "  rsexec mirror /srv/site/ ftp://bob:pw@b.example/www/      (a local tree up to a server)\n\n"
                   << "Trees are listed with MLSD (else LIST). By default a file is copied when it is missing at the\n"
                   << "destination, has another size there, or is newer at the source (--overwrite\n"
                   << "if-different-or-newer, from the listings' size and modify facts); a second run copies nothing.\n"
                   << "Each copy gets the source's modification time (MDTM, then MFMT) where the destination offers\n"
                   << "MFMT in FEAT; elsewhere it keeps the time it was written at, later than the source's (said\n"
-                  << "once with -v).\n"
+                  << "once with -v). A local directory's files are read with their size and mtime (symbolic links\n"
+                  << "and special files are left alone); a downloaded file gets the source's time (utimensat).\n"
                   << "A listing entry longer than 8192 bytes, or with a name over 4096 bytes, is skipped with an\n"
                   << "error naming the server, and the mirror then exits 11.\n\n"
                   << exit_codes_help;
@@ -196,10 +235,15 @@ int mirror_command(int argc, char** argv) {
         std::cerr << "rsexec mirror: need SRC_DIR_URL and DST_DIR_URL (try rsexec mirror --help)\n";
         return static_cast<int>(ExitCode::usage);
     }
-    auto source = parse_ftp_url(urls[0]);
+    // Either side may be a local directory (file:///abs/dir/ or /abs/dir/), not both.
+    auto source = parse_url(urls[0]);
     if (!source) return report_failure(source.error());
-    auto destination = parse_ftp_url(urls[1]);
+    auto destination = parse_url(urls[1]);
     if (!destination) return report_failure(destination.error());
+    if (source->is_local() && destination->is_local()) {
+        std::cerr << "rsexec mirror: both sides are local directories: rsexec mirrors to or from an FTP server\n";
+        return static_cast<int>(ExitCode::usage);
+    }
     // A tree mirrored onto itself, or into or out of a directory inside it, reads what it writes.
     if (same_or_nested_directories(*source, *destination)) {
         std::cerr << "rsexec mirror: the source and destination are the same directory, or one is inside the other, "

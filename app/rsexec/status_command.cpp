@@ -25,7 +25,7 @@ nlohmann::json progress_json(const JobProgress& progress) {
             {"done", progress.done}, {"failed", progress.failed}, {"total", progress.total()},
             {"bytes", progress.bytes}, {"seconds", progress.seconds},
             {"rate", progress.seconds > 0 ? static_cast<double>(progress.bytes) / progress.seconds : 0.0},
-            {"max_per_host", progress.max_per_host}, {"workers", workers}};
+            {"max_per_host", progress.max_per_host}, {"relayed", progress.relayed}, {"workers", workers}};
 }
 
 void print_progress(const JobProgress& progress) {
@@ -35,6 +35,8 @@ void print_progress(const JobProgress& progress) {
     std::cout << fmt::format("{:.1f} MB done in {:.1f} s ({:.1f} MB/s, {:.1f} files/s)\n",
                              static_cast<double>(progress.bytes) / 1e6, progress.seconds, rate / 1e6,
                              progress.seconds > 0 ? static_cast<double>(progress.done) / progress.seconds : 0.0);
+    // Items whose bytes went through rsexec because the servers would not pair (or --relay always).
+    if (progress.relayed) std::cout << fmt::format("relayed {} of the done items through rsexec\n", progress.relayed);
     if (progress.max_per_host) std::cout << fmt::format("at most {} connections to one server\n", progress.max_per_host);
     for (const auto& worker : progress.workers)
         std::cout << fmt::format("  {:<24} {:<5} {} running, {} done, {} failed, {:.1f} MB\n", worker.name,
@@ -51,14 +53,15 @@ int status_command(int argc, char** argv) {
         ("journal", "the journal: a SQLite file or postgresql://USER@HOST/DB", cxxopts::value<std::string>())
         ("job", "the job (default: the journal's only job, or its newest)", cxxopts::value<std::string>())
         ("failed", "list the failed items: job-file line, URLs (no password), exit code, last error")
-        ("json", "one JSON object: counts, bytes, rate and workers (with --failed: the failed items)")
+        ("json", "one JSON object: counts, bytes, rate, relayed and workers (with --failed: the failed items)")
         ("h,help", "show this help");
     const auto parsed = parse_command_line("rsexec status", options, argc, argv);
     if (!parsed) return static_cast<int>(ExitCode::usage);
     const cxxopts::ParseResult& args = *parsed;
     if (args.count("help")) {
         std::cout << options.help() << "\nCounts: done, running (claimed by a worker), pending, failed. A worker is\n"
-                  << "'gone' once its lease ran out; its running items go to other workers.\n"
+                  << "'gone' once its lease ran out; its running items go to other workers. \"relayed N\":\n"
+                  << "done items whose bytes went through rsexec (--relay), said when there are any.\n"
                   << "--failed: each failed item's job-file line, URLs (never a password), exit code and\n"
                   << "last error; `rsexec batch --dump-failed FILE` writes what did not finish as a job file.\n";
         return 0;

@@ -14,6 +14,9 @@
 #include "client/byte_pump.hpp"
 #include "client/data_connection.hpp"
 #include "client/file_size.hpp"
+#include "client/file_times.hpp"
+#include "client/local_facts.hpp"
+#include "client/overwrite_check.hpp"
 #include "client/path_kind.hpp"
 
 namespace rsexec {
@@ -60,6 +63,50 @@ asio::awaitable<Expected<std::optional<std::string>>> server_sha256(ControlSessi
     auto digest = parse_checksum_reply(*reply, command, plan->algorithm);
     if (!digest) co_return digest.error();
     co_return std::optional<std::string>(*digest);
+}
+
+// What the server knows of one of its files for the overwrite policy: nullopt when it is not there
+// (SIZE refused with 5xx, RFC 3659 4.2; MDTM where there is no SIZE).
+asio::awaitable<Expected<std::optional<FileFacts>>> server_facts(ControlSession& session, const std::string& path,
+                                                                 bool with_time) {
+    FileFacts facts;
+    auto size = co_await size_of(session, path);
+    if (!size) {
+        if (size.error().is(Errc::permanent_reply)) co_return std::optional<FileFacts>();
+        co_return size.error();
+    }
+    facts.size = *size;
+    if (with_time || !*size) {
+        auto reply = co_await session.command("MDTM", path);
+        if (!reply) co_return reply.error();
+        if (!*size && reply->code >= 500 && reply->code != 500 && reply->code != 502 && reply->code != 504)
+            co_return std::optional<FileFacts>();
+        facts.modify = modify_from_mdtm(*reply);
+    }
+    co_return std::optional<FileFacts>(facts);
+}
+
+bool compares_digests(const UrlCopyOptions& options) {
+    return options.copy.verify == Verify::checksum || options.copy.verify == Verify::checksum_if_available;
+}
+
+bool compares_times(Overwrite policy) { return policy == Overwrite::newer || policy == Overwrite::different_or_newer; }
+
+// The overwrite policy's decision once the facts of both files are known; the digests (the
+// server's SHA-256, rsexec's own of the local file) only when the policy asks for them.
+asio::awaitable<OverwriteDecision> decide_with_digests(ControlSession& session, const std::string& server_path,
+                                                        const std::string& local_path, bool local_is_source,
+                                                        Overwrite policy, OverwriteFacts facts) {
+    auto decision = decide_overwrite(policy, facts);
+    if (decision.action != OverwriteDecision::Action::ask_digests) co_return decision;
+    auto on_server = co_await server_sha256(session, server_path, facts.source.size.value_or(0));
+    auto here = local_sha256(local_path);
+    FileFacts& server_side = local_is_source ? facts.destination : facts.source;
+    FileFacts& local_side = local_is_source ? facts.source : facts.destination;
+    if (on_server && *on_server) server_side.digest = "SHA-256 " + **on_server;
+    if (here) local_side.digest = "SHA-256 " + *here;
+    facts.digests_asked = true;
+    co_return decide_overwrite(policy, facts);
 }
 
 // One transfer command on one session, its bytes pumped between the data connection and `file`.
@@ -141,6 +188,34 @@ asio::awaitable<Expected<CopyResult>> download(ControlSession& source, const Ftp
     if (::stat(final_path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) final_path += "/" + from.file_name();
     auto size = co_await size_of(source, from.path);
     if (!size) co_return size.error();
+    const Overwrite policy = options.copy.overwrite;
+    if (policy != Overwrite::always && options.mode != WriteMode::append) {
+        if (auto there = local_entry(final_path); there && there->regular) {
+            OverwriteFacts facts;
+            facts.destination_exists = true;
+            facts.source.size = *size;
+            facts.destination = there->facts;
+            facts.compare_digests = compares_digests(options);
+            if (compares_times(policy)) {
+                auto reply = co_await source.command("MDTM", from.path);
+                if (!reply) co_return reply.error();
+                facts.source.modify = modify_from_mdtm(*reply);
+            }
+            auto decision = co_await decide_with_digests(source, from.path, final_path, false, policy, facts);
+            if (decision.skips()) {
+                CopyResult kept;
+                kept.skipped = decision.reason;
+                co_return kept;
+            }
+        }
+    }
+    std::optional<TimeVal> source_time;
+    if (options.copy.preserve_times && options.mode != WriteMode::append) {
+        auto reply = co_await source.command("MDTM", from.path);
+        if (!reply) co_return reply.error();
+        const TimeNotices say{options.copy.times_not_kept, options.copy.notice};
+        source_time = time_to_keep(source, from.path, *reply, say);
+    }
     const bool temporary = options.mode == WriteMode::temporary_then_rename;
     const std::string target = temporary ? temporary_path(final_path) : final_path;
 
@@ -176,7 +251,6 @@ asio::awaitable<Expected<CopyResult>> download(ControlSession& source, const Ftp
     if (::fsync(file.fd) != 0) co_return discard(local_error("cannot sync", target, Side::destination));
     if (::fstat(file.fd, &info) != 0) co_return discard(local_error("cannot stat", target, Side::destination));
     CopyResult result;
-    result.relayed = true;
     result.elapsed = Clock::now() - started_at;
     result.resumed_from = offset;
     result.bytes = moved->bytes;
@@ -203,6 +277,8 @@ asio::awaitable<Expected<CopyResult>> download(ControlSession& source, const Ftp
         LocalFile directory(::open(directory_of(final_path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (directory.fd >= 0) (void)::fsync(directory.fd);
     }
+    if (source_time && !set_local_time(final_path, *source_time) && options.copy.notice)
+        options.copy.notice("cannot set the modification time of " + final_path + ": " + std::strerror(errno));
     co_return result;
 }
 
@@ -220,6 +296,24 @@ asio::awaitable<Expected<CopyResult>> upload(ControlSession& destination, const 
         auto directory = co_await is_directory(destination, final_path);
         if (!directory) co_return directory.error();
         if (*directory) final_path += "/" + from.file_name();
+    }
+    const Overwrite policy = options.copy.overwrite;
+    if (policy != Overwrite::always && options.mode != WriteMode::append) {
+        auto there = co_await server_facts(destination, final_path, compares_times(policy));
+        if (!there) co_return there.error();
+        if (*there) {
+            OverwriteFacts facts;
+            facts.destination_exists = true;
+            if (auto here = local_entry(from.path)) facts.source = here->facts;
+            facts.destination = **there;
+            facts.compare_digests = compares_digests(options);
+            auto decision = co_await decide_with_digests(destination, final_path, from.path, true, policy, facts);
+            if (decision.skips()) {
+                CopyResult kept;
+                kept.skipped = decision.reason;
+                co_return kept;
+            }
+        }
     }
     const bool temporary = options.mode == WriteMode::temporary_then_rename;
     const std::string target = temporary ? temporary_path(final_path) : final_path;
@@ -248,7 +342,6 @@ asio::awaitable<Expected<CopyResult>> upload(ControlSession& destination, const 
     };
     if (!moved) co_return co_await discard(moved.error());
     CopyResult result;
-    result.relayed = true;
     result.elapsed = Clock::now() - started_at;
     result.resumed_from = offset;
     result.bytes = moved->bytes;
@@ -277,10 +370,34 @@ asio::awaitable<Expected<CopyResult>> upload(ControlSession& destination, const 
         if (!to_reply) co_return co_await discard(to_reply.error());
         if (!to_reply->completion()) co_return co_await discard(destination.refused("RNTO " + final_path, *to_reply));
     }
+    if (options.copy.preserve_times && options.mode != WriteMode::append) {
+        const TimeNotices say{options.copy.times_not_kept, options.copy.notice};
+        const auto modified = std::chrono::sys_seconds(std::chrono::seconds(info.st_mtim.tv_sec));
+        if (!offers_mfmt(destination.features())) {
+            if (options.copy.times_not_kept) options.copy.times_not_kept(no_mfmt_notice(destination));
+        } else {
+            co_await keep_time(destination, final_path, TimeVal{modified, 0, false}, say);
+        }
+    }
     co_return result;
 }
 
 } // namespace
+
+asio::awaitable<Expected<CopyResult>> copy_local_on(ControlSession& session, const FtpUrl& source,
+                                                    const FtpUrl& destination, const UrlCopyOptions& options) {
+    if (source.is_local() && destination.is_local())
+        co_return Error(Errc::bad_url, "both sides are local files: rsexec copies to or from an FTP server");
+    if (source.names_directory()) co_return Error(Errc::bad_url, "source names a directory, not a file: " + source.display());
+    auto executor = co_await asio::this_coro::executor;
+    Interruption no_interruption(executor);
+    Interruption& interruption = options.copy.interruption ? *options.copy.interruption : no_interruption;
+    // Not a conditional expression of two co_awaits: GCC 12 destroys its result twice.
+    Expected<CopyResult> result = Error(Errc::bad_url, "no copy");
+    if (source.is_local()) result = co_await upload(session, source, destination, options, interruption);
+    else result = co_await download(session, source, destination, options, interruption);
+    co_return result;
+}
 
 asio::awaitable<Expected<CopyResult>> copy_local(const FtpUrl& source, const FtpUrl& destination,
                                                  const UrlCopyOptions& options) {
@@ -298,10 +415,7 @@ asio::awaitable<Expected<CopyResult>> copy_local(const FtpUrl& source, const Ftp
                             interruption.wait());
     if (opened.index() == 1) co_return Error(Errc::interrupted, "interrupted by " + interruption.why() + " while logging in");
     if (auto& open = std::get<0>(opened); !open) co_return open.error();
-    // Not a conditional expression of two co_awaits: GCC 12 destroys its result twice.
-    Expected<CopyResult> result = Error(Errc::bad_url, "no copy");
-    if (source.is_local()) result = co_await upload(session, source, destination, options, interruption);
-    else result = co_await download(session, source, destination, options, interruption);
+    Expected<CopyResult> result = co_await copy_local_on(session, source, destination, options);
     if (session.is_open()) co_await session.command("QUIT");
     session.close();
     if (!result && result.error().is(Errc::interrupted)) {

@@ -23,11 +23,13 @@ std::string joined_with_escaped_spaces(const std::vector<std::string>& words, st
 }
 
 Expected<JobItem> item_of(std::size_t line, std::string_view source, std::string_view destination, bool append) {
-    auto src = parse_ftp_url(source);
+    // Either side may be a local file (file:///abs/path or /abs/path), not both.
+    auto src = parse_url(source);
     if (!src) return line_error(line, "source: " + src.error().message);
-    auto dst = parse_ftp_url(destination);
+    auto dst = parse_url(destination);
     if (!dst) return line_error(line, "destination: " + dst.error().message);
     if (src->names_directory()) return line_error(line, "source names a directory, not a file");
+    if (src->is_local() && dst->is_local()) return line_error(line, "both sides are local files (use cp)");
     return JobItem{line, std::move(*src), std::move(*dst), append, std::nullopt, std::nullopt};
 }
 

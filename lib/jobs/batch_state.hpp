@@ -26,6 +26,9 @@ namespace rsexec {
 
 inline std::string server_of(const FtpUrl& url) { return url.authority(); }
 
+// One end on this machine's disk (batch_local.cpp): an upload or a download, never paired.
+bool is_local_item(const JobItem& item);
+
 // The login a session stands for: reusable only for the same server and the same user.
 inline std::string login_of(const FtpUrl& url, const Credentials& credentials) {
     return credentials.user + "@" + url.authority();
@@ -45,6 +48,7 @@ struct BatchRun::State {
         std::int64_t id = 0;
         std::size_t seq = 0;
         int earlier_claims = 0;
+        bool relayed = false;  // its last attempt went through rsexec (the journal's relay column)
     };
     std::unordered_map<std::size_t, Entry> entries;
     std::size_t next_entry = 0;
@@ -167,6 +171,12 @@ struct BatchRun::State {
     void remember(const JobItem& item, std::size_t seq);
     // A claimed item as this process submitted it: its passwords and its line's policies back.
     void restore(JobItem& item, std::size_t seq) const;
+    // Local items (batch_local.cpp): the server side's session only, the copy on it.
+    asio::awaitable<Status> ensure_server(Site& site, Site& other, Side side, const FtpUrl& url, unsigned worker);
+    asio::awaitable<std::optional<CopyResult>> found_complete_local(ControlSession& server, const JobItem& item);
+    asio::awaitable<Expected<CopyResult>> attempt_local(Site& src, Site& dst, std::size_t index, unsigned worker,
+                                                        int attempt);
+    bool relays_through_here(const Site& src, const Site& dst, const JobItem& item) const;
 
     // Claims the next chunk of items from the journal; false when it has none now.
     bool claim_more();

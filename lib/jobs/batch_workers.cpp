@@ -7,6 +7,7 @@ namespace rsexec {
 asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     Site& src, Site& dst, std::size_t index, unsigned worker, int attempt, std::optional<std::uint64_t> known_size) {
     const JobItem& item = item_at(index);
+    if (is_local_item(item)) co_return co_await attempt_local(src, dst, index, worker, attempt);
     if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
     pair_opened(worker);
     // Aborted while this item waited for a connection slot or its logins: abort_running closed
@@ -55,7 +56,9 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
         progress.progress = (*meter)->at(now);
         emit(std::move(progress));
     };
-    co_return co_await copy_file(*src.session, *dst.session, request, copy);
+    auto result = co_await copy_file(*src.session, *dst.session, request, copy);
+    entries[index].relayed = result ? result->relayed : relays_through_here(src, dst, item);
+    co_return result;
 }
 
 // One item the usual way (copy_file), from attempt `first` on; `known_size` is the source's
@@ -92,6 +95,8 @@ bool BatchRun::State::can_pipeline_item(std::size_t index) const {
     const JobItem& item = item_at(index);
     // An item relayed always ("relay": "always") is never paired, so never pipelined.
     if (item.relay && *item.relay == "always") return false;
+    // One end on disk: an upload or a download, one at a time.
+    if (is_local_item(item)) return false;
     // An item started before (an earlier run, a lost worker) resumes, one at a time.
     // One the overwrite policy decides on is asked about first, one at a time too.
     return entries.at(index).earlier_claims == 0 && options.pipelining != Pipelining::off && !item.append &&

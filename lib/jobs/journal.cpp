@@ -34,9 +34,9 @@ Expected<JobItem> item_from_stored(const std::string& source, const std::string&
     JobItem item;
     item.line = line;
     item.append = append;
-    auto src = parse_ftp_url(source);
+    auto src = parse_url(source);
     if (!src) return Error(Errc::bad_job, "journal: stored source URL: " + src.error().message);
-    auto dst = parse_ftp_url(destination);
+    auto dst = parse_url(destination);
     if (!dst) return Error(Errc::bad_job, "journal: stored destination URL: " + dst.error().message);
     item.source = std::move(*src);
     item.destination = std::move(*dst);

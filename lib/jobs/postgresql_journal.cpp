@@ -11,7 +11,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 3;
+constexpr int schema_version = 4;
 
 // The schema, created once by whichever worker comes first (the advisory lock serializes the
 // others). Connection counts live in rsexec_connections, one row per worker and server; the
@@ -82,6 +82,15 @@ DO $progress$ BEGIN
     UPDATE rsexec_meta SET value = '3' WHERE name = 'schema';
   END IF;
 END $progress$;
+-- Schema 4: whether an item's bytes went through rsexec (status counts the relayed items, found
+-- through a partial index).
+DO $relayed$ BEGIN
+  IF (SELECT value FROM rsexec_meta WHERE name = 'schema') = '3' THEN
+    ALTER TABLE rsexec_items ADD COLUMN IF NOT EXISTS relayed boolean NOT NULL DEFAULT false;
+    CREATE INDEX IF NOT EXISTS rsexec_items_relayed ON rsexec_items (job) WHERE relayed AND state = 'done';
+    UPDATE rsexec_meta SET value = '4' WHERE name = 'schema';
+  END IF;
+END $relayed$;
 CREATE TABLE IF NOT EXISTS rsexec_workers (
   name text PRIMARY KEY, job text NOT NULL, started timestamptz NOT NULL DEFAULT now(),
   lease_until timestamptz NOT NULL);
@@ -321,16 +330,17 @@ Status PostgresqlJournal::report(const std::vector<Outcome>& outcomes) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& outcome : outcomes)
         rows.push_back({{"id", outcome.id}, {"state", item_state_name(outcome.state)}, {"bytes", outcome.bytes},
-                        {"attempts", outcome.attempts}, {"error", outcome.error}, {"exit_code", outcome.exit_code}});
+                        {"attempts", outcome.attempts}, {"error", outcome.error}, {"exit_code", outcome.exit_code},
+                        {"relayed", outcome.relayed}});
     // A done item is done whoever copied it; any other outcome counts only from the worker
     // that holds the item (another may have claimed it since this one lost its lease).
     auto updated = query(
         "UPDATE rsexec_items i SET state = u.state, attempts = i.attempts + u.attempts, last_error = u.error,"
-        " exit_code = COALESCE(u.exit_code, 0),"
+        " exit_code = COALESCE(u.exit_code, 0), relayed = COALESCE(u.relayed, false),"
         " bytes = CASE WHEN u.state = 'done' THEN u.bytes ELSE i.bytes END, worker = $2,"
         " finished = CASE WHEN u.state = 'pending' THEN i.finished ELSE now() END"
         " FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, bytes bigint, attempts int, error text,"
-        " exit_code int)"
+        " exit_code int, relayed boolean)"
         " WHERE i.id = u.id AND (i.worker = $2 OR u.state = 'done')",
         {rows.dump(), options_.worker});
     if (!updated) return updated.error();
@@ -399,7 +409,7 @@ Expected<std::vector<std::string>> PostgresqlJournal::jobs() {
 }
 
 Expected<std::vector<UnfinishedItem>> PostgresqlJournal::unfinished_items() {
-    auto found = query("SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error FROM rsexec_items"
+    auto found = query("SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error, relayed FROM rsexec_items"
                        " WHERE job = $1 AND state <> 'done' ORDER BY seq",
                        {options_.job});
     if (!found) return found.error();
@@ -408,7 +418,7 @@ Expected<std::vector<UnfinishedItem>> PostgresqlJournal::unfinished_items() {
         items.push_back({static_cast<std::size_t>(found->integer(row, 0)), static_cast<std::size_t>(found->integer(row, 1)),
                          parse_item_state(found->text(row, 2)).value_or(ItemState::pending), found->text(row, 3),
                          found->text(row, 4), found->text(row, 5) == "t", static_cast<int>(found->integer(row, 6)),
-                         static_cast<int>(found->integer(row, 7)), found->text(row, 8)});
+                         static_cast<int>(found->integer(row, 7)), found->text(row, 8), found->text(row, 9) == "t"});
     return items;
 }
 
@@ -465,6 +475,11 @@ Expected<JobProgress> PostgresqlJournal::progress() {
         }
     }
     if (first > 0 && last > first) progress.seconds = last - first;
+    // Relayed items are few or none: a partial index finds them without counting the others.
+    auto relayed = query("SELECT count(*) FROM rsexec_items WHERE job = $1 AND state = 'done' AND relayed",
+                         {options_.job});
+    if (!relayed) return relayed.error();
+    if (relayed->rows() == 1) progress.relayed = static_cast<std::size_t>(relayed->integer(0, 0));
     // The job's workers, and those holding its items: listed with their counts.
     auto workers = query("SELECT name, lease_until > now() FROM rsexec_workers WHERE job = $1 OR name IN"
                          " (SELECT worker FROM rsexec_progress WHERE job = $1 AND items > 0) ORDER BY name",

@@ -12,7 +12,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 4;
+constexpr int schema_version = 5;
 
 // Counts, bytes, first start and last finish per (state, worker) of the items the job file lists
 // (src <> ''), kept by triggers in the transaction of every change to an item, so that progress()
@@ -38,6 +38,11 @@ constexpr const char* remove_old_sql =
     "UPDATE progress SET items = items - 1, bytes = bytes - old.bytes"
     " WHERE old.src <> '' AND state = old.state AND worker = old.worker;";
 
+
+// Schema 5: whether an item's bytes went through rsexec; the index holds only those that did.
+constexpr const char* relay_column_sql[] = {
+    "ALTER TABLE items ADD COLUMN relayed INTEGER NOT NULL DEFAULT 0",
+    "CREATE INDEX items_relayed ON items (state) WHERE relayed <> 0"};
 
 // Seconds since the epoch, with fractions: what started/finished hold.
 constexpr const char* now_sql = "((julianday('now') - 2440587.5) * 86400.0)";
@@ -130,15 +135,18 @@ Status SqliteJournal::exec(const std::string& sql) {
 // a failed item's exit code beside its last error (status --failed). Each step adds columns with
 // defaults, so a journal of any earlier schema is read as it was and brought forward in one
 // transaction. Schema 4 adds the progress table and its triggers, counted from the items.
+// Schema 5 adds whether an item went through rsexec (relayed), with an index of those that did
+// (status counts them); a schema-4 journal only gains that column and index.
 Status SqliteJournal::migrate() {
     Statement version(db_, "SELECT value FROM meta WHERE name = 'schema'");
     if (!version) return sql_error(db_, "cannot read the schema version");
     const std::string found = version.step_row() ? version.text(0) : "";
     if (found == std::to_string(schema_version)) return success();
-    if (!found.empty() && found != "1" && found != "2" && found != "3")
+    if (!found.empty() && found != "1" && found != "2" && found != "3" && found != "4")
         return Error(Errc::bad_job, "journal has schema " + found + ", this rsexec reads " +
                                         std::to_string(schema_version));
     std::vector<std::string> steps;
+    if (found == "4") return migrate_to_5();
     if (found.empty())
         steps.push_back("CREATE TABLE items (key TEXT PRIMARY KEY, state TEXT NOT NULL,"
                         " attempts INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0,"
@@ -158,9 +166,21 @@ Status SqliteJournal::migrate() {
                                 " finished ON items BEGIN ") + remove_old_sql + add_new_sql + " END");
     steps.push_back(std::string("CREATE TRIGGER items_progress_delete AFTER DELETE ON items BEGIN ") + remove_old_sql + " END");
     steps.push_back(recount_progress_sql);
+    for (const char* step : relay_column_sql) steps.push_back(step);
     steps.push_back("INSERT OR REPLACE INTO meta VALUES ('schema', '" + std::to_string(schema_version) + "')");
     std::string sql = "BEGIN IMMEDIATE;";
     for (const auto& step : steps) sql += step + ";";
+    if (auto done = exec(sql + "COMMIT"); !done) {
+        (void)exec("ROLLBACK");
+        return done.error();
+    }
+    return success();
+}
+
+Status SqliteJournal::migrate_to_5() {
+    std::string sql = "BEGIN IMMEDIATE;";
+    for (const char* step : relay_column_sql) sql += std::string(step) + ";";
+    sql += "INSERT OR REPLACE INTO meta VALUES ('schema', '" + std::to_string(schema_version) + "');";
     if (auto done = exec(sql + "COMMIT"); !done) {
         (void)exec("ROLLBACK");
         return done.error();
@@ -266,6 +286,7 @@ Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
     if (outcomes.empty()) return success();
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
     Statement stmt(db_, std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4, exit_code = ?6,"
+                                    " relayed = ?7,"
                                     " bytes = CASE WHEN ?2 = 'done' THEN ?5 ELSE bytes END,"
                                     " finished = CASE WHEN ?2 = 'pending' THEN finished ELSE ") + now_sql + " END,"
                         " updated = datetime('now') WHERE rowid = ?1");
@@ -277,6 +298,7 @@ Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
         stmt.bind(1, outcome.id).bind(2, std::string(item_state_name(outcome.state)));
         stmt.bind(3, std::int64_t{outcome.attempts}).bind(4, outcome.error);
         stmt.bind(5, static_cast<std::int64_t>(outcome.bytes)).bind(6, std::int64_t{outcome.exit_code});
+        stmt.bind(7, std::int64_t{outcome.relayed ? 1 : 0});
         if (!stmt.step_done()) {
             Error error = sql_error(db_, "report");
             (void)exec("ROLLBACK");
@@ -321,7 +343,7 @@ Expected<bool> SqliteJournal::unfinished() {
 Expected<std::vector<UnfinishedItem>> SqliteJournal::unfinished_items() {
     ++round_trips_;
     // An item without URLs is one the job file no longer lists: not part of the job.
-    Statement stmt(db_, "SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error FROM items"
+    Statement stmt(db_, "SELECT seq, line, state, src, dst, append, attempts, exit_code, last_error, relayed FROM items"
                         " WHERE state <> 'done' AND src <> '' ORDER BY seq");
     if (!stmt) return sql_error(db_, "unfinished_items");
     std::vector<UnfinishedItem> items;
@@ -330,7 +352,7 @@ Expected<std::vector<UnfinishedItem>> SqliteJournal::unfinished_items() {
         items.push_back({static_cast<std::size_t>(stmt.integer(0)), static_cast<std::size_t>(stmt.integer(1)),
                          parse_item_state(stmt.text(2)).value_or(ItemState::pending), stmt.text(3), stmt.text(4),
                          stmt.integer(5) != 0, static_cast<int>(stmt.integer(6)), static_cast<int>(stmt.integer(7)),
-                         stmt.text(8)});
+                         stmt.text(8), stmt.integer(9) != 0});
     }
     if (rc != SQLITE_DONE) return sql_error(db_, "unfinished_items");
     return items;
@@ -399,6 +421,10 @@ Expected<JobProgress> SqliteJournal::progress() {
         }
     }
     if (rc != SQLITE_DONE) return sql_error(db_, "progress");
+    // From the partial index: as many rows read as items relayed.
+    Statement relayed(db_, "SELECT COUNT(*) FROM items WHERE relayed <> 0 AND state = 'done' AND src <> ''");
+    if (!relayed || !relayed.step_row()) return sql_error(db_, "progress");
+    progress.relayed = static_cast<std::size_t>(relayed.integer(0));
     if (first > 0 && last > first) progress.seconds = last - first;
     for (auto& [name, worker] : by_name) {
         worker.alive = name == options_.worker;

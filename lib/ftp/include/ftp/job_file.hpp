@@ -5,6 +5,7 @@
 //   JSON Lines:  {"src": "...", "dst": "...", "append": false, "overwrite": "never"}
 //                                                 (a line that starts with '{'; append,
 //                                                  overwrite, relay and mkdirs optional)
+// Either URL may name a local file (file:///abs/path or /abs/path, ftp/url.hpp), not both.
 // Every line is checked before anything is transferred; each bad line is reported with its number.
 #include <cstddef>
 #include <optional>

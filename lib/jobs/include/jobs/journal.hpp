@@ -43,6 +43,7 @@ struct Outcome {
     int attempts = 1;
     std::string error;
     int exit_code = 0;                  // failed: the exit code `rsexec copy` would give (ftp/exit_code.hpp)
+    bool relayed = false;               // the bytes went (or were going) through rsexec (client/relay.hpp)
 };
 
 // An item not done, as the journal holds it: what `rsexec status --failed` lists and what
@@ -56,6 +57,7 @@ struct UnfinishedItem {
     int attempts = 0;
     int exit_code = 0;         // of the last failure; 0 when none was recorded (or by an older rsexec)
     std::string last_error;
+    bool relayed = false;      // its last attempt went through rsexec
 };
 
 struct WorkerProgress {
@@ -69,6 +71,7 @@ struct JobProgress {
     std::string job;
     std::size_t pending = 0, running = 0, done = 0, failed = 0;
     std::uint64_t bytes = 0;           // of the done items
+    std::size_t relayed = 0;           // done items whose bytes went through rsexec
     double seconds = 0;                // first claim to last outcome
     unsigned max_per_host = 0;         // the job's cap on connections to one server (0: none)
     std::vector<WorkerProgress> workers;

@@ -41,6 +41,7 @@ private:
     SqliteJournal(sqlite3* db, JournalOptions options) : db_(db), options_(std::move(options)) {}
     Status exec(const std::string& sql);
     Status migrate();
+    Status migrate_to_5();  // schema 4 -> 5: the relayed column
 
     sqlite3* db_ = nullptr;
     sqlite3_stmt* submit_stmt_ = nullptr;  // between begin_submit and end_submit
