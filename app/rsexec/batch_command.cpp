@@ -169,6 +169,8 @@ int batch_command(int argc, char** argv) {
                   << "\nJob file: one transfer per line, '#' comments and blank lines ignored:\n"
                   << "  ftp://user:pw@a.example/data/f1 ftp://user:pw@b.example/in/\n"
                   << "  ftp://a.example/log.txt ftp://b.example/all.log append\n"
+                  << "  /srv/out/report.pdf ftp://b.example/in/       (an upload; file:///abs/path too)\n"
+                  << "  ftp://a.example/data/f2 file:///srv/in/       (a download)\n"
                   << "or JSON Lines: {\"src\": \"ftp://...\", \"dst\": \"ftp://...\", \"append\": false}\n"
                   << "(also \"overwrite\", \"relay\" and \"mkdirs\": false, this line's --no-mkdirs).\n"
                   << "A destination directory that is missing is made (MKD, parents first) when the server\n"

@@ -147,3 +147,20 @@ TEST_CASE("a job file read a line at a time keeps only the count and the bad lin
     CHECK(whole.unreported_errors == 20);
     CHECK_FALSE(reader.valid());
 }
+
+TEST_CASE("either side of a line may be a local file, never both") {
+    const auto items = parse_job_file("/srv/out/a.bin ftp://b/in/\n"
+                                      "ftp://a/x.bin file:///srv/in/my%20x.bin\n"
+                                      "{\"src\": \"ftp://a/y\", \"dst\": \"/srv/in/\"}\n");
+    REQUIRE(items);
+    REQUIRE(items->size() == 3);
+    CHECK((*items)[0].source.is_local());
+    CHECK((*items)[0].source.path == "/srv/out/a.bin");
+    CHECK((*items)[1].destination.is_local());
+    CHECK((*items)[1].destination.path == "/srv/in/my x.bin");
+    CHECK((*items)[2].destination.names_directory());
+    const auto both = read_job_file("/srv/a.bin file:///srv/b.bin\n");
+    REQUIRE(both.errors.size() == 1);
+    CHECK(both.errors[0].reason.find("local") != std::string::npos);
+    CHECK_FALSE(read_job_file("file://elsewhere/a.bin ftp://b/\n").valid());
+}

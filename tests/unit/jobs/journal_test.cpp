@@ -502,3 +502,60 @@ TEST_CASE("a job submitted in chunks keeps its order, says which items are done,
     CHECK(progress->done == 1);
     CHECK(progress->max_per_host == 2);
 }
+
+TEST_CASE("the journal keeps which items were relayed: progress counts the done ones, unfinished items say it") {
+    TempJournalPath file;
+    auto journal = open_at(file.path.string());
+    REQUIRE(journal->submit(three_items(), 0));
+    auto claimed = journal->claim(3);
+    REQUIRE(claimed);
+    Outcome relayed{(*claimed)[0].id, ItemState::done, 10, 1, ""};
+    relayed.relayed = true;
+    Outcome direct{(*claimed)[1].id, ItemState::done, 20, 1, ""};
+    Outcome failed{(*claimed)[2].id, ItemState::failed, 0, 1, "src: RETR f3: 550 No such file"};
+    failed.relayed = true;
+    REQUIRE(journal->report({relayed, direct, failed}));
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->done == 2);
+    CHECK(progress->relayed == 1);
+    auto unfinished = journal->unfinished_items();
+    REQUIRE(unfinished);
+    REQUIRE(unfinished->size() == 1);
+    CHECK((*unfinished)[0].relayed);
+}
+
+TEST_CASE("a journal of the fourth schema gains the relay column and keeps its counts") {
+    TempJournalPath file;
+    {
+        auto journal = open_at(file.path.string());
+        REQUIRE(journal->submit(three_items(), 0));
+        auto claimed = journal->claim(1);
+        REQUIRE(claimed);
+        REQUIRE(journal->report({{(*claimed)[0].id, ItemState::done, 42, 1, ""}}));
+    }
+    {
+        // Back to schema 4 as the previous rsexec made it: no relayed column, no index on it.
+        sqlite3* db = nullptr;
+        REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+        REQUIRE(sqlite3_exec(db,
+                             "DROP INDEX items_relayed; ALTER TABLE items DROP COLUMN relayed;"
+                             "UPDATE meta SET value = '4' WHERE name = 'schema';",
+                             nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(db);
+    }
+    auto journal = open_at(file.path.string());
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->done == 1);
+    CHECK(progress->pending == 2);
+    CHECK(progress->bytes == 42);
+    CHECK(progress->relayed == 0);
+    CHECK(schema_of(file.path) == "5");
+    auto claimed = journal->claim(1);
+    REQUIRE(claimed);
+    Outcome relayed{(*claimed)[0].id, ItemState::done, 7, 1, ""};
+    relayed.relayed = true;
+    REQUIRE(journal->report({relayed}));
+    CHECK(journal->progress()->relayed == 1);
+}
