@@ -10,6 +10,8 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     if (is_local_item(item)) co_return co_await attempt_local(src, dst, index, worker, attempt);
     if (auto opened = co_await ensure_pair(src, dst, item, worker); !opened) co_return opened.error();
     pair_opened(worker);
+    // For status --failed: an item that fails before its transfer says how it was to be copied.
+    entries.at(index).relayed = relays_through_here(src, dst, item);
     // Aborted while this item waited for a connection slot or its logins: abort_running closed
     // the sessions open then, not those opened after it.
     if (aborting) co_return Error(Errc::interrupted, "aborted while its control sessions were opening");

@@ -18,6 +18,10 @@ namespace {
 constexpr std::size_t max_depth = 64;
 constexpr std::size_t max_entries = 10'000'000;
 
+struct CloseDirectory {
+    void operator()(DIR* directory) const { ::closedir(directory); }
+};
+
 Error local_error(const std::string& what, const std::string& path, Side side) {
     return Error(Errc::permanent_reply, what + " " + path + ": " + std::strerror(errno), side);
 }
@@ -34,7 +38,7 @@ Expected<TreeWalk> walk_local_tree(const std::string& root, const std::vector<st
         const std::size_t depth = pending.front().second;
         pending.pop_front();
         const std::string directory = relative.empty() ? root : join_path(root, relative);
-        std::unique_ptr<DIR, decltype(&::closedir)> listing(::opendir(directory.c_str()), &::closedir);
+        std::unique_ptr<DIR, CloseDirectory> listing(::opendir(directory.c_str()));
         if (!listing) {
             if (relative.empty() && missing_is_empty && errno == ENOENT) return walk;
             return local_error("cannot list", directory, side);
