@@ -96,7 +96,7 @@ def check_failed_items(report, src, dst):
     check(bad["exit_code"] == DESTINATION and "553" in bad["error"], "line 6: exit 6 and the 553: %r" % bad)
     check(bad["dst"] == shown(dst, "bad%1Bname.bin"), "line 6's destination: %r" % bad)
     for item in items:
-        check(set(item) == {"item", "line", "src", "dst", "append", "attempts", "exit_code", "error"},
+        check(set(item) == {"item", "line", "src", "dst", "append", "attempts", "exit_code", "error", "relay"},
               "fields of a failed item: %r" % sorted(item))
         check(item["attempts"] >= 1 and item["append"] is False, "attempts and append: %r" % item)
 
