@@ -14,7 +14,7 @@ void BatchRun::State::record(
     if (state == ItemState::failed && announcement.error)
         unreported.back().exit_code = static_cast<int>(exit_code_for(*announcement.error));
     unreported.back().relayed = announcement.result ? announcement.result->relayed
-                                                    : state == ItemState::failed && entries[index].relayed;
+                                                    : state == ItemState::failed && entries.at(index).relayed;
     unannounced.push_back(std::move(announcement));
     unannounced_index.push_back(index);
     if (!journal->shared() || unreported.size() >= 64) flush();

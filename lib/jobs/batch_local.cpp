@@ -59,7 +59,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt_local(Site& src, 
         !opened)
         co_return opened.error();
     if (aborting) co_return Error(Errc::interrupted, "aborted while its control session was opening");
-    if (attempt == 1 && entries[index].earlier_claims > 0 && !item.append) {
+    if (attempt == 1 && entries.at(index).earlier_claims > 0 && !item.append) {
         if (auto found = co_await found_complete_local(*server.session, item)) co_return *found;
     }
     UrlCopyOptions copy;
@@ -69,7 +69,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt_local(Site& src, 
     copy.netrc = options.netrc;
     copy.copy.overwrite = overwrite_for(index);
     // As for an item between servers: what an earlier run or a lost worker left is continued.
-    copy.copy.resume = copy.copy.resume || entries[index].earlier_claims > 0;
+    copy.copy.resume = copy.copy.resume || entries.at(index).earlier_claims > 0;
     // An abort ends the transfer at once: ABOR, the temporary file handled as a signal's.
     if (!copy.copy.interruption) copy.copy.interruption = &abort_signal;
     copy.copy.progress = [this, index, meter = std::make_shared<std::optional<ProgressMeter>>()](std::uint64_t bytes) {

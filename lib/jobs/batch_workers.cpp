@@ -59,7 +59,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
         emit(std::move(progress));
     };
     auto result = co_await copy_file(*src.session, *dst.session, request, copy);
-    entries[index].relayed = result ? result->relayed : relays_through_here(src, dst, item);
+    entries.at(index).relayed = result ? result->relayed : relays_through_here(src, dst, item);
     co_return result;
 }
 
