@@ -7,6 +7,7 @@ namespace rsexec {
 
 bool BatchRun::State::can_relay_pipeline(const Site& src, const Site& dst, std::size_t index) const {
     const JobItem& item = item_at(index);
+    if (is_local_item(item)) return false;
     const RelayMode mode = item.relay ? parse_relay_mode(*item.relay).value_or(options.copy.relay) : options.copy.relay;
     if (mode == RelayMode::never || options.pipelining == Pipelining::off || options.copy.preserve_times) return false;
     // What copy_file does file by file (resume, append, an overwrite policy to ask about, digests)
@@ -35,7 +36,9 @@ asio::awaitable<bool> BatchRun::State::relay_pipeline(Site& src, Site& dst, std:
     bool finished_any = false;
     std::set<std::size_t> announced;  // a start event is out
     const auto announce = [&](std::size_t index) {
-        if (announced.insert(index).second) begin(index, 1);
+        if (!announced.insert(index).second) return;
+        entries.at(index).relayed = true;  // for status --failed, should it fail
+        begin(index, 1);
     };
     std::optional<std::size_t> pending_first = first;
     PipelineCallbacks callbacks;

@@ -40,20 +40,30 @@ BatchRun::BatchRun(asio::any_io_executor executor, std::unique_ptr<ItemSource> s
     : state_(std::make_unique<State>(executor, std::move(source), std::move(options))) {}
 
 void BatchRun::State::remember(const JobItem& item, std::size_t seq) {
-    for (const FtpUrl* url : {&item.source, &item.destination})
-        if (url->password) passwords.try_emplace(password_key(*url), *url->password);
-    if (item.overwrite || item.relay || item.mkdirs) line_policies[seq] = {item.overwrite, item.relay, item.mkdirs};
+    // A login's password once; a line whose password differs from the login's first keeps its own.
+    std::optional<std::string> own[2];
+    for (int side = 0; side < 2; ++side) {
+        const FtpUrl& url = side == 0 ? item.source : item.destination;
+        if (!url.password) continue;
+        auto [it, first] = passwords.try_emplace(password_key(url), *url.password);
+        if (!first && it->second != *url.password) own[side] = url.password;
+    }
+    if (item.overwrite || item.relay || item.mkdirs || own[0] || own[1])
+        line_policies[seq] = {item.overwrite, item.relay, item.mkdirs, own[0], own[1]};
 }
 
 void BatchRun::State::restore(JobItem& item, std::size_t seq) const {
-    for (FtpUrl* url : {&item.source, &item.destination}) {
-        if (url->password) continue;
-        if (auto it = passwords.find(password_key(*url)); it != passwords.end()) url->password = it->second;
+    const auto line = line_policies.find(seq);
+    for (int side = 0; side < 2; ++side) {
+        FtpUrl& url = side == 0 ? item.source : item.destination;
+        if (url.password) continue;
+        if (line != line_policies.end() && line->second.passwords[side]) url.password = line->second.passwords[side];
+        else if (auto it = passwords.find(password_key(url)); it != passwords.end()) url.password = it->second;
     }
-    if (auto it = line_policies.find(seq); it != line_policies.end()) {
-        if (it->second.overwrite) item.overwrite = it->second.overwrite;
-        if (it->second.relay) item.relay = it->second.relay;
-        if (it->second.mkdirs) item.mkdirs = it->second.mkdirs;
+    if (line != line_policies.end()) {
+        if (line->second.overwrite) item.overwrite = line->second.overwrite;
+        if (line->second.relay) item.relay = line->second.relay;
+        if (line->second.mkdirs) item.mkdirs = line->second.mkdirs;
     }
 }
 

@@ -281,8 +281,9 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             if (co_await more_may_come()) continue;
             break;
         }
-        if (concurrency) {
+        if (concurrency && !is_local_item(item_at(*index))) {
             // -j auto: a login refused for the server's connection limit costs the item nothing.
+            // (A local item logs in to its one server itself.)
             auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
             if (co_await refused_for_load(src, dst, opened, *index, worker_number)) continue;
             if (!opened) {

@@ -391,6 +391,15 @@ def group_dry_run(rsexec, rsexecd, work):
         plans = [e for e in events if e["event"] == "plan"]
         check(len(plans) == 1 and plans[0].get("exit_code") == 3 and plans[0].get("error"),
               "the unreachable source's plan has no connect error (exit_code 3): %s" % plans)
+        # A download to disk: planned as one, with nothing to pair.
+        local = os.path.join(work, "local.job")
+        with open(local, "w") as f:
+            f.write("%s %s\n" % (url(src, "tree/x.bin"), os.path.join(work, "x.bin")))
+        events = runner.run(["batch", "--dry-run", "--no-journal", local], expect=0)
+        plans = [e for e in events if e["event"] == "plan"]
+        check(len(plans) == 1 and plans[0].get("local") == "download" and plans[0].get("dialect") is None,
+              "a download's plan: %s" % plans)
+        check(not os.path.exists(os.path.join(work, "x.bin")), "--dry-run downloaded")
         events = runner.run(["mirror", "--dry-run", "--delete", url(src, "tree/"), url(dst, "")], expect=0)
         actions = sorted((e["action"], e["dst"].rsplit("/", 1)[-1] or e["dst"].rstrip("/").rsplit("/", 1)[-1],
                           e.get("directory", False)) for e in events if e["event"] == "plan")
