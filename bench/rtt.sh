@@ -17,13 +17,21 @@
 # --data FILE (default $TMPDIR/rsexec-rtt.dat), and draws docs/rtt.png with bench/plot-rtt.gp when
 # gnuplot is there (--no-plot: not).
 #
-# Usage (as root, after scripts/setup.sh): bench/rtt.sh [--quick|--big|--block] [--data FILE] [--no-plot]
+# With 1,000 files also rsexec batch -j auto and -j 16 (vsftpd pair also at RTT 0: the no-delay
+# files/s -j auto is measured against). Each row also gives CPU microseconds per file of rsexec
+# (the command's user+system time) and of each server process (/proc/PID/stat utime+stime and
+# its reaped children's, before and after: vsftpd's and gridftp's sessions are such children).
+#
+# Usage (as root, after scripts/setup.sh):
+#   bench/rtt.sh [--quick|--big|--block|--auto] [--data FILE] [--no-plot]
 #   --quick: RTT 20 ms and 200 files only; --big: RTT 20 ms and the 256 MiB file only;
 #   --block: the rsexecd pair only (block mode), 1,000 files at RTT 0, 20 and 100 ms, `rsexec batch`
 #   with its default settings; prints files/s at each RTT against RTT 0 (goals: >= 80 % at 20 ms,
 #   >= 60 % at 100 ms), round trips of wall time per file, and the CPU seconds of rsexec, each
 #   rsexecd and each proxy; draws docs/rtt-block.png. RSEXEC_BEFORE=BINARY adds the same runs
 #   with another rsexec (say, the build before a change), for a comparison in one run.
+#   --auto: RTT 0 and 20 ms, 1,000 files, the vsftpd pair only (the -j auto rows).
+# RTT_FILES=N: N files where the runs copy 1,000 (a short trial of the script, not the figures).
 # RSEXEC, RSEXECD: the binaries (default build/bin/...).
 set -euo pipefail
 here=$PWD
@@ -38,6 +46,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=yes ;;
     --big) quick=big ;;
     --block) quick=block ;;
+    --auto) quick=auto ;;
     --data) data_copy=$2; shift ;;
     --no-plot) plot=no ;;
     *) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
@@ -48,6 +57,10 @@ done
 case $data_copy in /*) ;; *) data_copy=$here/$data_copy ;; esac
 
 run_timeout=${RUN_TIMEOUT:-300}
+many=${RTT_FILES:-1000}
+case $many in '' | *[!0-9]* | 0*) echo "rtt: RTT_FILES must be a count of files, not '$many'" >&2; exit 2 ;; esac
+many_text=$many
+[ "$many" != 1000 ] || many_text=1,000
 peers=scripts/peers.sh
 net=127.0.9          # .1/.2 rsexecd, .3/.4 vsftpd, .5/.6 globus-gridftp-server
 chmod 0755 "$bench_work"
@@ -104,7 +117,7 @@ start_gridftp() {
   return 1
 }
 
-# --- the data: 200 and 1,000 files of 4 KiB, one 256 MiB file
+# --- the data: 200 and 1,000 (RTT_FILES) files of 4 KiB, one 256 MiB file
 make_files() {  # DIR COUNT
   mkdir -p "$1"
   for i in $(seq -w 1 "$2"); do head -c 4096 /dev/urandom >"$1/f$i"; done
@@ -112,19 +125,19 @@ make_files() {  # DIR COUNT
 echo "rtt: writing the data sets" >&2
 src_data=$bench_work/data
 sets=()
-if [ $quick != big ] && [ $quick != block ]; then
+case $quick in no | yes)
   make_files "$src_data/s200" 200
-  sets+=(s200)
-fi
-if [ $quick = no ] || [ $quick = block ]; then
-  make_files "$src_data/s1000" 1000
-  sets+=(s1000)
-fi
-if [ $quick != yes ] && [ $quick != block ]; then
+  sets+=(s200) ;;
+esac
+case $quick in no | block | auto)
+  make_files "$src_data/s1000" "$many"
+  sets+=(s1000) ;;
+esac
+case $quick in no | big)
   mkdir -p "$src_data/big"
   head -c $((256 * 1024 * 1024)) /dev/urandom >"$src_data/big/big"
-  sets+=(big)
-fi
+  sets+=(big) ;;
+esac
 chmod -R a+rX "$src_data"
 files_of() { ls "$src_data/$1" | wc -l; }
 bytes_of() { du -sb --apparent-size "$src_data/$1" | cut -f1; }
@@ -135,22 +148,28 @@ seed() {  # ROOT: the data sets, hard-linked
 }
 
 # --- the servers: real ports; the proxies in front of them change with the RTT
+# --block: the rsexecd pair only; --auto: the vsftpd pair only.
 pairs=()
-seed "$bench_work/rs-a"
-start_rsexecd "$net.1" "$bench_work/rs-a"; rs_pa=$port
-start_rsexecd "$net.2" "$bench_work/rs-b"; rs_pb=$port
-pairs+=(rsexecd)
+if [ $quick != auto ]; then
+  seed "$bench_work/rs-a"
+  start_rsexecd "$net.1" "$bench_work/rs-a"; rs_pa=$port; rs_pida=${bench_pids[-1]}
+  start_rsexecd "$net.2" "$bench_work/rs-b"; rs_pb=$port; rs_pidb=${bench_pids[-1]}
+  pairs+=(rsexecd)
+fi
+
+if [ $quick != block ]; then
+  seed "$bench_work/vs-a"
+  mkdir -p "$bench_work/vs-b"
+  vs_pa=$("$peers" start vsftpd "$net.3" 0 "$bench_work/vs-a" 2>/dev/null); vs_pa=${vs_pa##*:}
+  vs_pb=$("$peers" start vsftpd "$net.4" 0 "$bench_work/vs-b" 2>/dev/null); vs_pb=${vs_pb##*:}
+  vs_creds=$("$peers" creds | sed 's/^user=\(.*\) password=\(.*\)$/\1:\2/')
+  pairs+=(vsftpd)
+fi
 
 gridftp=no
-if [ $quick != block ]; then
-seed "$bench_work/vs-a"
-mkdir -p "$bench_work/vs-b"
-vs_pa=$("$peers" start vsftpd "$net.3" 0 "$bench_work/vs-a" 2>/dev/null); vs_pa=${vs_pa##*:}
-vs_pb=$("$peers" start vsftpd "$net.4" 0 "$bench_work/vs-b" 2>/dev/null); vs_pb=${vs_pb##*:}
-vs_creds=$("$peers" creds | sed 's/^user=\(.*\) password=\(.*\)$/\1:\2/')
-pairs+=(vsftpd)
-
-if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
+if [ $quick = block ] || [ $quick = auto ]; then
+  :
+elif ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
   echo "rtt: installing globus-gass-copy-progs globus-gridftp-server-progs" >&2
   install_globus() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -159,7 +178,9 @@ if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server
   install_globus || { apt-get update -q </dev/null >>"$bench_work/apt.log" 2>&1 && install_globus; } ||
     tail -n 5 "$bench_work/apt.log" >&2
 fi
-if ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
+if [ $quick = block ] || [ $quick = auto ]; then
+  :
+elif ! command -v globus-url-copy >/dev/null || ! command -v globus-gridftp-server >/dev/null; then
   echo "globus-url-copy: not available (apt-get install globus-gass-copy-progs globus-gridftp-server-progs failed)"
 else
   seed "$bench_work/gf-a"
@@ -173,7 +194,89 @@ else
     echo "globus-url-copy: not available (globus-gridftp-server did not start)"
   fi
 fi
-fi  # not --block
+
+# --- CPU: the client's from its own user+system time (timed_cpu), each server's and proxy's from
+# /proc (cpu_ticks, before and after a run)
+server_pid_of() {  # PAIR a|b: the server's (listener's) pid
+  case $1:$2 in
+    rsexecd:a) echo "$rs_pida" ;;
+    rsexecd:b) echo "$rs_pidb" ;;
+    vsftpd:a) cat "$RSEXEC_PEERS_STATE/${net}.3_"*/pid 2>/dev/null | head -1 ;;
+    vsftpd:b) cat "$RSEXEC_PEERS_STATE/${net}.4_"*/pid 2>/dev/null | head -1 ;;
+    gridftp:a) echo "${gridftp_pids[0]:-}" ;;
+    gridftp:b) echo "${gridftp_pids[1]:-}" ;;
+  esac
+}
+cpu_ticks() {  # PID: utime + stime + reaped children's cutime + cstime, in clock ticks
+  [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo NaN; return; }
+  sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 + $14 + $15 }'
+}
+cpu_ticks_of() {  # PAIR: the ticks of the pair's servers (a, b), then of the proxies in front of them
+  local pid ticks
+  ticks="$(cpu_ticks "$(server_pid_of "$1" a)") $(cpu_ticks "$(server_pid_of "$1" b)")"
+  for pid in "${proxy_pids[@]}"; do ticks="$ticks $(cpu_ticks "$pid")"; done
+  echo "$ticks"
+}
+cpu_before() {  # PAIR
+  ticks_before=$(cpu_ticks_of "$1")
+}
+timed_cpu() {  # FILE COMMAND...: runs it; its user+system seconds (children included) to FILE
+  local out=$1 rc=0
+  shift
+  local TIMEFORMAT='%U %S'
+  { time "$@" 2>&3 3>&-; } 3>&2 2>"$out" || rc=$?
+  return $rc
+}
+cpu_after() {  # PAIR FILES CPUFILE: from CPUFILE (timed_cpu's) and the ticks since cpu_before, sets
+  # cpu_per_file "CLIENT SRC DST" (microseconds a file) and cpu_secs "CLIENT SRC DST PROXY..."
+  # (seconds of the run)
+  local ticks_after
+  ticks_after=$(cpu_ticks_of "$1")
+  { read -r cpu_per_file || true; read -r cpu_secs || true; } < <(cat "$3" 2>/dev/null | awk -v f="$2" -v hz="$(getconf CLK_TCK)" \
+      -v before="$ticks_before" -v after="$ticks_after" '
+    NF == 2 && $1 ~ /^[0-9.]+$/ && $2 ~ /^[0-9.]+$/ { client = $1 + $2; timed = 1 }
+    END {
+      n = split(before, b, " "); split(after, a, " ")
+      s[1] = timed ? client : "NaN"
+      for (i = 1; i <= n; i++) s[i + 1] = (b[i] == "NaN" || a[i] == "NaN") ? "NaN" : (a[i] - b[i]) / hz
+      for (i = 1; i <= 3; i++) printf "%s%s", (i > 1 ? " " : ""), (s[i] == "NaN" ? "NaN" : sprintf("%.0f", s[i] * 1e6 / f))
+      printf "\n"
+      for (i = 1; i <= n + 1; i++) printf "%s%s", (i > 1 ? " " : ""), (s[i] == "NaN" ? "NaN" : sprintf("%.2f", s[i]))
+      printf "\n"
+    }')
+  [ -n "$cpu_per_file" ] || cpu_per_file="NaN NaN NaN"
+}
+# --block: after a run, what bound it: the CPU seconds of rsexec, each rsexecd and each proxy, and
+# the wall time per file in round trips.
+what_binds() {  # RTT FILES SECS
+  awk -v rtt="$1" -v files="$2" -v secs="$3" -v cpu="$cpu_secs" 'BEGIN {
+    n = split(cpu, c, " ")
+    line = sprintf("         cpu s: rsexec %s", n ? c[1] : "?")
+    for (i = 2; i <= n; i++) line = line sprintf(", %s %s", (i <= 3 ? "rsexecd" : "proxy"), c[i])
+    if (rtt > 0 && secs != "NaN") line = line sprintf("; %.2f round trips of wall time a file", secs / files / (rtt / 1000))
+    print line }' >&2
+}
+
+# --- which runs; -j auto: what it settled on, its goals
+wanted() {  # PAIR RTT SET: 1,000 files and the big file at 20 ms only, to bound the run time; the
+  # vsftpd pair's 1,000 files also at 0 ms, the reference of -j auto's goal; --block: every RTT
+  [ $quick != block ] || return 0
+  [ "$3" = s200 ] || [ "$2" = 20 ] || { [ "$3" = s1000 ] && [ "$2" = 0 ] && [ "$1" = vsftpd ]; }
+}
+auto_settled() {  # TOOL: ", -j auto settled on N (peak M)" from the run's summary event
+  case $1 in rsexec-jauto | rsexec-mirror | rsexec-default | rsexec-before) ;; *) return 0 ;; esac
+  tail -n 1 "$bench_work/run.log" | sed -n 's/.*"concurrency":\([0-9]*\).*"concurrency_peak":\([0-9]*\).*/; -j auto settled on \1 pairs (peak \2)/p'
+}
+auto_goals() {
+  local fps0 fps20 lftp20
+  fps0=$(fps vsftpd 0 s1000 rsexec-jauto)
+  fps20=$(fps vsftpd 20 s1000 rsexec-jauto)
+  lftp20=$(fps vsftpd 20 s1000 lftp-P4)
+  [ -n "$fps20" ] || return 0
+  echo "Goals, vsftpd pair, $many_text x 4 KiB, rsexec batch -j auto:"
+  ratio "  RTT 20 ms / RTT 0 ms" "$fps20" "$fps0" 0.8
+  ratio "  RTT 20 ms, against lftp mirror --parallel=4" "$fps20" "$lftp20" 8
+}
 
 # --- one run
 # url_of PAIR a|b PORT: the base URL a client uses; gridftp paths are the server's own paths.
@@ -202,16 +305,15 @@ run() {
   out=$droot/out
   rm -rf "$out"
   case $tool in
-    rsexec-default | rsexec-before)
-      for f in "$src_data/$set"/*; do echo "$src/$set/${f##*/} $dst/out/"; done >"$bench_work/job"
-      mkdir -p "$out"
-      cmd=("$RSEXEC" batch --no-journal --json "$bench_work/job")
-      [ "$tool" = rsexec-before ] && cmd[0]=$RSEXEC_BEFORE ;;
-    rsexec-j1 | rsexec-j4)
+    rsexec-j* | rsexec-default | rsexec-before)
       for f in "$src_data/$set"/*; do echo "$src/$set/${f##*/} $dst/out/"; done >"$bench_work/job"
       mkdir -p "$out"
       [ "$pair" = vsftpd ] && chown rsexec:rsexec "$out"
-      cmd=("$RSEXEC" batch -j "${tool#rsexec-j}" --no-journal --json "$bench_work/job") ;;
+      case $tool in
+        rsexec-j*) cmd=("$RSEXEC" batch -j "${tool#rsexec-j}" --no-journal --json "$bench_work/job") ;;
+        rsexec-default) cmd=("$RSEXEC" batch --no-journal --json "$bench_work/job") ;;
+        rsexec-before) cmd=("$RSEXEC_BEFORE" batch --no-journal --json "$bench_work/job") ;;
+      esac ;;
     rsexec-mirror) cmd=("$RSEXEC" mirror --json "$src/$set/" "$dst/out/") ;;
     lftp) cmd=(lftp -c "$lftp_fxp mirror $src/$set/ $dst/out/") ;;
     lftp-P4) cmd=(lftp -c "$lftp_fxp mirror --parallel=4 $src/$set/ $dst/out/") ;;
@@ -219,16 +321,12 @@ run() {
     guc-pp) cmd=(globus-url-copy -r -cd -pp "$src/$set/" "$dst/out/") ;;
     guc-pp-cc4) cmd=(globus-url-copy -r -cd -pp -cc 4 "$src/$set/" "$dst/out/") ;;
   esac
-  local start end secs status=ok cpu_before
-  cpu_before=$(cpu_of_servers)
+  local start end secs status=ok
+  cpu_before "$pair"
   start=$(date +%s.%N)
-  if [ $quick = block ]; then
-    /usr/bin/time -f 'rtt-cpu %U %S' -o "$bench_work/time.log" timeout "$run_timeout" "${cmd[@]}" \
-      >"$bench_work/run.log" 2>&1 || status=$?
-  else
-    timeout "$run_timeout" "${cmd[@]}" >"$bench_work/run.log" 2>&1 || status=$?
-  fi
+  timed_cpu "$bench_work/run.cpu" timeout "$run_timeout" "${cmd[@]}" >"$bench_work/run.log" 2>&1 || status=$?
   end=$(date +%s.%N)
+  cpu_after "$pair" "$(files_of "$set")" "$bench_work/run.cpu"
   secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
   if [ "$status" = 124 ]; then
     status=timeout
@@ -247,36 +345,15 @@ run() {
       tail -n 15 "$bench_work/run.log"
       [ "$status" = differs ] && head -n 10 "$bench_work/diff.log"
     } >&2
-    echo "$pair $rtt $set $files $(bytes_of "$set") $tool NaN NaN" >>"$data"
+    echo "$pair $rtt $set $files $(bytes_of "$set") $tool NaN NaN $cpu_per_file" >>"$data"
   else
-    echo "$pair $rtt $set $files $(bytes_of "$set") $tool $secs $(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.1f", f / s }')" >>"$data"
+    echo "$pair $rtt $set $files $(bytes_of "$set") $tool $secs $(awk -v f="$files" -v s="$secs" 'BEGIN { printf "%.1f", f / s }') $cpu_per_file" >>"$data"
   fi
-  printf '%-8s %4s ms %-6s %-14s %9s s %s\n' "$pair" "$rtt" "$set" "$tool" "$secs" \
-    "$( [ "$status" = ok ] && tail -1 "$data" | awk '{ printf "%s files/s, %.1f MB/s", $8, $5 / $7 / 1e6 }' || echo "$status")" >&2
-  [ $quick = block ] && what_binds "$rtt" "$tool" "$files" "$secs" "$cpu_before"
+  printf '%-8s %4s ms %-6s %-14s %9s s %s; CPU us/file client %s, src %s, dst %s%s\n' "$pair" "$rtt" "$set" "$tool" "$secs" \
+    "$( [ "$status" = ok ] && tail -1 "$data" | awk '{ printf "%s files/s, %.1f MB/s", $8, $5 / $7 / 1e6 }' || echo "$status")" \
+    $cpu_per_file "$(auto_settled "$tool")" >&2
+  [ $quick = block ] && what_binds "$rtt" "$files" "$secs"
   rm -rf "$out"
-}
-
-# --block: the CPU seconds the servers and proxies used (utime + stime from /proc), and after a run
-# what bound it: rsexec's CPU, the servers', the proxies', and the wall time per file in round trips.
-cpu_of() {  # PID: CPU seconds so far
-  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0
-}
-cpu_of_servers() {
-  local pid out=""
-  for pid in "${bench_pids[@]}" "${proxy_pids[@]}"; do out="$out $(cpu_of "$pid")"; done
-  echo "$out"
-}
-what_binds() {  # RTT TOOL FILES SECS CPU_BEFORE
-  local after
-  after=$(cpu_of_servers)
-  awk -v rtt="$1" -v tool="$2" -v files="$3" -v secs="$4" -v before="$5" -v after="$after" \
-      -v rs="$(awk '/^rtt-cpu/ { print $2 + $3 }' "$bench_work/time.log" 2>/dev/null)" 'BEGIN {
-    n = split(before, b, " "); split(after, a, " ")
-    line = sprintf("         cpu s: rsexec %s", rs == "" ? "?" : rs)
-    for (i = 1; i <= n; i++) line = line sprintf(", %s %.2f", (i <= 2 ? "rsexecd" : "proxy"), a[i] - b[i])
-    if (rtt > 0 && secs != "NaN") line = line sprintf("; %.2f round trips of wall time a file", secs / files / (rtt / 1000))
-    print line }' >&2
 }
 
 tools_of() {  # PAIR SET
@@ -286,12 +363,12 @@ tools_of() {  # PAIR SET
     gridftp:s1000) echo "guc-pp guc-pp-cc4" ;;
     gridftp:*) echo "guc guc-pp guc-pp-cc4" ;;
     *:big) echo "rsexec-j1 rsexec-mirror lftp" ;;
-    *:s1000) echo "rsexec-j4 rsexec-mirror lftp-P4" ;;
+    *:s1000) echo "rsexec-j4 rsexec-j16 rsexec-jauto rsexec-mirror lftp-P4" ;;
     *) echo "rsexec-j1 rsexec-j4 rsexec-mirror lftp lftp-P4" ;;
   esac
 }
 
-if [ $quick = no ] || [ $quick = block ]; then rtts=(0 20 100); else rtts=(20); fi
+case $quick in no | block) rtts=(0 20 100) ;; auto) rtts=(0 20) ;; *) rtts=(20) ;; esac
 for rtt in "${rtts[@]}"; do
   for pair in "${pairs[@]}"; do
     case $pair in
@@ -307,8 +384,7 @@ for rtt in "${rtts[@]}"; do
     src=$(url_of "$pair" a "$pa")
     dst=$(url_of "$pair" b "$pb")
     for set in "${sets[@]}"; do
-      # 1,000 files and the big file at 20 ms only, to bound the run time.
-      [ "$set" = s200 ] || [ "$rtt" = 20 ] || [ $quick = block ] || continue
+      wanted "$pair" "$rtt" "$set" || continue
       for tool in $(tools_of "$pair" "$set"); do
         run "$pair" "$rtt" "$set" "$tool" "$src" "$dst"
       done
@@ -320,7 +396,7 @@ done
 # --- the table, the ratios, the plot
 {
   echo "# rsexec bench/rtt.sh, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, rsexec $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-  echo "# servers rtt_ms set files bytes tool seconds files_per_s"
+  echo "# servers rtt_ms set files bytes tool seconds files_per_s cpu_us_per_file_client cpu_us_per_file_src cpu_us_per_file_dst"
   cat "$data"
 } >"$data.tmp" && mv "$data.tmp" "$data"
 cp "$data" "$data_copy"
@@ -329,22 +405,22 @@ echo
 echo "$(nproc) cores; $("$peers" version vsftpd); $("$peers" version lftp)$(
   [ $gridftp = yes ] && echo "; globus-url-copy $(globus-url-copy -version 2>&1 | head -1 | sed 's/^[^0-9]*//')")"
 echo
-echo "| servers | RTT ms | files | tool | seconds | files/s | MB/s |"
-echo "|---|---|---|---|---|---|---|"
+echo "| servers | RTT ms | files | tool | seconds | files/s | MB/s | CPU us/file: client, src, dst |"
+echo "|---|---|---|---|---|---|---|---|"
 label() {
   case $1 in
-    rsexec-j1) echo 'rsexec batch -j 1' ;; rsexec-j4) echo 'rsexec batch -j 4' ;;
+    rsexec-j*) echo "rsexec batch -j ${1#rsexec-j}" ;;
     rsexec-default) echo 'rsexec batch' ;; rsexec-before) echo 'rsexec batch (RSEXEC_BEFORE)' ;;
-    rsexec-mirror) echo 'rsexec mirror (-j 4)' ;; lftp) echo 'lftp mirror (FXP)' ;;
+    rsexec-mirror) echo 'rsexec mirror (-j auto)' ;; lftp) echo 'lftp mirror (FXP)' ;;
     lftp-P4) echo 'lftp mirror --parallel=4 (FXP)' ;; guc) echo 'globus-url-copy' ;;
     guc-pp) echo 'globus-url-copy -pp' ;; guc-pp-cc4) echo 'globus-url-copy -pp -cc 4' ;;
   esac
 }
-grep -v '^#' "$data" | while read -r pair rtt set files bytes tool secs fps; do
+grep -v '^#' "$data" | while read -r pair rtt set files bytes tool secs fps cpu_c cpu_a cpu_b; do
   what="$files x 4 KiB"
   [ "$set" = big ] && what="1 x 256 MiB"
   mbs=$(awk -v b="$bytes" -v s="$secs" -v big="$set" 'BEGIN { if (s == "NaN" || big != "big") print "-"; else printf "%.0f", b / s / 1e6 }')
-  echo "| $pair | $rtt | $what | $(label "$tool") | ${secs/NaN/failed} | ${fps/NaN/-} | $mbs |"
+  echo "| $pair | $rtt | $what | $(label "$tool") | ${secs/NaN/failed} | ${fps/NaN/-} | $mbs | $cpu_c, $cpu_a, $cpu_b |"
 done
 
 fps() { awk -v p="$1" -v r="$2" -v s="$3" -v t="$4" '$1 == p && $2 == r && $3 == s && $6 == t { print $8 }' "$data"; }
@@ -356,7 +432,7 @@ ratio() {  # LABEL A B GOAL: A / B against GOAL
 }
 if [ $quick = block ]; then
   echo
-  echo "Goals, rsexecd pair, 1,000 x 4 KiB, files/s against RTT 0:"
+  echo "Goals, rsexecd pair, $many_text x 4 KiB, files/s against RTT 0:"
   for tool in $(tools_of rsexecd s1000); do
     ratio "  $(label "$tool"), RTT 20 ms" "$(fps rsexecd 20 s1000 "$tool")" "$(fps rsexecd 0 s1000 "$tool")" 0.8
     ratio "  $(label "$tool"), RTT 100 ms" "$(fps rsexecd 100 s1000 "$tool")" "$(fps rsexecd 0 s1000 "$tool")" 0.6
@@ -367,7 +443,7 @@ if [ $quick = block ]; then
       awk -v t="$tool" '!/^#/ && $6 == t && $8 != "NaN" { print $2, $8 }' "$data"
       printf '\n\n'
     done >"$bench_work/rtt.rsexecd.series"
-    gnuplot -e "dir='$bench_work'; pairs='rsexecd'; out='docs/rtt-block.png'; what='1,000 files of 4 KiB, block mode'" \
+    gnuplot -e "dir='$bench_work'; pairs='rsexecd'; out='docs/rtt-block.png'; what='$many_text files of 4 KiB, block mode'" \
       bench/plot-rtt.gp && echo "rtt: drew docs/rtt-block.png" >&2
   fi
   echo "rtt: figures in $data_copy" >&2
@@ -375,10 +451,10 @@ if [ $quick = block ]; then
   exit 0
 fi
 echo
-[ $quick = big ] || echo "Goals, RTT 20 ms, 200 x 4 KiB:"
-[ $quick = big ] || ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3
-[ $quick = big ] || ratio "  vsftpd pair, rsexec batch -j 4 / lftp mirror --parallel=4" "$(fps vsftpd 20 s200 rsexec-j4)" "$(fps vsftpd 20 s200 lftp-P4)" 5
-if [ $quick = big ]; then
+[ $quick = big ] || [ $quick = auto ] || echo "Goals, RTT 20 ms, 200 x 4 KiB:"
+[ $quick = big ] || [ $quick = auto ] || ratio "  vsftpd pair, rsexec batch -j 1 / lftp mirror" "$(fps vsftpd 20 s200 rsexec-j1)" "$(fps vsftpd 20 s200 lftp)" 3
+[ $quick = big ] || [ $quick = auto ] || ratio "  vsftpd pair, rsexec batch -j 4 / lftp mirror --parallel=4" "$(fps vsftpd 20 s200 rsexec-j4)" "$(fps vsftpd 20 s200 lftp-P4)" 5
+if [ $quick = big ] || [ $quick = auto ]; then
   :
 elif [ $gridftp = yes ]; then
   ratio "  rsexec -j 4 (rsexecd pair) / globus-url-copy -pp -cc 4 (gridftp pair)" \
@@ -386,10 +462,11 @@ elif [ $gridftp = yes ]; then
 else
   echo "  rsexec -j 4 / globus-url-copy -pp -cc 4: globus-url-copy not available"
 fi
-[ $quick = big ] || awk -v a="$(fps rsexecd 20 s200 rsexec-j4)" 'BEGIN {
+[ $quick = big ] || [ $quick = auto ] || awk -v a="$(fps rsexecd 20 s200 rsexec-j4)" 'BEGIN {
   if (a == "" || a == "NaN") print "  rsexecd pair, rsexec batch -j 4: not measured";
   else printf "  rsexecd pair, rsexec batch -j 4: %.0f files/s (goal >= 220): %s\n", a, (a >= 220 ? "met" : "NOT met") }'
-if [ $quick != yes ]; then
+auto_goals
+if [ $quick != yes ] && [ $quick != auto ]; then
   echo "Goal, RTT 20 ms, 256 MiB: rsexec within 5% of the best anchor on the same servers:"
   for pair in rsexecd vsftpd; do
     best=$(awk -v p="$pair" '$1 == p && $2 == 20 && $3 == "big" && $6 !~ /^rsexec/ && $7 != "NaN" { print $7 }' "$data" | sort -n | head -1)
@@ -404,7 +481,7 @@ fi
 if [ $plot = yes ] && [ $quick = no ] && command -v gnuplot >/dev/null; then
   # Per pair, one block per tool, 200 files: RTT, files/s.
   for pair in "${pairs[@]}"; do
-    awk -v p="$pair" 'BEGIN { n = split("rsexec-j1 rsexec batch -j 1|rsexec-j4 rsexec batch -j 4|rsexec-mirror rsexec mirror (-j 4)|lftp lftp mirror|lftp-P4 lftp mirror --parallel=4|guc globus-url-copy|guc-pp globus-url-copy -pp|guc-pp-cc4 globus-url-copy -pp -cc 4", l, "|")
+    awk -v p="$pair" 'BEGIN { n = split("rsexec-j1 rsexec batch -j 1|rsexec-j4 rsexec batch -j 4|rsexec-mirror rsexec mirror (-j auto)|lftp lftp mirror|lftp-P4 lftp mirror --parallel=4|guc globus-url-copy|guc-pp globus-url-copy -pp|guc-pp-cc4 globus-url-copy -pp -cc 4", l, "|")
         for (i = 1; i <= n; i++) { t = l[i]; sub(/ .*/, "", t); name[t] = substr(l[i], length(t) + 2) }; n = 0 }
       !/^#/ && $1 == p && $3 == "s200" && $8 != "NaN" { k = name[$6]; if (!(k in seen)) { seen[k] = 1; order[++n] = k } v[k] = v[k] $2 " " $8 "\n" }
       END { for (i = 1; i <= n; i++) printf "%s\"%s\"\n%s", (i > 1 ? "\n\n" : ""), order[i], v[order[i]] }' "$data" >"$bench_work/rtt.$pair.series"

@@ -14,7 +14,7 @@ packages=(
   python3 python3-pyftpdlib lftp curl vsftpd openssl coreutils procps iproute2
   # tests: a capture on the loopback interface proves no password crosses in clear with TLS
   tcpdump
-  # bench/rtt.sh draws docs/rtt.png; --block times rsexec with /usr/bin/time
+  # bench/rtt.sh draws docs/rtt.png; bench/batch.sh, scale.sh, relay.sh and interop.sh time with /usr/bin/time
   gnuplot-nox time
   # fuzzing: clang's libFuzzer and sanitizer runtimes
   clang-14 libclang-rt-14-dev
