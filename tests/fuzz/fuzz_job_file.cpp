@@ -1,5 +1,6 @@
 // libFuzzer target: the batch job-file parser (text lines and JSON Lines). Whatever it accepts is
-// a list of transfers with real line numbers and file sources; whatever it refuses names a line;
+// a list of transfers with real line numbers and file sources, each with a server on at least
+// one side; whatever it refuses names a line;
 // read a line at a time (JobFileReader), it counts the same.
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         require(item.line > previous && item.line <= lines);
         previous = item.line;
         require(!item.source.names_directory());
-        require(!item.source.host.empty() && !item.destination.host.empty());
+        // Either side may be a local file (no host), never both.
+        require(!(item.source.is_local() && item.destination.is_local()));
+        require(item.source.is_local() || !item.source.host.empty());
+        require(item.destination.is_local() || !item.destination.host.empty());
     }
     return 0;
 }
