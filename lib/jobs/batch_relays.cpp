@@ -48,27 +48,15 @@ asio::awaitable<bool> BatchRun::State::relay_pipeline(Site& src, Site& dst, std:
             pending_first.reset();
             if (!index) index = take([&](std::size_t i) { return can_relay_pipeline(src, dst, i); });
             if (!index) return std::nullopt;
-            const JobItem& item = item_at(*index);
-            Expected<std::string> target = destination_path(item.source, item.destination);
-            if (target) {
-                if (auto itself = onto_itself(src, dst, item, *target)) target = *itself;
+            auto file = pipeline_file(src, dst, *index);
+            if (!file) {
+                announce(*index);
+                failed.emplace_back(*index, file.error());
+            } else if (!*file) {
+                returned.push_back({*index, std::nullopt, true});
+            } else {
+                return **file;
             }
-            if (target) {
-                PipelineFile file{*index, item.source.path, *target, {}};
-                if (!item.destination.names_directory()) {
-                    // It may name a directory, to receive the file under the source's name: the
-                    // pipeline asks MLST; a server without it is asked the usual way.
-                    const std::string inside = *target + "/" + item.source.file_name();
-                    if (!dst.session->features().has("MLST") || onto_itself(src, dst, item, inside)) {
-                        returned.push_back({*index, std::nullopt, true});
-                        continue;
-                    }
-                    file.into_directory = inside;
-                }
-                return file;
-            }
-            announce(*index);
-            failed.emplace_back(*index, target.error());
         }
     };
     callbacks.started = announce;

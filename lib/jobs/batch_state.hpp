@@ -236,6 +236,8 @@ struct BatchRun::State {
     // Items relayed through rsexec (--relay always, or servers known to refuse every pairing)
     // whose copies a relay pipeline can make (relay_pipeline.hpp), with the sessions open now.
     bool can_relay_pipeline(const Site& src, const Site& dst, std::size_t index) const;
+    // What the direct and the relay pipeline send for an item (batch_workers.cpp).
+    Expected<std::optional<PipelineFile>> pipeline_file(const Site& src, const Site& dst, std::size_t index) const;
     // Relays `first` and the items after it through one pair of sessions, as `pipeline` does.
     asio::awaitable<bool> relay_pipeline(Site& src, Site& dst, std::size_t first,
                                          std::deque<std::pair<std::size_t, Error>>& failed,

@@ -160,27 +160,15 @@ asio::awaitable<bool> BatchRun::State::pipeline(
             if (!index && beyond_target(worker_number)) return std::nullopt;  // -j auto took this pair away
             if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
             if (!index) return std::nullopt;
-            const JobItem& item = item_at(*index);
-            Expected<std::string> target = destination_path(item.source, item.destination);
-            if (target) {
-                if (auto itself = onto_itself(src, dst, item, *target)) target = *itself;
+            auto file = pipeline_file(src, dst, *index);
+            if (!file) {
+                announce(*index);
+                failed.emplace_back(*index, file.error());
+            } else if (!*file) {
+                returned.push_back({*index, std::nullopt});
+            } else {
+                return **file;
             }
-            if (target) {
-                PipelineFile file{*index, item.source.path, *target, {}};
-                if (!item.destination.names_directory()) {
-                    // It may name a directory, to receive the file under the source's name: the
-                    // pipeline asks MLST; a server without it is asked the usual way.
-                    const std::string inside = *target + "/" + item.source.file_name();
-                    if (!dst.session->features().has("MLST") || onto_itself(src, dst, item, inside)) {
-                        returned.push_back({*index, std::nullopt});
-                        continue;
-                    }
-                    file.into_directory = inside;
-                }
-                return file;
-            }
-            announce(*index);
-            failed.emplace_back(*index, target.error());
         }
     };
     callbacks.started = announce;
@@ -203,6 +191,27 @@ asio::awaitable<bool> BatchRun::State::pipeline(
         drop(dst);
     }
     co_return finished_any;
+}
+
+// What a pipeline sends for an item: its file; nullopt when the item is to be copied the usual
+// way (its destination may name a directory and the server has no MLST to tell); an error when
+// its destination cannot be.
+Expected<std::optional<PipelineFile>> BatchRun::State::pipeline_file(const Site& src, const Site& dst,
+                                                                     std::size_t index) const {
+    const JobItem& item = item_at(index);
+    Expected<std::string> target = destination_path(item.source, item.destination);
+    if (!target) return target.error();
+    if (auto itself = onto_itself(src, dst, item, *target)) return *itself;
+    PipelineFile file{index, item.source.path, *target, {}};
+    if (!item.destination.names_directory()) {
+        // It may name a directory, to receive the file under the source's name: the pipeline
+        // asks MLST; a server without it is asked the usual way.
+        const std::string inside = *target + "/" + item.source.file_name();
+        if (!dst.session->features().has("MLST") || onto_itself(src, dst, item, inside))
+            return std::optional<PipelineFile>();
+        file.into_directory = inside;
+    }
+    return std::optional<PipelineFile>(std::move(file));
 }
 
 // Servers known to refuse every pairing, or never to be paired (--relay always): their items are
