@@ -27,7 +27,8 @@
 # Environment: RSEXEC_PEERS_STATE (default /tmp/rsexec-peers) holds one folder per server,
 # ADDR_PORT (config, pid, logs); RSEXEC_PEERS_DIR (default $RSEXEC_BUILD_DIR/peers, i.e. build/peers) holds
 # proftpd and pure-ftpd unpacked by scripts/setup-interop.sh; RSEXECD overrides the path to
-# rsexecd (default $RSEXEC_BUILD_DIR/bin/rsexecd).
+# rsexecd (default $RSEXEC_BUILD_DIR/bin/rsexecd); RSEXEC_PEERS_VSFTPD_ACCEPT_TIMEOUT sets vsftpd's
+# accept_timeout (seconds a transfer waits for its data connection; vsftpd's default is 60).
 #
 # vsftpd, proftpd and pure-ftpd need root (they chroot and switch to the test user); pyftpdlib
 # and rsexecd run as anyone.
@@ -180,6 +181,10 @@ log_ftp_protocol=YES
 vsftpd_log_file=$dir/server.log
 syslog_enable=NO
 EOF
+    if [ -n "${RSEXEC_PEERS_VSFTPD_ACCEPT_TIMEOUT:-}" ]; then
+      [[ $RSEXEC_PEERS_VSFTPD_ACCEPT_TIMEOUT =~ ^[0-9]+$ ]] || die "RSEXEC_PEERS_VSFTPD_ACCEPT_TIMEOUT must be seconds"
+      echo "accept_timeout=$RSEXEC_PEERS_VSFTPD_ACCEPT_TIMEOUT"
+    fi
     if [ "$fxp" = yes ]; then
       # Without these vsftpd refuses PORT to another host (500 Illegal PORT command) and drops a
       # passive data connection from another host (425 Security: Bad IP connecting).
