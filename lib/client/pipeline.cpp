@@ -59,6 +59,8 @@ struct Wire {
     bool behind_transfers = true;  // PipelineOptions::behind_transfers
     std::deque<std::pair<ControlSession::Command, Pending>> outbox;
     std::deque<Pending> pending;   // sent, not answered yet
+    // No RETR/STOR goes out until the pairing's last step is accepted (Pipeline::hold_transfers).
+    bool hold_transfers = false;
 
     void queue(Expect what, Slot* slot, std::string verb, std::string argument = {}) {
         outbox.push_back({{std::move(verb), std::move(argument)}, {what, slot, {}}});
@@ -83,6 +85,7 @@ struct Wire {
             // finished before the receiver heard its STOR would lose the file on some servers.
             const Pending& next = outbox.front().second;
             if (next.what == Expect::retrieve && !next.slot->store_sent) break;
+            if (hold_transfers && is_transfer(next.what)) break;
             if (next.what == Expect::store) next.slot->store_sent = true;
             auto [command, expected] = std::move(outbox.front());
             outbox.pop_front();
@@ -119,6 +122,7 @@ public:
           keep_times_(options.preserve_times && offers_mfmt(destination.features())), window_size_(options.window) {
         if (options.preserve_times && !keep_times_ && options.times_not_kept)
             options.times_not_kept(no_mfmt_notice(destination));
+        hold_transfers(!hears_abort_while_waiting(source, destination));
     }
 
     asio::awaitable<Status> run() {
@@ -182,6 +186,26 @@ public:
 
 private:
     bool per_file() const { return !options_.block_mode; }
+
+    // A server that does not read commands while its transfer waits for the data connection
+    // (vsftpd, proftpd...) stays in that transfer when the other server then refuses the pairing
+    // and the pipeline closes the sessions: until its accept timeout, and vsftpd keeps its upload
+    // lock on the temporary name, which the relay of the same file then waits for. With such
+    // servers the first file's RETR/STOR wait for the pairing's last step (PORT, EPRT, SOCK) to
+    // be accepted, one round trip for the pipeline; the later files' pairings go out with their
+    // transfers as before. Servers that read commands while waiting (LSTN) end a pending transfer
+    // when their control connection closes, as copy_file's deferred step relies on.
+    static bool hears_abort_while_waiting(const ControlSession& source, const ControlSession& destination) {
+        return reads_commands_while_waiting(source.features()) && reads_commands_while_waiting(destination.features());
+    }
+    void hold_transfers(bool hold) { source_.hold_transfers = destination_.hold_transfers = hold; }
+    // The pairing's last step answered 2yz: the transfers may go, and the caller hears it once.
+    void pairing_accepted() {
+        hold_transfers(false);
+        if (said_paired_) return;
+        said_paired_ = true;
+        if (callbacks_.paired) callbacks_.paired();
+    }
 
     Window current_window() {
         const Window window = window_size_.at(Clock::now());
@@ -442,9 +466,12 @@ private:
             return std::nullopt;
         case Expect::pin:
             if (!reply.completion()) return Stop{pairing_step_refused(session, "SOCK", reply)};
+            // RFC 438's SOCK is its pairing's last step; PASV's pin comes before the PORT.
+            if (options_.pairing.dialect == Dialect::rfc438) pairing_accepted();
             return std::nullopt;
         case Expect::connect:
             if (!reply.completion()) return Stop{pairing_step_refused(session, "PORT/EPRT", reply)};
+            pairing_accepted();
             return std::nullopt;
         case Expect::mode:
             if (!reply.completion()) return Stop{session.refused("MODE", reply)};
@@ -588,6 +615,7 @@ private:
     unsigned widest_ = 0;        // the largest window used
     std::size_t finished_ = 0;   // files whose transfer ended
     bool mode_reset_ = false;    // MODE S is queued
+    bool said_paired_ = false;   // callbacks_.paired called
 };
 
 } // namespace

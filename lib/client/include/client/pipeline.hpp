@@ -9,7 +9,9 @@
 //   - pairing per file (PASV/PORT, EPSV/EPRT): the listener's next PASV is queued right behind
 //     its transfer command; its reply forms the connector's PORT for the next file, which goes
 //     out together with both transfer commands, the copy's SIZE and the previous file's
-//     RNFR/RNTO: about one round trip per file;
+//     RNFR/RNTO: about one round trip per file (the first file's transfer commands wait for its
+//     PORT/EPRT's reply where a server does not read commands while its transfer waits: a
+//     refused pairing then leaves no transfer pending on the other server);
 //   - block mode (both servers offer MODE B, docs/PROTOCOL.md): paired once, the data connection
 //     stays open and carries an EOF marker after each file, so the RETR and STOR of a window of
 //     files are in flight at once, with no round trip between files. The window covers what the
@@ -80,6 +82,8 @@ struct PipelineCallbacks {
     // Asked before each file starts: when true, the files not started yet are returned and the
     // pipeline ends once the others are done.
     std::function<bool()> stopping;
+    // The servers accepted the pairing (its last step answered 2yz), said once.
+    std::function<void()> paired;
 };
 
 // Whether a server's FEAT offers block mode: " MODE B".
