@@ -33,53 +33,15 @@ asio::awaitable<bool> BatchRun::State::relay_pipeline(Site& src, Site& dst, std:
     relay.trust_announced_address = options.copy.pairing.trust_announced_address;
     relay.verify_size = options.copy.verify == Verify::size;
     relay.largest = PipelineOptions{}.largest;
-    bool finished_any = false;
-    std::set<std::size_t> announced;  // a start event is out
-    const auto announce = [&](std::size_t index) {
-        if (!announced.insert(index).second) return;
-        entries.at(index).relayed = true;  // for status --failed, should it fail
-        begin(index, 1);
-    };
-    std::optional<std::size_t> pending_first = first;
-    PipelineCallbacks callbacks;
-    callbacks.next = [&]() -> std::optional<PipelineFile> {
-        for (;;) {
-            std::optional<std::size_t> index = pending_first;
-            pending_first.reset();
-            if (!index) index = take([&](std::size_t i) { return can_relay_pipeline(src, dst, i); });
-            if (!index) return std::nullopt;
-            auto file = pipeline_file(src, dst, *index);
-            if (!file) {
-                announce(*index);
-                failed.emplace_back(*index, file.error());
-            } else if (!*file) {
-                returned.push_back({*index, std::nullopt, true});
-            } else {
-                return **file;
-            }
-        }
-    };
-    callbacks.started = announce;
-    callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
-        announce(index);  // a file can fail before it starts (its source is missing)
-        if (result) {
-            finished_any = true;
-            chunk = full_chunk();
-            succeeded(index, 1, *result);
-        } else {
-            failed.emplace_back(index, result.error());
-        }
-    };
-    callbacks.returned = [&](std::size_t index, std::optional<std::uint64_t> size) {
-        returned.push_back({index, size, true});
-    };
-    callbacks.stopping = [this] { return stopping; };
+    PipelineItems items{*this, src, dst, failed, returned, true, first};
+    const PipelineCallbacks callbacks =
+        items.callbacks([&] { return take([&](std::size_t i) { return can_relay_pipeline(src, dst, i); }); });
     auto ran = co_await run_relay_pipeline(*src.session, *dst.session, relay, callbacks);
     if (!ran) {
         drop(src);
         drop(dst);
     }
-    co_return finished_any || ran;
+    co_return items.finished_any || ran;
 }
 
 asio::awaitable<bool> BatchRun::State::try_relay_pipeline(Site& src, Site& dst, std::size_t index, unsigned worker,

@@ -85,11 +85,20 @@ struct BatchRun::State {
     std::vector<char> worker_alive, pair_working;
     unsigned spawned = 0;  // workers started
     std::set<std::size_t> directories_made;  // items whose missing directory was made (batch_directories.cpp)
+    // Pairs of servers (relay_pair_name) whose pairing this run saw accepted, or refused every
+    // way (then relayed), and those a worker's direct attempt is finding out about, by worker
+    // (batch_pairings.cpp). `pairing_decided`'s cancel() wakes the workers waiting for one.
+    std::set<std::string> pairs_accepted, pairs_refused;
+    std::unordered_map<std::string, unsigned> pairs_probed;
+    asio::steady_timer pairing_decided;
 
     State(asio::any_io_executor ex, std::unique_ptr<ItemSource> items, BatchOptions opts)
         : executor(ex), source(std::move(items)), options(std::move(opts)), limiter(ex, options.max_per_host),
           chunk(full_chunk()), abort_signal(ex), keeper(ex),
-          pairs_changed(ex, asio::steady_timer::time_point::max()), pacer(ex) {}
+          pairs_changed(ex, asio::steady_timer::time_point::max()), pacer(ex),
+          pairing_decided(ex, asio::steady_timer::time_point::max()) {
+        remember_refusals();
+    }
 
     std::size_t full_chunk() const { return std::max<std::size_t>(1, options.claim_chunk); }
 
@@ -226,12 +235,49 @@ struct BatchRun::State {
     bool can_pipeline(const Site& src, const Site& dst, std::size_t index) const;
     bool refusing_pairs(const Site& src, const Site& dst) const;
 
+    // A pair of servers found refusing every pairing is relayed by every worker from then on
+    // (batch_pairings.cpp): copy_file's refusals are recorded here too, for known_refusing.
+    void remember_refusals();
+    // Before a worker's first direct attempt between two servers (its sessions open): while
+    // another worker's attempt between them is undecided, waits for its outcome (bounded by the
+    // session timeout), so that only one item pays for a pairing the servers refuse; otherwise
+    // this worker's attempt is the one the others wait for, until pairing_accepted, a refusal,
+    // or its end_probe.
+    asio::awaitable<void> await_pairing(const Site& src, const Site& dst, unsigned worker);
+    void pairing_accepted(const Site& src, const Site& dst);
+    void end_probe(unsigned worker);
+
     // Pipelines `first` and the items after it, as long as they are between the same two
     // logins. Failed items go to `failed` (attempt 1 spent), unfinished ones to `returned`.
     // Returns whether the pipeline finished any file (one that finishes none is not tried again).
     asio::awaitable<bool> pipeline(Site& src, Site& dst, std::size_t first, PairingAttempt pairing,
                                    std::deque<std::pair<std::size_t, Error>>& failed,
                                    std::deque<Returned>& returned, unsigned worker_number);
+
+    // What a direct or a relay pipeline reports of the batch's items, told apart only by
+    // `relayed` (batch_pipeline_items.cpp): one start event an item, each file's outcome, the
+    // items it hands back.
+    struct PipelineItems {
+        PipelineItems(State& run, const Site& source, const Site& destination,
+                      std::deque<std::pair<std::size_t, Error>>& failed_items, std::deque<Returned>& returned_items,
+                      bool relay_pipeline, std::size_t first)
+            : state(run), src(source), dst(destination), failed(failed_items), returned(returned_items),
+              relayed(relay_pipeline), pending_first(first) {}
+        State& state;
+        const Site& src;
+        const Site& dst;
+        std::deque<std::pair<std::size_t, Error>>& failed;
+        std::deque<Returned>& returned;
+        // The relay pipeline's items: their entries say relayed (for status --failed, should one
+        // fail); those handed back are not offered to a relay pipeline again.
+        bool relayed = false;
+        std::optional<std::size_t> pending_first;  // the item the pipeline starts with
+        std::set<std::size_t> announced;           // a start event is out
+        bool finished_any = false;
+        void announce(std::size_t index);
+        // `take_next`: the next item for this pipeline, if any.
+        PipelineCallbacks callbacks(std::function<std::optional<std::size_t>()> take_next);
+    };
 
     // Items relayed through rsexec (--relay always, or servers known to refuse every pairing)
     // whose copies a relay pipeline can make (relay_pipeline.hpp), with the sessions open now.

@@ -83,6 +83,7 @@ asio::awaitable<std::optional<PairingAttempt>> BatchRun::State::copy_one(
             succeeded(index, attempt, *result);
             // A relayed item's servers would refuse a pipeline's pairing too.
             if (result->found_complete || result->relayed) co_return std::nullopt;
+            pairing_accepted(src, dst);
             co_return PairingAttempt{result->dialect, result->listener};
         }
         // A failed item leaves its sessions in an unknown state: start the next clean.
@@ -146,51 +147,16 @@ asio::awaitable<bool> BatchRun::State::pipeline(
         pipelines_behind_transfers(dst.session->features(), dst.session->greeting());
     pipe.block_mode = options.pipelining == Pipelining::block &&
         offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
-    bool finished_any = false;
-    std::set<std::size_t> announced;  // a start event is out
-    const auto announce = [&](std::size_t index) {
-        if (announced.insert(index).second) begin(index, 1);
-    };
-    std::optional<std::size_t> pending_first = first;
-    PipelineCallbacks callbacks;
-    callbacks.next = [&]() -> std::optional<PipelineFile> {
-        for (;;) {
-            std::optional<std::size_t> index = pending_first;
-            pending_first.reset();
-            if (!index && beyond_target(worker_number)) return std::nullopt;  // -j auto took this pair away
-            if (!index) index = take([&](std::size_t i) { return can_pipeline(src, dst, i); });
-            if (!index) return std::nullopt;
-            auto file = pipeline_file(src, dst, *index);
-            if (!file) {
-                announce(*index);
-                failed.emplace_back(*index, file.error());
-            } else if (!*file) {
-                returned.push_back({*index, std::nullopt});
-            } else {
-                return **file;
-            }
-        }
-    };
-    callbacks.started = announce;
-    callbacks.finished = [&](std::size_t index, Expected<CopyResult> result) {
-        announce(index);  // a file can fail before it starts (its source is missing)
-        if (result) {
-            finished_any = true;
-            chunk = full_chunk();
-            succeeded(index, 1, *result);
-        } else {
-            failed.emplace_back(index, result.error());
-        }
-    };
-    callbacks.returned = [&](std::size_t index, std::optional<std::uint64_t> size) {
-        returned.push_back({index, size});
-    };
-    callbacks.stopping = [this] { return stopping; };
+    PipelineItems items{*this, src, dst, failed, returned, false, first};
+    const PipelineCallbacks callbacks = items.callbacks([&]() -> std::optional<std::size_t> {
+        if (beyond_target(worker_number)) return std::nullopt;  // -j auto took this pair away
+        return take([&](std::size_t i) { return can_pipeline(src, dst, i); });
+    });
     if (auto ran = co_await run_pipeline(*src.session, *dst.session, pipe, callbacks); !ran) {
         drop(src);
         drop(dst);
     }
-    co_return finished_any;
+    co_return items.finished_any;
 }
 
 // What a pipeline sends for an item: its file; nullopt when the item is to be copied the usual
@@ -282,6 +248,8 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             }
             continue;
         }
+        // Whatever this worker's direct attempts found out is known by now.
+        end_probe(worker_number);
         if (!co_await my_turn(worker_number, src, dst)) break;
         auto index = take();
         if (!index) {
@@ -309,8 +277,16 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
         const bool relayed = co_await try_relay_pipeline(src, dst, *index, worker_number, failed, returned, relay_pipelining);
         if (relayed) continue;
         if (pipelining && can_pipeline_item(*index)) {
-            if (auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
-                opened && !refusing_pairs(src, dst)) {
+            auto opened = co_await ensure_pair(src, dst, item_at(*index), worker_number);
+            // Another worker's direct attempt between these servers first: when they refuse,
+            // this item is relayed at once, with the sessions open now.
+            if (opened) co_await await_pairing(src, dst, worker_number);
+            bool relayed_now = false;
+            if (opened && refusing_pairs(src, dst))
+                relayed_now = co_await try_relay_pipeline(src, dst, *index, worker_number, failed, returned,
+                                                          relay_pipelining);
+            if (relayed_now) continue;
+            if (opened && !refusing_pairs(src, dst)) {
                 // Until a copy shows what works, the pipeline pairs as copy_file would first.
                 if (!paired || paired_logins != logins()) {
                     const bool ipv6 = src.session->peer_address().is_v6() || dst.session->peer_address().is_v6();
@@ -341,6 +317,7 @@ asio::awaitable<void> BatchRun::State::worker(unsigned worker_number) {
             proven = true;
         }
     }
+    end_probe(worker_number);
     co_await quit(src, dst);
     worker_ended(worker_number);
 }
