@@ -6,11 +6,9 @@
 #   rsexecd - two rsexecd without --fxp-peers, and two with --fxp-peers for rsexec direct.
 # Per pair: one file of MIB MiB relayed by rsexec (splice) against lftp relaying (ftp:use-fxp no)
 # on the same servers and against rsexec direct on the FXP pair; rsexec's own CPU (user+sys,
-# GNU time); FILES files of 4 KiB relayed by rsexec batch -j 4 --relay always (the relay pipeline,
-# relay_pipeline.hpp) against lftp mirror --parallel=4. --relay always there, not auto: with auto,
-# the batch's first direct pipeline leaves vsftpd's session holding the upload lock on the first
-# file's temporary name (STOR sent, PORT refused), and its relay then waits for vsftpd's
-# accept_timeout.
+# GNU time); FILES files of 4 KiB relayed by rsexec batch -j 4 --relay auto, the default (the first
+# item's direct attempt is refused, then every worker relays through the relay pipeline,
+# relay_pipeline.hpp) against lftp mirror --parallel=4.
 # Then ten times as many files relayed between the rsexecd pair: rsexec's peak RSS.
 # Usage: bench/relay.sh [MIB] [FILES]   (defaults 1024 and 1000). Needs root (vsftpd chroots).
 # Prints figures and ratios; asserts only that every copy is whole.
@@ -130,7 +128,7 @@ for kind in vsftpd rsexecd; do
   for f in "$bench_work"/set/*; do echo "$src/set/${f##*/} $dst/out/"; done >"$bench_work/job"
   mkdir -p "$out/out"
   [ "$kind" = vsftpd ] && chown rsexec:rsexec "$out/out"
-  timed "rsexec batch -j 4 (relayed)" "$RSEXEC" batch -j 4 --relay always --timeout 120 --no-journal "$bench_work/job"
+  timed "rsexec batch -j 4 (relayed)" "$RSEXEC" batch -j 4 --relay auto --timeout 120 --no-journal "$bench_work/job"
   t_rsexec=$wall
   check_set "$out/out"
   mkdir -p "$out/out"
@@ -149,7 +147,7 @@ mkdir -p "$bench_work/rs-b/many"
 echo
 echo "rsexecd pair, server-to-server off; $big files of 4 KiB relayed, 4 at once"
 moved_mib=$(awk -v f="$big" 'BEGIN { print f * 4 / 1024 }')
-timed "rsexec batch -j 4 (relayed)" "$RSEXEC" batch -j 4 --relay always --timeout 120 --no-journal "$bench_work/job10"
+timed "rsexec batch -j 4 (relayed)" "$RSEXEC" batch -j 4 --relay auto --timeout 120 --no-journal "$bench_work/job10"
 n=$(ls "$bench_work/rs-b/many" | wc -l)
 [ "$n" -eq "$big" ] || { echo "rsexec copied $n of $big files" >&2; exit 1; }
 awk -v t="$wall" -v g="$big" -v r="$rss_mib" 'BEGIN {
