@@ -190,7 +190,8 @@ void add_batch_options(cxxopts::Options& options) {
     options.add_options("Batch")
         ("j,jobs", "concurrent server pairs (each keeps its two control connections): 1 to 1024, or auto "
                    "(start with 4, add pairs while files/s rises, fewer when a server refuses a login for its "
-                   "connection limit (421) or files/s falls; at most --max-per-host, else 32; -v says why)",
+                   "connection limit (421) or files/s falls; 2 between servers in block mode; at most --max-per-host, "
+                   "else 32; -v says why)",
          cxxopts::value<std::string>()->default_value("auto"))
         ("max-per-host", "most control connections open to one server at a time (0: no cap), up to 10000",
          cxxopts::value<std::string>()->default_value("0"))

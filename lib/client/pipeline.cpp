@@ -127,24 +127,20 @@ public:
 
     asio::awaitable<Status> run() {
         if (options_.block_mode) {
-            // The first files' sizes before MODE B and the pairing: a first file too large to
-            // pipeline goes back at once, with the sessions still in stream mode and unpaired.
-            take_ahead();
-            while (!source_.idle()) {
-                if (auto sent = co_await source_.flush(); !sent) {
-                    Stop why{sent.error()};
-                    co_return co_await stop(why);
-                }
-                if (auto stopped = co_await receive()) co_return co_await stop(*stopped);
-            }
-            if (!slots_.empty() && too_large(*slots_.front())) {
-                hand_back_from(*slots_.front());
-                forget_settled();
-                co_return success();
-            }
             if (auto opened = co_await enter_block_mode(); !opened) {
                 Stop why{opened.error()};
                 co_return co_await stop(why);
+            }
+            if (!slots_.empty() && too_large(*slots_.front())) {
+                // A first file too large to pipeline goes back with the sessions in stream mode;
+                // the listener's socket goes with the next pairing command.
+                if (auto left = co_await leave_block_mode(); !left) {
+                    Stop why{left.error()};
+                    co_return co_await stop(why);
+                }
+                hand_back_from(*slots_.front());
+                forget_settled();
+                co_return success();
             }
         }
         for (;;) {
@@ -222,22 +218,89 @@ private:
                                         : std::string("not measured")));
     }
 
+    // Block mode in one round trip (docs/PROTOCOL.md): the first files' SIZEs, MODE B on both
+    // sessions and the listener's LSTN (PASV, EPSV) with its pin go out in one write on each
+    // session; the connector's SOCK (PORT, EPRT), made from the listener's reply, then goes out
+    // with the first transfers. Every reply is still read and checked before a transfer starts.
     asio::awaitable<Status> enter_block_mode() {
+        take_ahead();
+        // RFC 438's own pin names the connector's socket, known only from the connector's reply
+        // to its SOCK: a round trip more. The host pin (port 0) sent with LSTN pins what PASV
+        // and EPSV pin, and does without it; only an announced address trusted as it is (NAT)
+        // needs RFC 438's three steps, as copy_file sends them.
+        const bool three_steps =
+            options_.pairing.dialect == Dialect::rfc438 && options_.pairing_options.trust_announced_address;
         for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "B");
+        if (!three_steps) queue_block_listen();
+        if (auto drained = co_await exchange(); !drained) co_return drained;
+        if (!slots_.empty() && too_large(*slots_.front())) co_return success();  // run() hands it back
+        if (three_steps) {
+            auto last = co_await pair_sessions_but_last(options_.pairing.dialect, listener_.session, connector_.session,
+                                                        options_.pairing.listener == Side::source,
+                                                        options_.pairing_options);
+            if (!last) co_return last.error();
+            // The pairing's last step goes out with the first files' transfer commands, as
+            // copy_file sends it: its reply comes before theirs, a round trip saved.
+            Wire& wire = last->session == &source_.session ? source_ : destination_;
+            wire.queue(Expect::pin, nullptr, last->command.verb, last->command.argument);
+            pin_ends_pairing_ = true;
+            co_return success();
+        }
+        auto connect = block_connect_command();
+        if (!connect) co_return connect.error();
+        announcement_.reset();
+        connector_.queue(Expect::connect, nullptr, connect->verb, connect->argument);
+        co_return success();
+    }
+
+    // The listener's half of the pairing, for block mode: LSTN R|S (or PASV, EPSV, CPSV) and the
+    // pin of the connector's host right behind it, in the write of MODE B.
+    void queue_block_listen() {
+        const Dialect dialect = options_.pairing.dialect;
+        if (dialect == Dialect::rfc438) {
+            listener_.queue(Expect::listen, nullptr, "LSTN", options_.pairing.listener == Side::source ? "S" : "R");
+            // RFC 438 rule 2 with port 0: only the connector's host may connect (docs/PROTOCOL.md).
+            listener_.queue(Expect::pin, nullptr, "SOCK",
+                            format_sock_argument(host_port_of(Endpoint(connector_.session.peer_address(), 0))));
+        } else {
+            listener_.queue(Expect::listen, nullptr, options_.pairing_options.cpsv ? "CPSV" : listen_verb(dialect));
+            if (auto pin = passive_pin(dialect, listener_.session, connector_.session))
+                listener_.queue(Expect::pin, nullptr, pin->verb, pin->argument);
+        }
+        listen_queued_ = true;
+    }
+
+    // The connector's half, from the listener's announcement: SOCK x (RFC 438), PORT or EPRT.
+    Expected<ControlSession::Command> block_connect_command() const {
+        if (!announcement_)
+            return Error(Errc::unexpected_reply, "no listening socket announced", options_.pairing.listener);
+        if (options_.pairing.dialect == Dialect::rfc438) {
+            auto x = parse_sock_reply(announcement_->text());
+            if (!x) return Error(x.error().code, "LSTN: " + x.error().message, listener_.session.side());
+            // As pair_sessions forwards it: the address the listener's control connection reached.
+            const HostPort target{ip_address_of(listener_.session.peer_address()), x->port};
+            return ControlSession::Command{"SOCK", format_sock_argument(target)};
+        }
+        auto command = connect_command(options_.pairing.dialect, *announcement_, listener_.session,
+                                       options_.pairing_options);
+        if (!command) return command.error();
+        return ControlSession::Command{command->verb, command->argument};
+    }
+
+    // MODE S on both sessions, answered.
+    asio::awaitable<Status> leave_block_mode() {
+        for (Wire* wire : {&source_, &destination_}) wire->queue(Expect::mode, nullptr, "MODE", "S");
+        co_return co_await exchange();
+    }
+
+    // Sends what is queued (the receiver's first) and reads every reply due.
+    asio::awaitable<Status> exchange() {
         for (Wire* wire : {&destination_, &source_}) {
             if (auto sent = co_await wire->flush(); !sent) co_return sent;
         }
         while (!source_.idle() || !destination_.idle()) {
             if (auto stopped = co_await receive()) co_return stopped->error;
         }
-        auto last = co_await pair_sessions_but_last(options_.pairing.dialect, listener_.session, connector_.session,
-                                                    options_.pairing.listener == Side::source, options_.pairing_options);
-        if (!last) co_return last.error();
-        // The pairing's last step goes out with the first files' transfer commands, as copy_file
-        // sends it (docs/PROTOCOL.md): its reply comes before theirs, a round trip saved.
-        Wire& wire = last->session == &source_.session ? source_ : destination_;
-        wire.queue(options_.pairing.dialect == Dialect::rfc438 ? Expect::pin : Expect::connect, nullptr,
-                   last->command.verb, last->command.argument);
         co_return success();
     }
 
@@ -274,7 +337,10 @@ private:
     }
 
     void take_ahead() {
-        const std::size_t ahead = per_file() ? 1 : current_window().files;
+        // Block mode: four windows' SIZEs ahead, so that a window that grows (to the servers'
+        // pace, within a round trip) finds its files sized, not a round trip later.
+        const std::size_t ahead = per_file() ? 1 : std::min<std::size_t>(4u * current_window().files,
+                                                                           std::max(options_.window.max_files, options_.window.min_files));
         while (!exhausted_ && unstarted() < ahead) {
             auto file = callbacks_.next();
             if (!file) {
@@ -460,17 +526,18 @@ private:
             }
             return std::nullopt;
         case Expect::listen:
-            if (!reply.completion()) return Stop{session.refused(listen_verb(options_.pairing.dialect), reply)};
+            if (!reply.completion()) return Stop{pairing_step_refused(session, listen_verb(options_.pairing.dialect), reply)};
             listen_queued_ = false;
             announcement_ = reply;
             return std::nullopt;
         case Expect::pin:
             if (!reply.completion()) return Stop{pairing_step_refused(session, "SOCK", reply)};
-            // RFC 438's SOCK is its pairing's last step; PASV's pin comes before the PORT.
-            if (options_.pairing.dialect == Dialect::rfc438) pairing_accepted();
+            // RFC 438's three steps end with the pin; otherwise it comes before the connector's step.
+            if (pin_ends_pairing_) pairing_accepted();
             return std::nullopt;
         case Expect::connect:
-            if (!reply.completion()) return Stop{pairing_step_refused(session, "PORT/EPRT", reply)};
+            if (!reply.completion())
+                return Stop{pairing_step_refused(session, options_.pairing.dialect == Dialect::rfc438 ? "SOCK" : "PORT/EPRT", reply)};
             pairing_accepted();
             return std::nullopt;
         case Expect::mode:
@@ -616,6 +683,7 @@ private:
     std::size_t finished_ = 0;   // files whose transfer ended
     bool mode_reset_ = false;    // MODE S is queued
     bool said_paired_ = false;   // callbacks_.paired called
+    bool pin_ends_pairing_ = false;  // RFC 438's three steps: the pin, not the connect, comes last
 };
 
 } // namespace

@@ -54,24 +54,36 @@ double WindowSize::span_seconds(Clock::time_point now) const {
     return seconds(span);
 }
 
-double WindowSize::files_per_second(Clock::time_point now) const {
-    const double span = span_seconds(now);
+// While the window is what binds, a window's files finish together, as fast as the servers go,
+// and then nothing until the next window has come round: counted over the round trip, the rate
+// is the window's, and the window only doubles each round trip. Counted over the burst (from
+// the first file finished in the span), it is the servers' pace, which the window then covers in
+// one round trip. Only a burst of half the floor's files or more says so, and it is counted over at
+// least an eighth of a round trip and a millisecond: replies read in one chunk carry nearly one
+// time, which says nothing of the servers' pace.
+double WindowSize::pace(Clock::time_point now, bool in_bytes) const {
+    double span = span_seconds(now);
     if (span <= 0) return 0;
     const auto oldest = now - rate_span(limits_, rtt_);
     std::size_t files = 0;
-    for (const auto& [when, bytes] : done_) files += when >= oldest && when <= now;
-    return static_cast<double>(files) / span;
+    double bytes = 0;
+    std::optional<Clock::time_point> first;
+    for (const auto& [when, size] : done_) {
+        if (when < oldest || when > now) continue;
+        if (!first) first = when;
+        ++files;
+        bytes += static_cast<double>(size);
+    }
+    if (rtt_ && first && 2 * files >= limits_.min_files) {
+        const double floor = std::max(seconds(*rtt_) / 8, 0.001);
+        span = std::min(span, std::max(seconds(now - *first), floor));
+    }
+    return (in_bytes ? bytes : static_cast<double>(files)) / span;
 }
 
-double WindowSize::bytes_per_second(Clock::time_point now) const {
-    const double span = span_seconds(now);
-    if (span <= 0) return 0;
-    const auto oldest = now - rate_span(limits_, rtt_);
-    double total = 0;
-    for (const auto& [when, bytes] : done_)
-        if (when >= oldest && when <= now) total += static_cast<double>(bytes);
-    return total / span;
-}
+double WindowSize::files_per_second(Clock::time_point now) const { return pace(now, false); }
+
+double WindowSize::bytes_per_second(Clock::time_point now) const { return pace(now, true); }
 
 Window WindowSize::at(Clock::time_point now) const {
     Window window{limits_.min_files, limits_.min_bytes};

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "ftp/connection_limit.hpp"
 
 namespace rsexec {
@@ -28,13 +30,33 @@ unsigned BatchRun::State::plan_pairs(std::size_t to_do, unsigned max_per_host) {
     return most;
 }
 
+unsigned BatchRun::State::pairs_target() const {
+    if (!concurrency) return 0;
+    return block_mode ? std::min(block_mode_pairs, concurrency->target()) : concurrency->target();
+}
+
 bool BatchRun::State::beyond_target(unsigned worker_number) const {
     if (!concurrency) return false;
     // The pairs at work are the lowest-numbered workers still alive: one that ended (nothing
     // left for it) leaves its place to the next.
     unsigned rank = 1;
     for (unsigned w = 1; w < worker_number && w < worker_alive.size(); ++w) rank += worker_alive[w] ? 1 : 0;
-    return rank > concurrency->target();
+    return rank > pairs_target();
+}
+
+// Block mode: the pair's window holds the files of a round trip at the servers' pace
+// (window_size.hpp), so more pairs add logins and server work, not files/s, and measuring
+// each step of a ramp costs round trips. The pairs beyond `block_mode_pairs` stop before
+// their first file.
+bool BatchRun::State::pipelining_in_block_mode(unsigned worker_number) {
+    if (!concurrency) return false;
+    if (!block_mode) {
+        block_mode = true;
+        if (options.copy.notice)
+            options.copy.notice(fmt::format("-j auto: block mode: {} pairs, each with a window covering the round trip",
+                                            pairs_target()));
+    }
+    return beyond_target(worker_number);
 }
 
 void BatchRun::State::pair_opened(unsigned worker_number) {
@@ -97,18 +119,19 @@ asio::awaitable<void> BatchRun::State::pace_pairs() {
         concurrency->completed(settled - counted);
         counted = settled;
         concurrency->pairs_open(static_cast<unsigned>(std::count(pair_working.begin(), pair_working.end(), 1)), now);
-        // Once every item has started, files/s falls by itself: no measure of the pairs.
-        if ((!ready.empty() || !exhausted) && concurrency->tick(now) && options.copy.notice)
+        // Once every item has started, files/s falls by itself: no measure of the pairs. In
+        // block mode, no ramp.
+        if (!block_mode && (!ready.empty() || !exhausted) && concurrency->tick(now) && options.copy.notice)
             options.copy.notice("-j auto: " + concurrency->reason());
-        if (concurrency->target() != last || stopping) {
-            last = concurrency->target();
+        if (pairs_target() != last || stopping) {
+            last = pairs_target();
             pairs_changed.cancel();
         }
-        summary.concurrency = concurrency->target();
-        summary.concurrency_peak = std::max(summary.concurrency_peak, concurrency->target());
+        summary.concurrency = pairs_target();
+        summary.concurrency_peak = std::max(summary.concurrency_peak, pairs_target());
     }
-    summary.concurrency = concurrency->target();
-    summary.concurrency_peak = std::max(summary.concurrency_peak, concurrency->target());
+    summary.concurrency = pairs_target();
+    summary.concurrency_peak = std::max(summary.concurrency_peak, pairs_target());
 }
 
 } // namespace rsexec

@@ -109,10 +109,12 @@ std::optional<Error> BatchRun::State::onto_itself(
                                     target + "): copying it onto itself would destroy it");
 }
 
-// Both QUITs at once: one round trip for the pair, not one per session.
+// QUIT on both, and the connections closed without waiting for the 221s: whatever they say, the
+// sessions are done with, and the last worker's QUIT would otherwise add a round trip to the run.
+// Every reply due has been read by then, so the close is a FIN behind the QUIT, not a reset.
 asio::awaitable<void> BatchRun::State::quit(Site& src, Site& dst) {
     const auto say_goodbye = [](Site& site) -> asio::awaitable<void> {
-        if (site.session && site.session->is_open()) co_await site.session->command("QUIT");
+        if (site.session && site.session->is_open()) (void)co_await site.session->send("QUIT");
     };
     using namespace asio::experimental::awaitable_operators;
     co_await (say_goodbye(src) && say_goodbye(dst));

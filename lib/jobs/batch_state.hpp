@@ -306,6 +306,13 @@ struct BatchRun::State {
     // session); false when the job has nothing left to start.
     asio::awaitable<bool> my_turn(unsigned worker_number, Site& src, Site& dst);
     bool beyond_target(unsigned worker_number) const;
+    // -j auto between servers in block mode (batch_concurrency.cpp): each pair's window covers the
+    // round trip, so `block_mode_pairs` pairs carry the job, without the controller's ramp. Said
+    // by a pipeline about to start in block mode; whether its worker is beyond those pairs.
+    static constexpr unsigned block_mode_pairs = 2;
+    bool block_mode = false;
+    bool pipelining_in_block_mode(unsigned worker_number);
+    unsigned pairs_target() const;
     void pair_opened(unsigned worker_number);
     void worker_ended(unsigned worker_number);
     // A login a server refused for its connection limit while this run holds other sessions to

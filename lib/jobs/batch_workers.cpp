@@ -147,6 +147,15 @@ asio::awaitable<bool> BatchRun::State::pipeline(
         pipelines_behind_transfers(dst.session->features(), dst.session->greeting());
     pipe.block_mode = options.pipelining == Pipelining::block &&
         offers_block_mode(src.session->features()) && offers_block_mode(dst.session->features());
+    // The window's floor in block mode: with no delay the round trip is a fraction of a
+    // millisecond, and what keeps the servers busy between the client's turns on a loaded CPU is
+    // files queued, not the bandwidth-delay product: 64 a pair, as 8 pairs of 16 had.
+    if (pipe.block_mode) pipe.window.min_files = 4 * WindowLimits{}.min_files;
+    // -j auto: a pair beyond the few that carry a block-mode job gives its item back unstarted.
+    if (pipe.block_mode && pipelining_in_block_mode(worker_number)) {
+        ready.push_front(first);
+        co_return true;
+    }
     PipelineItems items{*this, src, dst, failed, returned, false, first};
     const PipelineCallbacks callbacks = items.callbacks([&]() -> std::optional<std::size_t> {
         if (beyond_target(worker_number)) return std::nullopt;  // -j auto took this pair away

@@ -2,16 +2,21 @@
 
     /usr/bin/python3 test_round_trip.py RSEXEC RSEXECD PROXY [GROUP]
 
-GROUP is one of: window, open (all when omitted).
+GROUP is one of: window, open, chain (all when omitted).
   window: the block-mode window grows past its floor of 16 files when the round trip is long
           (STORs in flight before their 226, from the -v trace, and the -v notice), and every
           file arrives whole.
   open:   the sessions of all workers open side by side: every worker's USER goes out within a
           round trip of the first, not one worker's login after another; to rsexecd the login
           goes in one write (USER, PASS, FEAT, TYPE I).
+  chain:  the round trips from connect to QUIT, from the -v trace's send times (200 ms round trip):
+          in block mode the first transfer goes out in the third write after the greeting
+          (login; the first SIZEs with MODE B and the listener's LSTN and pin; SOCK with the
+          transfers), -j auto keeps 2 pairs without a ramp, and QUIT's reply is not waited for.
 The servers listen on 127.0.23.1 and .2, each proxy on its server's address (the address a
 server announces in PASV stays true; data connections go straight from server to server).
 """
+import json
 import os
 import re
 import subprocess
@@ -178,7 +183,75 @@ def test_open(tmp):
               % (2 * workers, spread, all_in, one_login))
 
 
-GROUPS = {"window": test_window, "open": test_open}
+def bursts(times, gap):
+    """Send times grouped into writes: a gap of more than `gap` seconds starts the next one."""
+    groups = []
+    for at in sorted(times):
+        if not groups or at - groups[-1][-1] > gap:
+            groups.append([])
+        groups[-1].append(at)
+    return groups
+
+
+def test_chain(tmp):
+    delay_ms = 100  # each way: a 200 ms round trip, far above the trace's own jitter
+    with RsexecdServer(RSEXECD, "127.0.23.1", extra_args=FXP + ["--log-level", "warning"]) as src, \
+            RsexecdServer(RSEXECD, "127.0.23.2", extra_args=FXP + ["--log-level", "warning"]) as dst, \
+            DelayProxy(src, delay_ms) as src_proxy, DelayProxy(dst, delay_ms) as dst_proxy:
+        names = ["c%03d.bin" % i for i in range(120)]
+        for i, name in enumerate(names):
+            write_random(src.path("set", name), 4096 + i)
+        os.makedirs(dst.path("out"))
+        job = os.path.join(tmp, "chain.job")
+        with open(job, "w") as f:
+            f.writelines("%s %s\n" % (url(src, src_proxy, "set/" + n), url(dst, dst_proxy, "out/")) for n in names)
+        lines, stdout, status = run_timed(["batch", "--no-journal", "--json", "-v", job])
+        trace = [l for _, l in lines]
+        check(status == 0, "batch: exit %s: %s" % (status, "\n".join(trace[-30:])))
+        for name in names:
+            check(digest(dst.path("out", name)) == digest(src.path("set", name)), "%s differs" % name)
+        left = [n for n in os.listdir(dst.path("out")) if n not in names]
+        check(not left, "files left besides the copies: %s" % left[:5])
+        summary = [json.loads(l) for l in stdout.splitlines() if l.strip()][-1]
+        check(summary.get("event") == "summary", "no summary: %s" % stdout[-300:])
+
+        # Each worker's sends (both sessions), grouped into writes; a write is a round trip.
+        sends = {}
+        for at, line in lines:
+            match = re.match(r"(?:src|dst)#(\d+)> (\S+)", line)
+            if match:
+                sends.setdefault(int(match.group(1)), []).append((at, match.group(2), line))
+        check(1 in sends, "no trace of worker 1: %s" % trace[:20])
+        gap = delay_ms / 1000.0  # half the round trip
+        first = sends[1]
+        writes = bursts([at for at, _, _ in first], gap)
+        stor_at = min(at for at, verb, _ in first if verb == "STOR")
+        before_stor = sum(1 for w in writes if w[0] <= stor_at)
+        said = ["%.3f %s" % (at, line) for at, _, line in first[:40]]
+        check(before_stor <= 3, "worker 1's first STOR goes out in write %d after the greeting, not the third "
+              "(login; SIZE, MODE B, LSTN; SOCK and the transfers):\n%s" % (before_stor, "\n".join(said)))
+        lstn = [at for at, verb, _ in first if verb == "LSTN"]
+        mode = [at for at, verb, line in first if verb == "MODE" and line.endswith("MODE B")]
+        check(lstn and mode and abs(lstn[0] - mode[0]) < gap, "LSTN not in the write of MODE B:\n%s" % "\n".join(said))
+        pins = [line for _, verb, line in first if verb == "SOCK" and line.endswith(",0,0")]
+        check(pins, "no host pin (SOCK h1,h2,h3,h4,0,0) behind LSTN:\n%s" % "\n".join(said))
+
+        # -j auto in block mode: two pairs, no ramp measured step by step.
+        auto = [l for l in trace if "-j auto" in l]
+        check(summary.get("concurrency") == 2, "-j auto in block mode settled on %s pairs, not 2: %s\n%s"
+              % (summary.get("concurrency"), summary, "\n".join(auto)))
+        check(not any("trying" in l for l in auto), "-j auto ramped in block mode:\n%s" % "\n".join(auto))
+
+        # QUIT is sent, its 221 not waited for.
+        check(any(re.match(r"(?:src|dst)#\d+> QUIT", l) for l in trace), "no QUIT: %s" % trace[-10:])
+        check(not any(re.match(r"(?:src|dst)#\d+< 221", l) for l in trace), "a 221 was waited for: %s" % trace[-10:])
+        per_worker = {w: len(bursts([at for at, _, _ in s], gap)) for w, s in sorted(sends.items())}
+        print("ok: %d files at a %d ms round trip in %.2f s; worker 1's first STOR in write %d; "
+              "round trips (writes) per worker from login to QUIT: %s; %s"
+              % (len(names), 2 * delay_ms, lines[-1][0] if lines else 0, before_stor, per_worker, auto))
+
+
+GROUPS = {"window": test_window, "open": test_open, "chain": test_chain}
 
 if __name__ == "__main__":
     chosen = sys.argv[4:] or list(GROUPS)

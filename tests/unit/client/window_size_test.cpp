@@ -78,6 +78,31 @@ TEST_CASE("while the window binds it grows by its headroom each round trip") {
     CHECK(window >= 100);
 }
 
+TEST_CASE("a window that binds reaches the servers' pace in one round trip") {
+    WindowSize size;
+    const auto t0 = Clock::time_point{} + 1h;
+    size.round_trip(100ms);
+    size.started(t0);
+    // The first window's 16 files finish a round trip later, within 8 ms: servers at 2,000
+    // files/s, counted over an eighth of the round trip (12.5 ms) at the least: 1,280 files/s.
+    finish(size, t0 + 100ms, 8ms, 16, 4096);
+    const auto now = t0 + 108ms;
+    CHECK(size.files_per_second(now) == doctest::Approx(1280).epsilon(0.01));
+    CHECK(size.at(now).files == 256);  // not 32: the window would double each round trip
+    // Once nothing more finishes, the rate falls back to the round trip's count.
+    CHECK(size.files_per_second(t0 + 200ms) == doctest::Approx(160).epsilon(0.01));
+}
+
+TEST_CASE("a few files at once make no pace") {
+    WindowSize size;
+    const auto t0 = Clock::time_point{} + 1h;
+    size.round_trip(100ms);
+    size.started(t0);
+    finish(size, t0 + 100ms, 1ms, 7, 4096);
+    CHECK(size.files_per_second(t0 + 101ms) == doctest::Approx(70).epsilon(0.01));
+    CHECK(size.at(t0 + 101ms).files == 16);
+}
+
 TEST_CASE("the window is bounded by its largest count and bytes") {
     WindowLimits limits;
     limits.max_files = 200;

@@ -12,9 +12,11 @@
 //     RNFR/RNTO: about one round trip per file (the first file's transfer commands wait for its
 //     PORT/EPRT's reply where a server does not read commands while its transfer waits: a
 //     refused pairing then leaves no transfer pending on the other server);
-//   - block mode (both servers offer MODE B, docs/PROTOCOL.md): paired once, the data connection
-//     stays open and carries an EOF marker after each file, so the RETR and STOR of a window of
-//     files are in flight at once, with no round trip between files. The window covers what the
+//   - block mode (both servers offer MODE B, docs/PROTOCOL.md): paired once, in the round trip
+//     of the first files' SIZEs (MODE B, the listener's LSTN and its pin in that write, the
+//     connector's SOCK with the first transfers); the data connection stays open and carries an
+//     EOF marker after each file, so the RETR and STOR of a window of files are in flight at
+//     once, with no round trip between files. The window covers what the
 //     pair finishes in a round trip (window_size.hpp): measured from the replies' times and the
 //     files finished, it grows while it is what binds, up to its bounds in files and bytes.
 // Not every server waits for a transfer to end before it reads the next command: proftpd and

@@ -3,9 +3,10 @@
 // in flight from its RETR/STOR to their final replies, at least one control round trip; to keep
 // the data connection busy through that round trip, the window holds what the pair finishes in
 // one round trip, with headroom (files/s x RTT x headroom), bounded by a count and by bytes.
-// While the window itself is what binds, the pair finishes about a window per round trip, so
-// the headroom makes it grow by that factor each round trip (as TCP's slow start does) until
-// the servers' own pace binds, where it stays. Pure arithmetic on the samples and times it is
+// While the window itself is what binds, the pair finishes a window per round trip, in a burst
+// at the servers' pace: the rate is counted over that burst, so the window reaches the servers'
+// pace within a round trip or two rather than doubling each round trip (as TCP's slow start
+// does), and stays there. Pure arithmetic on the samples and times it is
 // given: tested without a clock or a network.
 #include <cstdint>
 #include <deque>
@@ -44,12 +45,14 @@ public:
     Window at(Clock::time_point now) const;
 
     std::optional<Clock::duration> rtt() const { return rtt_; }
-    // Files and bytes finished per second over the last round trip (or since started, if later).
+    // Files and bytes finished per second over the last round trip (or since started, if later),
+    // or over the burst they finished in, when that was shorter.
     double files_per_second(Clock::time_point now) const;
     double bytes_per_second(Clock::time_point now) const;
 
 private:
     double span_seconds(Clock::time_point now) const;
+    double pace(Clock::time_point now, bool in_bytes) const;
     void forget_before(Clock::time_point now);
 
     WindowLimits limits_;
