@@ -146,7 +146,8 @@ asio::awaitable<std::optional<CommandLine>> Session::read_line() {
 }
 
 asio::awaitable<void> Session::dispatch(std::string line) {
-    context_.log.info("{} > {}", tag_, loggable_command(line));
+    // The redacted copy only when it is logged: at --log-level warning a command costs no string.
+    if (context_.log.enabled(LogLevel::info)) context_.log.info("{} > {}", tag_, loggable_command(line));
     const auto space = line.find(' ');
     const std::string verb = upper(std::string_view(line).substr(0, space));
     std::string argument = space == std::string::npos ? std::string{} : line.substr(space + 1);
@@ -223,9 +224,15 @@ void Session::send(std::string bytes) {
 
 asio::awaitable<void> Session::write_outbox(std::shared_ptr<Session> /*keep_alive*/) {
     while (!outbox_.empty() && !closed_) {
-        const std::string bytes = std::move(outbox_.front());
+        // Every reply queued by now leaves in one write: the replies to pipelined commands
+        // reach the client in one segment, not one send(2) and one wakeup each.
+        std::string bytes = std::move(outbox_.front());
         outbox_.pop_front();
-        outbox_bytes_ -= bytes.size();
+        while (!outbox_.empty()) {
+            bytes += outbox_.front();
+            outbox_.pop_front();
+        }
+        outbox_bytes_ = 0;
         auto sent = co_await within(context_.config.idle_timeout, write_control(asio::buffer(bytes)));
         if (!sent || std::get<0>(*sent)) {
             close_control();
