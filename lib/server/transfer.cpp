@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <span>
 #include <utility>
 #include <vector>
@@ -28,6 +29,8 @@ constexpr std::size_t send_chunk = 4 * 1024 * 1024;
 constexpr std::size_t receive_chunk = 256 * 1024;
 // Bytes read from the file and written through TLS at a time (PROT P, no sendfile(2)).
 constexpr std::size_t tls_chunk = 256 * 1024;
+// Block mode: a file this small (from its offset) is framed in memory and sent with one send(2).
+constexpr std::size_t small_file = 16 * 1024;
 
 Error stalled() { return Error(Errc::timeout, "data connection stalled"); }
 
@@ -121,6 +124,56 @@ asio::awaitable<Status> send_file_blocks_tls(DataSocket& socket, const SendFile&
     co_return success();
 }
 
+// Block mode, a file of at most `small_file` bytes from `offset` to `end`: its block and the EOF
+// block framed in memory and sent with one send(2), where the general path takes a cork, two
+// headers, a sendfile and an uncork: five system calls for a 4 KiB file.
+asio::awaitable<Status> send_small_file_blocks(asio::ip::tcp::socket& socket, int file, off_t offset, off_t end,
+                                               Progress& progress, Clock::duration stall) {
+    const auto count = static_cast<std::size_t>(end - offset);
+    const auto framed = std::make_unique_for_overwrite<char[]>(count + 2 * block::header_size);
+    std::size_t used = 0;
+    if (count > 0) {
+        const auto header = block::encode_header(0, static_cast<std::uint16_t>(count));
+        std::memcpy(framed.get(), header.data(), header.size());
+        used = header.size();
+        for (std::size_t got = 0; got < count;) {
+            const auto n = read_at(file, std::span<char>(framed.get() + used + got, count - got),
+                                   offset + static_cast<off_t>(got));
+            if (n < 0) co_return file_error("cannot read the file");
+            if (n == 0) {
+                errno = EIO;
+                co_return file_error("the file shrank while being sent");
+            }
+            got += static_cast<std::size_t>(n);
+        }
+        used += count;
+    }
+    const auto eof = block::encode_header(block::end_of_file, 0);
+    std::memcpy(framed.get() + used, eof.data(), eof.size());
+    used += eof.size();
+    std::size_t sent_bytes = 0;
+    for (;;) {
+        const auto sent = ::send(socket.native_handle(), framed.get() + sent_bytes, used - sent_bytes,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent >= 0) {
+            sent_bytes += static_cast<std::size_t>(sent);
+            if (sent_bytes == used) break;
+            continue;
+        }
+        if (errno == EINTR) continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (peer_gone(errno)) co_return peer_closed();
+            co_return Error(std::error_code(errno, std::system_category()), "data connection failed");
+        }
+        // A full send buffer: wait, as the general path does (this also lets ABOR, STAT in).
+        auto ready = co_await within(stall, socket.async_wait(asio::socket_base::wait_write, use_tuple));
+        if (!ready) co_return stalled();
+        if (auto [wait_ec] = *ready; wait_ec) co_return Error(wait_ec, "data connection failed");
+    }
+    progress.bytes += count;
+    co_return success();
+}
+
 } // namespace
 
 asio::awaitable<Status> send_file(DataSocket& data, const SendFile& plan, Progress& progress,
@@ -153,14 +206,15 @@ asio::awaitable<Status> send_file(DataSocket& data, const SendFile& plan, Progre
 
 asio::awaitable<Status> receive_file(DataSocket& socket, const ReceiveFile& plan, Progress& progress,
                                      Clock::duration stall) {
-    std::vector<char> buffer(receive_chunk);
+    // Not zeroed: a small file touches a page or two of it, not all 256 KiB.
+    const auto buffer = std::make_unique_for_overwrite<char[]>(receive_chunk);
     for (;;) {
-        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer)));
+        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer.get(), receive_chunk)));
         if (!got) co_return stalled();
         auto [ec, n] = *got;
         if (ec == asio::error::eof) co_return success();
         if (ec) co_return read_failed(ec);
-        if (auto written = write_all(plan.file.get(), std::span<const char>(buffer.data(), n)); !written)
+        if (auto written = write_all(plan.file.get(), std::span<const char>(buffer.get(), n)); !written)
             co_return written;
         progress.bytes += n;
     }
@@ -180,11 +234,15 @@ asio::awaitable<Status> send_file_blocks(DataSocket& data, const SendFile& plan,
                                          Clock::duration stall) {
     if (data.is_tls()) co_return co_await send_file_blocks_tls(data, plan, progress, stall);
     auto& socket = data.tcp();
-    std::error_code ec;
-    socket.native_non_blocking(true, ec);
-    if (ec) co_return Error(ec, "cannot make the data socket non-blocking");
     struct ::stat st {};
     if (::fstat(plan.file.get(), &st) != 0) co_return file_error("cannot read the file");
+    if (st.st_size >= static_cast<off_t>(plan.offset) &&
+        st.st_size - static_cast<off_t>(plan.offset) <= static_cast<off_t>(small_file))
+        co_return co_await send_small_file_blocks(socket, plan.file.get(), static_cast<off_t>(plan.offset),
+                                                  static_cast<off_t>(st.st_size), progress, stall);
+    std::error_code ec;
+    if (!socket.native_non_blocking()) socket.native_non_blocking(true, ec);  // kept across files: no ioctl each
+    if (ec) co_return Error(ec, "cannot make the data socket non-blocking");
     // Corked: headers and data leave in full segments, not one push per 64 KiB block; the
     // EOF block uncorks.
     const int cork = 1;
@@ -271,15 +329,15 @@ asio::awaitable<Status> receive_file_blocks(DataSocket& socket, const ReceiveFil
     };
     std::string carried = std::exchange(unread, {});
     if (auto taken = take(std::span<char>(carried.data(), carried.size())); !taken) co_return taken;
-    std::vector<char> buffer(receive_chunk);
+    const auto buffer = std::make_unique_for_overwrite<char[]>(receive_chunk);  // not zeroed, as above
     while (!decoder.finished()) {
-        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer)));
+        auto got = co_await within(stall, socket.read_some(asio::buffer(buffer.get(), receive_chunk)));
         if (!got) co_return stalled();
         auto [ec, n] = *got;
         if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
             co_return Error(Errc::transfer_failed, decoder.truncation());
         if (ec) co_return read_failed(ec);
-        if (auto taken = take(std::span<char>(buffer.data(), n)); !taken) co_return taken;
+        if (auto taken = take(std::span<char>(buffer.get(), n)); !taken) co_return taken;
     }
     co_return success();
 }
