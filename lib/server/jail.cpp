@@ -48,9 +48,10 @@ std::string join(const std::vector<std::string_view>& segments, std::size_t coun
     return out.empty() ? std::string(".") : out;
 }
 
-int openat2_beneath(int directory, const char* path, int flags) {
+int openat2_beneath(int directory, const char* path, int flags, mode_t mode = 0) {
     ::open_how how{};
     how.flags = static_cast<std::uint64_t>(flags);
+    how.mode = (flags & O_CREAT) != 0 ? mode : 0;  // openat2 refuses a mode without O_CREAT
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
     for (int attempt = 0;; ++attempt) {
         const auto fd = static_cast<int>(::syscall(SYS_openat2, directory, path, &how, sizeof how));
@@ -161,6 +162,18 @@ Expected<JailEntry> Jail::open_parent(std::string_view virtual_path) const {
 }
 
 Expected<FileDescriptor> Jail::open_in_parent(std::string_view virtual_path, int flags, mode_t mode) const {
+    if (resolver_ == Resolver::openat2) {
+        // One openat2 for the whole path, not one for the parent and one for the name: the same
+        // rules, as RESOLVE_BENEATH keeps every step under the root and O_NOFOLLOW refuses a
+        // symlink (dangling or not) as the last segment, as the open in the parent does.
+        std::vector<std::string_view> segments;
+        if (!split(virtual_path, segments)) return refused(virtual_path, "not a virtual path");
+        if (segments.empty()) return refused(virtual_path, "the root has no parent");
+        const int fd = openat2_beneath(root_fd_.get(), join(segments, segments.size()).c_str(),
+                                       flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+        if (fd < 0) return system_error(errno, virtual_path);
+        return FileDescriptor(fd);
+    }
     auto entry = open_parent(virtual_path);
     if (!entry) return entry.error();
     FileDescriptor file(::openat(entry->directory.get(), entry->name.c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode));
