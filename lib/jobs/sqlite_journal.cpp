@@ -116,6 +116,7 @@ Expected<std::unique_ptr<Journal>> SqliteJournal::open(const std::string& path, 
 
 SqliteJournal::~SqliteJournal() {
     sqlite3_finalize(submit_stmt_);
+    sqlite3_finalize(report_stmt_);
     sqlite3_close(db_);
 }
 
@@ -285,26 +286,38 @@ Expected<std::vector<ClaimedItem>> SqliteJournal::claim(std::size_t count) {
 Status SqliteJournal::report(const std::vector<Outcome>& outcomes) {
     if (outcomes.empty()) return success();
     if (auto begun = exec("BEGIN IMMEDIATE"); !begun) return begun.error();
-    Statement stmt(db_, std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4, exit_code = ?6,"
-                                    " relayed = ?7,"
-                                    " bytes = CASE WHEN ?2 = 'done' THEN ?5 ELSE bytes END,"
-                                    " finished = CASE WHEN ?2 = 'pending' THEN finished ELSE ") + now_sql + " END,"
-                        " updated = datetime('now') WHERE rowid = ?1");
-    if (!stmt) {
-        (void)exec("ROLLBACK");
-        return sql_error(db_, "report");
-    }
-    for (const auto& outcome : outcomes) {
-        stmt.bind(1, outcome.id).bind(2, std::string(item_state_name(outcome.state)));
-        stmt.bind(3, std::int64_t{outcome.attempts}).bind(4, outcome.error);
-        stmt.bind(5, static_cast<std::int64_t>(outcome.bytes)).bind(6, std::int64_t{outcome.exit_code});
-        stmt.bind(7, std::int64_t{outcome.relayed ? 1 : 0});
-        if (!stmt.step_done()) {
+    if (!report_stmt_) {
+        const std::string update = std::string("UPDATE items SET state = ?2, attempts = attempts + ?3, last_error = ?4,"
+                                               " exit_code = ?6, relayed = ?7,"
+                                               " bytes = CASE WHEN ?2 = 'done' THEN ?5 ELSE bytes END,"
+                                               " finished = CASE WHEN ?2 = 'pending' THEN finished ELSE ") +
+                                   now_sql + " END, updated = datetime('now') WHERE rowid = ?1";
+        if (sqlite3_prepare_v3(db_, update.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &report_stmt_, nullptr) != SQLITE_OK) {
+            sqlite3_finalize(report_stmt_);
+            report_stmt_ = nullptr;
             Error error = sql_error(db_, "report");
             (void)exec("ROLLBACK");
             return error;
         }
-        stmt.reset();
+    }
+    sqlite3_stmt* const stmt = report_stmt_;
+    for (const auto& outcome : outcomes) {
+        const std::string state(item_state_name(outcome.state));
+        sqlite3_bind_int64(stmt, 1, outcome.id);
+        sqlite3_bind_text(stmt, 2, state.c_str(), static_cast<int>(state.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(stmt, 3, std::int64_t{outcome.attempts});
+        sqlite3_bind_text(stmt, 4, outcome.error.c_str(), static_cast<int>(outcome.error.size()), SQLITE_TRANSIENT);
+        sqlite3_bind_int64(stmt, 5, static_cast<std::int64_t>(outcome.bytes));
+        sqlite3_bind_int64(stmt, 6, std::int64_t{outcome.exit_code});
+        sqlite3_bind_int64(stmt, 7, std::int64_t{outcome.relayed ? 1 : 0});
+        const int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        sqlite3_clear_bindings(stmt);
+        if (rc != SQLITE_DONE) {
+            Error error = sql_error(db_, "report");
+            (void)exec("ROLLBACK");
+            return error;
+        }
     }
     return exec("COMMIT");
 }

@@ -45,6 +45,7 @@ private:
 
     sqlite3* db_ = nullptr;
     sqlite3_stmt* submit_stmt_ = nullptr;  // between begin_submit and end_submit
+    sqlite3_stmt* report_stmt_ = nullptr;  // report's UPDATE, prepared once: a local run reports every item alone
     unsigned submit_max_per_host_ = 0;
     JournalOptions options_;
     std::uint64_t round_trips_ = 0;
