@@ -1,6 +1,30 @@
 #include "client/tls.hpp"
 
+#include <mutex>
+
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
 namespace rsexec {
+namespace {
+
+// A client context whose system CA store is read at its first certificate check rather than
+// when rsexec starts: parsing the ~150 certificates of the system bundle costs tens of
+// milliseconds of CPU, which a run that never speaks TLS (most) need not spend.
+struct LazyCaContext {
+    asio::ssl::context context{asio::ssl::context::tls_client};
+    std::once_flag loaded;
+};
+
+int verify_with_system_store(X509_STORE_CTX* check, void* argument) {
+    auto* lazy = static_cast<LazyCaContext*>(argument);
+    // X509_STORE_set_default_paths fails only when it cannot allocate; a missing bundle simply
+    // leaves the store empty, and the check below then fails as it would have.
+    std::call_once(lazy->loaded, [&] { (void)X509_STORE_set_default_paths(SSL_CTX_get_cert_store(lazy->context.native_handle())); });
+    return X509_verify_cert(check);
+}
+
+} // namespace
 
 const char* tls_mode_name(TlsMode mode) noexcept {
     switch (mode) {
@@ -18,7 +42,8 @@ std::optional<TlsMode> parse_tls_mode(std::string_view name) {
 }
 
 Expected<std::shared_ptr<asio::ssl::context>> make_tls_context(const std::string& ca_file, bool insecure) {
-    auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+    auto lazy = std::make_shared<LazyCaContext>();
+    std::shared_ptr<asio::ssl::context> context(lazy, &lazy->context);
     std::error_code ec;
     context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
                              asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
@@ -30,7 +55,7 @@ Expected<std::shared_ptr<asio::ssl::context>> make_tls_context(const std::string
         return context;
     }
     context->set_verify_mode(asio::ssl::verify_peer);
-    if (ca_file.empty()) context->set_default_verify_paths(ec);
+    if (ca_file.empty()) SSL_CTX_set_cert_verify_callback(context->native_handle(), verify_with_system_store, lazy.get());
     else context->load_verify_file(ca_file, ec);
     if (ec) {
         return Error(Errc::tls_failed, (ca_file.empty() ? std::string("cannot load the system's CA certificates")
