@@ -55,13 +55,10 @@ struct BatchRun::State {
     std::deque<std::size_t> ready;  // claimed, not started
     std::size_t chunk = 0;          // items per claim: options.claim_chunk, or 1 (give_back_unstarted)
     // What the journal does not hold of the items this process submitted: the passwords, by
-    // login (scheme://user@host:port), and a line's own policies and passwords that differ from its
-    // login's first, by position in the job (only for lines that have one).
+    // login (scheme://user@host:port), and a line's passwords that differ from its login's first,
+    // by position in the job (only for lines that have one).
     std::unordered_map<std::string, std::string> passwords;
     struct LinePolicies {
-        std::optional<Overwrite> overwrite;
-        std::optional<std::string> relay;
-        std::optional<bool> mkdirs;
         std::optional<std::string> passwords[2];  // source, destination: when not the login's first
     };
     std::unordered_map<std::size_t, LinePolicies> line_policies;

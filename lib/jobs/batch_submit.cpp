@@ -1,5 +1,7 @@
 // Submitting a run's items to the journal a chunk at a time, keeping only what the journal does
-// not hold (passwords, a line's own policies), so that a run's memory does not grow with its job.
+// not hold (passwords), so that a run's memory does not grow with its job. A line's own policies
+// (overwrite, relay, mkdirs) are stored with the item and come back with its claim, here or in a
+// worker elsewhere.
 #include "batch_state.hpp"
 
 namespace rsexec {
@@ -48,8 +50,7 @@ void BatchRun::State::remember(const JobItem& item, std::size_t seq) {
         auto [it, first] = passwords.try_emplace(password_key(url), *url.password);
         if (!first && it->second != *url.password) own[side] = url.password;
     }
-    if (item.overwrite || item.relay || item.mkdirs || own[0] || own[1])
-        line_policies[seq] = {item.overwrite, item.relay, item.mkdirs, own[0], own[1]};
+    if (own[0] || own[1]) line_policies[seq] = {{own[0], own[1]}};
 }
 
 void BatchRun::State::restore(JobItem& item, std::size_t seq) const {
@@ -59,11 +60,6 @@ void BatchRun::State::restore(JobItem& item, std::size_t seq) const {
         if (url.password) continue;
         if (line != line_policies.end() && line->second.passwords[side]) url.password = line->second.passwords[side];
         else if (auto it = passwords.find(password_key(url)); it != passwords.end()) url.password = it->second;
-    }
-    if (line != line_policies.end()) {
-        if (line->second.overwrite) item.overwrite = line->second.overwrite;
-        if (line->second.relay) item.relay = line->second.relay;
-        if (line->second.mkdirs) item.mkdirs = line->second.mkdirs;
     }
 }
 

@@ -25,8 +25,32 @@ std::string journal_key(const JobItem& item) {
     return item.source.display() + " -> " + item.destination.display() + (item.append ? " append" : "");
 }
 
+std::int64_t journal_ident(std::string_view key) noexcept {
+    std::uint64_t hash = 0xcbf29ce484222325u;  // FNV-1a, 64 bits
+    for (const unsigned char c : key) hash = (hash ^ c) * 0x100000001b3u;
+    return static_cast<std::int64_t>(hash);
+}
+
 StoredItem stored_item(const JobItem& item) {
-    return {journal_key(item), item.source.display(), item.destination.display(), item.append};
+    StoredItem stored{journal_key(item), item.source.display(), item.destination.display(), item.append,
+                      std::nullopt, item.relay, item.mkdirs};
+    if (item.overwrite) stored.overwrite = overwrite_name(*item.overwrite);
+    return stored;
+}
+
+Status restore_line_policies(JobItem& item, const std::optional<std::string>& overwrite,
+                             const std::optional<std::string>& relay, std::optional<bool> mkdirs) {
+    if (overwrite) {
+        item.overwrite = parse_overwrite(*overwrite);
+        if (!item.overwrite) return Error(Errc::bad_job, "journal: stored overwrite policy: " + *overwrite);
+    }
+    if (relay) {
+        if (*relay != "auto" && *relay != "never" && *relay != "always")
+            return Error(Errc::bad_job, "journal: stored relay mode: " + *relay);
+        item.relay = relay;
+    }
+    item.mkdirs = mkdirs;
+    return success();
 }
 
 Expected<JobItem> item_from_stored(const std::string& source, const std::string& destination, bool append,

@@ -11,7 +11,7 @@
 namespace rsexec {
 namespace {
 
-constexpr int schema_version = 4;
+constexpr int schema_version = 5;
 
 // The schema, created once by whichever worker comes first (the advisory lock serializes the
 // others). Connection counts live in rsexec_connections, one row per worker and server; the
@@ -91,6 +91,15 @@ DO $relayed$ BEGIN
     UPDATE rsexec_meta SET value = '4' WHERE name = 'schema';
   END IF;
 END $relayed$;
+-- Schema 5: a line's own overwrite, relay and mkdirs (job file fields; NULL: unset, the worker's
+-- flags decide), so that a worker anywhere does what the line says.
+DO $policies$ BEGIN
+  IF (SELECT value FROM rsexec_meta WHERE name = 'schema') = '4' THEN
+    ALTER TABLE rsexec_items ADD COLUMN IF NOT EXISTS overwrite text, ADD COLUMN IF NOT EXISTS relay text,
+      ADD COLUMN IF NOT EXISTS mkdirs boolean;
+    UPDATE rsexec_meta SET value = '5' WHERE name = 'schema';
+  END IF;
+END $policies$;
 CREATE TABLE IF NOT EXISTS rsexec_workers (
   name text PRIMARY KEY, job text NOT NULL, started timestamptz NOT NULL DEFAULT now(),
   lease_until timestamptz NOT NULL);
@@ -258,17 +267,23 @@ Expected<std::vector<std::size_t>> PostgresqlJournal::submit_chunk(const std::ve
         for (std::size_t i = start; i < std::min(items.size(), start + part); ++i) {
             auto stored = stored_item(items[i]);
             seq_of[stored.key] = first_seq + i;
-            rows.push_back({{"seq", first_seq + i}, {"line", items[i].line}, {"key", std::move(stored.key)},
-                            {"src", std::move(stored.source)}, {"dst", std::move(stored.destination)},
-                            {"append", stored.append}});
+            nlohmann::json row = {{"seq", first_seq + i}, {"line", items[i].line}, {"key", std::move(stored.key)},
+                                  {"src", std::move(stored.source)}, {"dst", std::move(stored.destination)},
+                                  {"append", stored.append}};
+            if (stored.overwrite) row["overwrite"] = *stored.overwrite;
+            if (stored.relay) row["relay"] = *stored.relay;
+            if (stored.mkdirs) row["mkdirs"] = *stored.mkdirs;
+            rows.push_back(std::move(row));
         }
         // What failed is tried again; what is done or running stays as it is.
-        auto inserted = query("INSERT INTO rsexec_items (job, seq, line, key, src, dst, append, state)"
-                              " SELECT $1, u.seq, u.line, u.key, u.src, u.dst, u.append, 'pending'"
-                              " FROM jsonb_to_recordset($2::jsonb) AS u(seq bigint, line bigint, key text, src text,"
-                              " dst text, append boolean)"
+        // A line's own policies are the job file's as submitted last.
+        auto inserted = query("INSERT INTO rsexec_items (job, seq, line, key, src, dst, append, overwrite, relay, mkdirs, state)"
+                              " SELECT $1, u.seq, u.line, u.key, u.src, u.dst, u.append, u.overwrite, u.relay, u.mkdirs,"
+                              " 'pending' FROM jsonb_to_recordset($2::jsonb) AS u(seq bigint, line bigint, key text, src text,"
+                              " dst text, append boolean, overwrite text, relay text, mkdirs boolean)"
                               " ON CONFLICT (job, key) DO UPDATE SET state = CASE WHEN rsexec_items.state = 'failed'"
-                              " THEN 'pending' ELSE rsexec_items.state END RETURNING key, state",
+                              " THEN 'pending' ELSE rsexec_items.state END, overwrite = excluded.overwrite,"
+                              " relay = excluded.relay, mkdirs = excluded.mkdirs RETURNING key, state",
                               {options_.job, rows.dump()});
         if (!inserted) return inserted.error();
         for (int row = 0; row < inserted->rows(); ++row)
@@ -310,7 +325,7 @@ Expected<std::vector<ClaimedItem>> PostgresqlJournal::claim(std::size_t count) {
         " UPDATE rsexec_items i SET state = 'running', worker = $2, claims = i.claims + 1,"
         "   started = COALESCE(i.started, now())"
         " FROM picked WHERE i.id = picked.id"
-        " RETURNING i.id, i.seq, i.line, i.src, i.dst, i.append, i.claims",
+        " RETURNING i.id, i.seq, i.line, i.src, i.dst, i.append, i.claims, i.overwrite, i.relay, i.mkdirs",
         {options_.job, options_.worker, std::to_string(count), lease_seconds(options_)});
     if (!claimed) return claimed.error();
     std::vector<ClaimedItem> items;
@@ -318,6 +333,14 @@ Expected<std::vector<ClaimedItem>> PostgresqlJournal::claim(std::size_t count) {
         auto item = item_from_stored(claimed->text(row, 3), claimed->text(row, 4), claimed->text(row, 5) == "t",
                                      static_cast<std::size_t>(claimed->integer(row, 2)));
         if (!item) return item.error();
+        auto text_or_null = [&claimed, row](int column) -> std::optional<std::string> {
+            if (claimed->null(row, column)) return std::nullopt;
+            return claimed->text(row, column);
+        };
+        std::optional<bool> mkdirs;
+        if (!claimed->null(row, 9)) mkdirs = claimed->text(row, 9) == "t";
+        if (auto policies = restore_line_policies(*item, text_or_null(7), text_or_null(8), mkdirs); !policies)
+            return policies.error();
         items.push_back({claimed->integer(row, 0), static_cast<std::size_t>(claimed->integer(row, 1)), std::move(*item),
                          static_cast<int>(claimed->integer(row, 6)) - 1});
     }

@@ -138,7 +138,7 @@ def test_status_postgresql(tmp):
         check(report.get("job") == "mixed.job", "job name: %r" % report)
         check_failed_items(report, src, dst)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'")
-        check(rows == [("4",)], "schema version: %r" % rows)
+        check(rows == [("5",)], "schema version: %r" % rows)
         # status reads the counters (schema 3 on): they agree with the items.
         result = run(["status", "--journal", pg.url, "--job", "mixed.job", "--json"], tmp)
         check(result.returncode == 0, "status --json: exit %d: %s" % (result.returncode, result.stderr))
@@ -160,7 +160,7 @@ def test_status_postgresql(tmp):
         check(len(items) == 1 and items[0]["line"] == 3 and items[0]["exit_code"] is None and "550" in items[0]["error"],
               "the schema-1 database's failed item: %r" % items)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'", database="old")
-        check(rows == [("4",)], "the schema-1 database was not brought forward: %r" % rows)
+        check(rows == [("5",)], "the schema-1 database was not brought forward: %r" % rows)
         result = run(["status", "--journal", old, "--json"], tmp)
         counted = json.loads(result.stdout) if result.returncode == 0 else {}
         check(counted.get("failed") == 1 and counted.get("total") == 1,
@@ -221,7 +221,7 @@ def test_old_journal(tmp):
         db = sqlite3.connect(journal)
         version = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchall()
         db.close()
-        check(version == [("5",)], "the journal was not brought forward: %r" % version)
+        check(version == [("6",)], "the journal was not brought forward: %r" % version)
         result = run(["batch", "--json", "--retries", "0", job], tmp)
         check(result.returncode == SOURCE, "batch on the old journal: exit %d: %s" % (result.returncode, result.stderr))
         items = json.loads(run(["status", "--journal", journal, "--failed", "--json"], tmp).stdout)["items"]
@@ -231,7 +231,7 @@ def test_old_journal(tmp):
         check(result.returncode == 0, "the fixed batch: exit %d: %s" % (result.returncode, result.stderr))
         items = json.loads(run(["status", "--journal", journal, "--failed", "--json"], tmp).stdout)["items"]
         check(items == [], "nothing failed after the fix: %r" % items)
-        print("ok: a schema-2 journal lists its failed item (exit code null), becomes schema 5, then records exit 5")
+        print("ok: a schema-2 journal lists its failed item (exit code null), becomes schema 6, then records exit 5")
 
 
 def dumped_transfers(path):

@@ -205,16 +205,16 @@ def test_worker(tmp):
         result = run(["worker", "--json", "-j", "2", "--netrc", netrc, "--journal", pg.url, "--job", "mixed.job"])
         check(result.returncode == 0, "worker: " + describe(result))
         check_copies(expected, "worker")
-        # A line's "relay" field, like its "overwrite", holds in the process that submits the job
-        # (README): the worker relays line 4, whose servers refuse to pair, and pairs line 3.
-        check_relay_flags(events_of(result), "worker", want=(4,))
+        # A line's "relay" field is stored with the item: the worker relays line 3 ("relay": "always")
+        # and line 4, whose servers refuse to pair.
+        check_relay_flags(events_of(result), "worker")
         check(parts_in(b.root, c.root, inbox) == [], "temporary files left")
         status = run(["status", "--journal", pg.url, "--job", "mixed.job", "--json"])
         report = json.loads(status.stdout)
-        check(report.get("relayed") == 1 and report.get("done") == 6, "status --json (PostgreSQL): %r" % report)
+        check(report.get("relayed") == 2 and report.get("done") == 6, "status --json (PostgreSQL): %r" % report)
         rows = pg.psql("SELECT value FROM rsexec_meta WHERE name = 'schema'")
-        check(rows == [("4",)], "PostgreSQL schema: %r" % rows)
-        print("ok: --submit then a worker: the mixed job through a PostgreSQL journal, relayed 1")
+        check(rows == [("5",)], "PostgreSQL schema: %r" % rows)
+        print("ok: --submit then a worker: the mixed job through a PostgreSQL journal, relayed 2")
 
 
 def tree_of(root):
@@ -286,7 +286,7 @@ def test_mirror(tmp):
 
 def test_migrate(tmp):
     """A journal of schema 4 (this version's without the relayed column and its index, as the
-    previous rsexec made it) is read, brought to schema 5, and then records relayed items."""
+    previous rsexec made it) is read, brought to schema 6, and then records relayed items."""
     a, b, c = servers()
     with a, b, c:
         job, expected, _, _ = mixed_job(tmp, a, b, c)
@@ -306,12 +306,12 @@ def test_migrate(tmp):
         version = db.execute("SELECT value FROM meta WHERE name = 'schema'").fetchall()
         columns = [row[1] for row in db.execute("PRAGMA table_info(items)")]
         db.close()
-        check(version == [("5",)] and "relayed" in columns, "not brought forward: %r %r" % (version, columns))
+        check(version == [("6",)] and "relayed" in columns, "not brought forward: %r %r" % (version, columns))
         result = run(["batch", "--json", "--journal", journal, job])
         check(result.returncode == 0, "batch on the migrated journal: " + describe(result))
         status = json.loads(run(["status", "--journal", journal, "--json"]).stdout)
         check(status.get("relayed") == 2 and status.get("done") == 6, "after the run: %r" % status)
-        print("ok: a schema-4 journal is read, becomes schema 5, and counts the relayed items of the next run")
+        print("ok: a schema-4 journal is read, becomes schema 6, and counts the relayed items of the next run")
 
 
 def main():

@@ -361,7 +361,7 @@ TEST_CASE("the journal's progress counters agree with a full count after every k
     for (std::size_t i = 1; i <= 5; ++i) five.push_back(item("f" + std::to_string(i), i));
     {
         auto journal = open_at(file.path.string(), "w1");
-        CHECK(schema_of(file.path) == "5");
+        CHECK(schema_of(file.path) == "6");
         check_progress_is_counted(*journal, file.path, "opening");
         REQUIRE(journal->submit(five, 0));
         check_progress_is_counted(*journal, file.path, "submit");
@@ -443,7 +443,7 @@ TEST_CASE("a journal of the third schema is brought forward with its progress co
         sqlite3_close(db);
     }
     auto journal = open_at(file.path.string());
-    CHECK(schema_of(file.path) == "5");
+    CHECK(schema_of(file.path) == "6");
     check_progress_is_counted(*journal, file.path, "bringing schema 3 forward");
     const auto progress = journal->progress();
     REQUIRE(progress);
@@ -551,11 +551,109 @@ TEST_CASE("a journal of the fourth schema gains the relay column and keeps its c
     CHECK(progress->pending == 2);
     CHECK(progress->bytes == 42);
     CHECK(progress->relayed == 0);
-    CHECK(schema_of(file.path) == "5");
+    CHECK(schema_of(file.path) == "6");
     auto claimed = journal->claim(1);
     REQUIRE(claimed);
     Outcome relayed{(*claimed)[0].id, ItemState::done, 7, 1, ""};
     relayed.relayed = true;
     REQUIRE(journal->report({relayed}));
     CHECK(journal->progress()->relayed == 1);
+}
+
+TEST_CASE("a line's own overwrite, relay and mkdirs come back with its claim") {
+    TempJournalPath file;
+    auto items = three_items();
+    items[0].overwrite = Overwrite::never;
+    items[1].relay = "never";
+    items[2].mkdirs = false;
+    {
+        auto journal = open_at(file.path.string());
+        REQUIRE(journal->submit(items, 0));
+    }
+    // Another process (a worker) claims them from the file.
+    auto journal = open_at(file.path.string(), "w2");
+    auto claimed = journal->claim(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 3);
+    CHECK((*claimed)[0].item.overwrite == Overwrite::never);
+    CHECK(!(*claimed)[0].item.relay);
+    CHECK(!(*claimed)[0].item.mkdirs);
+    CHECK((*claimed)[1].item.relay == std::optional<std::string>("never"));
+    CHECK(!(*claimed)[1].item.overwrite);
+    CHECK((*claimed)[2].item.mkdirs == std::optional<bool>(false));
+    REQUIRE(journal->leave());
+    // Submitted again with the lines changed: the journal keeps the job file's latest fields.
+    items[0].overwrite = std::nullopt;
+    items[1].relay = "always";
+    REQUIRE(journal->submit(items, 0));
+    claimed = journal->claim(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 3);
+    CHECK(!(*claimed)[0].item.overwrite);
+    CHECK((*claimed)[1].item.relay == std::optional<std::string>("always"));
+}
+
+TEST_CASE("items are found by their hashed key, and a key sharing another's hash is told apart") {
+    TempJournalPath file;
+    {
+        auto journal = open_at(file.path.string());
+        REQUIRE(journal->submit(three_items(), 0));
+        auto claimed = journal->claim(10);
+        REQUIRE(claimed);
+        REQUIRE(journal->report({{(*claimed)[0].id, ItemState::done, 5, 1, "", 0}}));
+    }
+    // A done item whose key differs from f2's but has the same ident: a collision as the hash may make.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.path.c_str(), &db) == SQLITE_OK);
+    const std::string f2 = journal_key(item("f2", 2));
+    const std::string sql = "INSERT INTO items (ident, key, state, seq, line, src, dst) VALUES (" +
+                            std::to_string(journal_ident(f2)) + ", 'ftp://x@c.example/other -> ftp://x@c.example/in/',"
+                            " 'done', 9, 9, 'ftp://x@c.example/other', 'ftp://x@c.example/in/')";
+    REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+    auto journal = open_at(file.path.string());
+    auto done = journal->done_among({f2, journal_key(item("f1", 1)), journal_key(item("f3", 3))});
+    REQUIRE(done);
+    CHECK(*done == std::vector<std::size_t>{1});
+    // Submitted again: f1 is done, f2 is not taken for the other item, and no item is doubled.
+    auto again = journal->submit(three_items(), 0);
+    REQUIRE(again);
+    CHECK(*again == std::vector<std::size_t>{0});
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->done == 2);  // f1 and the other item
+    CHECK(progress->pending == 2);
+    CHECK(journal_ident("a") != journal_ident("b"));
+    CHECK(journal_ident("") == static_cast<std::int64_t>(0xcbf29ce484222325u));
+}
+
+TEST_CASE("a line listed twice in a new job is one item, at its last listing, found by its key afterwards") {
+    TempJournalPath file;
+    auto journal = open_at(file.path.string());
+    auto twice = item("f1", 3);
+    twice.overwrite = Overwrite::never;
+    auto done = journal->submit({item("f1", 1), item("f2", 2), twice}, 0);
+    REQUIRE(done);
+    CHECK(done->empty());
+    auto progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->pending == 2);
+    auto claimed = journal->claim(10);
+    REQUIRE(claimed);
+    REQUIRE(claimed->size() == 2);
+    CHECK((*claimed)[0].item.source.path == "data/f2");
+    CHECK((*claimed)[1].seq == 2);
+    CHECK((*claimed)[1].item.overwrite == Overwrite::never);
+    REQUIRE(journal->report({{(*claimed)[1].id, ItemState::done, 5, 1, "", 0}, {(*claimed)[0].id, ItemState::failed, 0, 1, "x", 5}}));
+    auto found = journal->done_among({journal_key(item("f2", 0)), journal_key(item("f1", 0))});
+    REQUIRE(found);
+    CHECK(*found == std::vector<std::size_t>{1});
+    // Submitted again (no longer a new job): f1 is found done, f2 goes back to pending.
+    auto again = journal->submit({item("f1", 1), item("f2", 2)}, 0);
+    REQUIRE(again);
+    CHECK(*again == std::vector<std::size_t>{0});
+    progress = journal->progress();
+    REQUIRE(progress);
+    CHECK(progress->done == 1);
+    CHECK(progress->pending == 1);
 }

@@ -27,6 +27,9 @@ std::optional<ItemState> parse_item_state(std::string_view name) noexcept;
 
 // The key an item has in the journal: its URLs as shown (never a password) and its mode.
 std::string journal_key(const JobItem& item);
+// A 64-bit hash of a journal_key (FNV-1a): the journals' compact lookup key, so that their index
+// stays small whatever the URLs' length. Two keys may share it: a lookup also compares the key.
+std::int64_t journal_ident(std::string_view key) noexcept;
 
 // An item a worker claimed: for it alone until it reports the outcome, or its lease runs out.
 struct ClaimedItem {
@@ -146,9 +149,16 @@ bool is_postgresql_uri(std::string_view where) noexcept;
 struct StoredItem {
     std::string key, source, destination;
     bool append = false;
+    // The line's own policies (job file fields "overwrite", "relay", "mkdirs"); nullopt: unset,
+    // the worker's flags decide.
+    std::optional<std::string> overwrite, relay;
+    std::optional<bool> mkdirs;
 };
 StoredItem stored_item(const JobItem& item);
 Expected<JobItem> item_from_stored(const std::string& source, const std::string& destination, bool append,
                                    std::size_t line);
+// A stored line's own policies back into its item (what item_from_stored leaves unset).
+Status restore_line_policies(JobItem& item, const std::optional<std::string>& overwrite,
+                             const std::optional<std::string>& relay, std::optional<bool> mkdirs);
 
 } // namespace rsexec

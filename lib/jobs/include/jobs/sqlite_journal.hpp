@@ -42,9 +42,15 @@ private:
     Status exec(const std::string& sql);
     Status migrate();
     Status migrate_to_5();  // schema 4 -> 5: the relayed column
+    Status migrate_to_6();  // schema 5 -> 6: items found by journal_ident; a line's own policies
 
     sqlite3* db_ = nullptr;
-    sqlite3_stmt* submit_stmt_ = nullptr;  // between begin_submit and end_submit
+    // Between begin_submit and end_submit: an item's row by its key, its update, its insert.
+    sqlite3_stmt* find_stmt_ = nullptr;
+    sqlite3_stmt* update_stmt_ = nullptr;
+    sqlite3_stmt* insert_stmt_ = nullptr;
+    void finalize_submit();
+    bool bulk_ = false;  // a submission into a journal without items: the ident index made at its end
     sqlite3_stmt* report_stmt_ = nullptr;  // report's UPDATE, prepared once: a local run reports every item alone
     unsigned submit_max_per_host_ = 0;
     JournalOptions options_;
