@@ -269,8 +269,10 @@ Status SqliteJournal::begin_submit(unsigned max_per_host) {
     // and the ident index is made once at the end, sorted, instead of growing at random places
     // (end_submit; a line listed twice is then kept once). A submission's time per item then
     // stays the same for any length of job.
-    Statement empty(db_, "SELECT NOT EXISTS (SELECT 1 FROM items)");
-    bulk_ = empty && empty.step_row() && empty.integer(0) != 0;
+    {
+        Statement empty(db_, "SELECT NOT EXISTS (SELECT 1 FROM items)");
+        bulk_ = empty && empty.step_row() && empty.integer(0) != 0;
+    }  // finalized: a statement still reading keeps the table from being changed (DROP INDEX)
     if (bulk_) {
         if (auto dropped = exec("DROP INDEX items_ident"); !dropped) {
             abandon_submit();
