@@ -181,6 +181,7 @@ Status SqliteJournal::migrate() {
     Statement version(db_, "SELECT value FROM meta WHERE name = 'schema'");
     if (!version) return sql_error(db_, "cannot read the schema version");
     const std::string found = version.step_row() ? version.text(0) : "";
+    version.reset();  // a statement still reading keeps a table from being dropped (migrate_to_6)
     if (found == std::to_string(schema_version)) return success();
     if (found == "5") return migrate_to_6();
     if (!found.empty() && found != "1" && found != "2" && found != "3" && found != "4")
@@ -304,8 +305,8 @@ void bind_stored(sqlite3_stmt* stmt, const StoredItem& stored, std::int64_t seq,
     };
     sqlite3_bind_int64(stmt, 2, seq);
     sqlite3_bind_int64(stmt, 3, static_cast<std::int64_t>(line));
-    text(4, stored.source);
-    text(5, stored.destination);
+    sqlite3_bind_text(stmt, 4, stored.source.c_str(), static_cast<int>(stored.source.size()), SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, stored.destination.c_str(), static_cast<int>(stored.destination.size()), SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 6, std::int64_t{stored.append});
     text(7, stored.overwrite);
     text(8, stored.relay);
