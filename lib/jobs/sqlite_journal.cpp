@@ -47,7 +47,7 @@ constexpr const char* relay_column_sql[] = {
 // Schema 6: the items in a table of their own order (id: the rowid, in submit order), found by
 // journal_ident (a 64-bit hash of the key) through a small index instead of a unique index on the
 // key's text, whose entries (both URLs) came in random order and outgrew the page cache: a submit
-// of a million items then cost a third more per item than one of ten thousand. A line's own
+// of a million items then cost nearly twice the CPU per item of one of ten thousand. A line's own
 // overwrite, relay and mkdirs (NULL: unset) are stored with it, for workers elsewhere.
 constexpr const char* items_columns_sql =
     " (id INTEGER PRIMARY KEY, ident INTEGER NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,"
