@@ -284,9 +284,13 @@ int mirror_command(int argc, char** argv) {
     for (const auto& skipped : prepared->skipped) std::cerr << "rsexec: " << skipped << '\n';
 
     std::vector<JobItem> items;
-    for (const auto& file : plan.files_to_copy)
+    for (const auto& file : plan.files_to_copy) {
+        // A directory URL where the destination has a directory of the file's name: into it.
+        const std::string into = plan.files_into_directories.count(file) ? "/" : "";
         items.push_back({0, with_path(*source, join_path(source->path, file)),
-                         with_path(*destination, join_path(destination->path, file)), false, std::nullopt, std::nullopt});
+                         with_path(*destination, join_path(destination->path, file) + into), false, std::nullopt,
+                         std::nullopt});
+    }
     for (const auto& file : plan.files_to_compare)
         items.push_back({0, with_path(*source, join_path(source->path, file)),
                          with_path(*destination, join_path(destination->path, file)), false, policy.overwrite, std::nullopt});
@@ -339,6 +343,8 @@ int mirror_command(int argc, char** argv) {
     }
     batch.journal = journal.get();
     batch.open_pair = std::move(open_pair);
+    // The listing showed what each destination is: no question per file, pipelined everywhere.
+    batch.destinations_name_files = true;
     int code = 0;
     const std::size_t total = items.size();
     // With JSON, an empty run too: its summary carries every field README's table gives one.

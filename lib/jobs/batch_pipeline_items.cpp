@@ -14,6 +14,7 @@ PipelineCallbacks BatchRun::State::PipelineItems::callbacks(std::function<std::o
     callbacks.next = [this, take_next = std::move(take_next)]() -> std::optional<PipelineFile> {
         for (;;) {
             std::optional<std::size_t> index = pending_first;
+            const bool first_of_all = index.has_value();
             pending_first.reset();
             if (!index) index = take_next();
             if (!index) return std::nullopt;
@@ -23,6 +24,9 @@ PipelineCallbacks BatchRun::State::PipelineItems::callbacks(std::function<std::o
                 failed.emplace_back(*index, file.error());
             } else if (!*file) {
                 returned.push_back({*index, std::nullopt, relayed});
+                // Copied the usual way by this worker: one such item after the first ends the
+                // pipeline, so that the items after it go to every pair, not all to this one.
+                if (!first_of_all) return std::nullopt;
             } else {
                 return **file;
             }

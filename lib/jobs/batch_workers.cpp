@@ -18,7 +18,7 @@ asio::awaitable<Expected<CopyResult>> BatchRun::State::attempt(
     auto target = destination_path(item.source, item.destination);
     if (!target) co_return target.error();
     if (auto itself = onto_itself(src, dst, item, *target)) co_return *itself;
-    if (!item.destination.names_directory()) {
+    if (!item.destination.names_directory() && !options.destinations_name_files) {
         // cp(1), as rsexec copy: a destination that is an existing directory receives the file
         // under the source's name. Asked with the source's SIZE: no round trip of its own.
         auto placed = co_await place_in_directory(*src.session, item.source.path, *dst.session, *target, known_size);
@@ -178,7 +178,7 @@ Expected<std::optional<PipelineFile>> BatchRun::State::pipeline_file(const Site&
     if (!target) return target.error();
     if (auto itself = onto_itself(src, dst, item, *target)) return *itself;
     PipelineFile file{index, item.source.path, *target, {}};
-    if (!item.destination.names_directory()) {
+    if (!item.destination.names_directory() && !options.destinations_name_files) {
         // It may name a directory, to receive the file under the source's name: the pipeline
         // asks MLST; a server without it is asked the usual way.
         const std::string inside = *target + "/" + item.source.file_name();

@@ -74,6 +74,7 @@ MirrorPlan plan_mirror(const std::vector<TreeEntry>& source, const std::vector<T
         }
         if (it == there.end() || it->second->directory) {
             plan.files_to_copy.push_back(path);
+            if (it != there.end()) plan.files_into_directories.insert(path);
             continue;
         }
         const auto decision = decide(*entry, *it->second, policy);

@@ -72,6 +72,10 @@ struct BatchOptions {
     // An item whose STOR is refused gets its missing destination directory made (MKD, parents
     // first) and is tried once more (--no-mkdirs: false; a job-file line's "mkdirs" wins).
     bool make_directories = true;
+    // The items' destinations name files, never directories that exist (a mirror's plan, read
+    // from the destination's listing): no "is it a directory?" question per file (MLST, else
+    // SIZE and CWD), so they are pipelined between servers without MLST too.
+    bool destinations_name_files = false;
 };
 
 struct BatchSummary {

@@ -3,6 +3,7 @@
 // create and delete, then hand the copies to the batch engine (they go server to server).
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,9 @@ struct MirrorPolicy {
 struct MirrorPlan {
     std::vector<std::string> directories_to_make;  // parents before children
     std::vector<std::string> files_to_copy;
+    // Those of files_to_copy whose name the destination gives a directory: copied into it under
+    // their name, as cp(1) does (every other destination names a file, as the listing showed).
+    std::set<std::string> files_into_directories;
     std::vector<std::string> files_to_compare;  // the same size at both ends: digests decide
     // Files at both ends the policy keeps, and why (up_to_date counts them).
     std::vector<std::pair<std::string, SkipReason>> files_kept;
