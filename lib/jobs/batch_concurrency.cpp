@@ -2,6 +2,7 @@
 #include "batch_state.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -16,6 +17,10 @@ unsigned BatchRun::State::plan_pairs(std::size_t to_do, unsigned max_per_host) {
         summary.concurrency = summary.concurrency_peak = static_cast<unsigned>(std::min<std::size_t>(options.jobs, to_do));
         return options.jobs;
     }
+    // Items the journal had done already are announced (skipped) before: not of these.
+    planned = to_do == std::numeric_limits<std::size_t>::max()
+        ? to_do
+        : to_do + summary.done + summary.skipped + summary.failed;
     ConcurrencySettings settings = options.auto_pairs;
     // Each pair holds one connection to each of its servers: --max-per-host caps the pairs too.
     if (max_per_host != 0) settings.most = max_per_host;
@@ -118,6 +123,9 @@ asio::awaitable<void> BatchRun::State::pace_pairs() {
         const std::size_t settled = summary.done + summary.skipped + summary.failed;
         concurrency->completed(settled - counted);
         counted = settled;
+        // The files left bound the pairs worth their logins (a shared journal's are not known).
+        if (planned != std::numeric_limits<std::size_t>::max())
+            concurrency->items_left(planned > settled ? planned - settled : 0);
         concurrency->pairs_open(static_cast<unsigned>(std::count(pair_working.begin(), pair_working.end(), 1)), now);
         // Once every item has started, files/s falls by itself: no measure of the pairs. In
         // block mode, no ramp.

@@ -81,6 +81,7 @@ struct BatchRun::State {
     asio::steady_timer pacer;  // pace_pairs' wait
     std::vector<char> worker_alive, pair_working;
     unsigned spawned = 0;  // workers started
+    std::size_t planned = 0;  // -j auto: the items this run is to do (none known: the maximum)
     std::set<std::size_t> directories_made;  // items whose missing directory was made (batch_directories.cpp)
     // Pairs of servers (relay_pair_name) whose pairing this run saw accepted, or refused every
     // way (then relayed), and those a worker's direct attempt is finding out about, by worker

@@ -31,6 +31,12 @@ void ConcurrencyController::change_to(unsigned target, Clock::time_point now, st
     count_ = 0;
 }
 
+unsigned ConcurrencyController::affordable() const noexcept {
+    if (!left_ || settings_.files_per_pair == 0) return most_;
+    const std::size_t pairs = *left_ / settings_.files_per_pair;
+    return static_cast<unsigned>(std::max<std::size_t>(target_, std::min<std::size_t>(pairs, most_)));
+}
+
 void ConcurrencyController::pairs_open(unsigned pairs, Clock::time_point now) {
     open_ = pairs;
     // New pairs spend their first round trips logging in: the measurement starts when they
@@ -84,7 +90,15 @@ bool ConcurrencyController::tick(Clock::time_point now) {
         }
         best_target_ = target_;
         best_rate_ = rate;
-        const unsigned next = std::min(most_, additive_ ? target_ + std::max(1u, target_ / 4) : target_ * 2);
+        const unsigned wanted = std::min(most_, additive_ ? target_ + std::max(1u, target_ / 4) : target_ * 2);
+        const unsigned next = std::min(wanted, affordable());
+        if (next == target_ && wanted > target_) {
+            phase_ = Phase::settled;
+            change_to(target_, now, fmt::format("{} pairs made {:.0f} files/s: settled, {} files left are too few "
+                                                "for more pairs' logins (at least {} a pair)",
+                                                target_, rate, left_.value_or(0), settings_.files_per_pair));
+            return false;
+        }
         if (next == target_) {
             phase_ = Phase::settled;
             change_to(target_, now, fmt::format("{} pairs made {:.0f} files/s: settled at the most allowed ({})",

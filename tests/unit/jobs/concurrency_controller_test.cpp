@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <optional>
+#include <vector>
 
 #include "ftp/connection_limit.hpp"
 #include "jobs/concurrency_controller.hpp"
@@ -19,6 +21,9 @@ struct Simulation {
     ConcurrencyController controller;
     double carry = 0;
     unsigned highest = 0;
+    std::optional<std::size_t> left;  // the job's items not done yet, when the batch knows them
+    // Each rise of the target, and the items left then.
+    std::vector<std::pair<unsigned, std::size_t>> rises;
 
     explicit Simulation(ConcurrencySettings settings) : controller(settings, now) {}
 
@@ -29,8 +34,14 @@ struct Simulation {
             const auto files = static_cast<std::size_t>(carry);
             carry -= static_cast<double>(files);
             controller.completed(files);
+            if (left) {
+                *left -= std::min(*left, files);
+                controller.items_left(*left);
+            }
             controller.pairs_open(controller.target(), now);
+            const unsigned before = controller.target();
             controller.tick(now);
+            if (controller.target() > before) rises.emplace_back(controller.target(), left.value_or(0));
             highest = std::max(highest, controller.target());
         }
     }
@@ -169,4 +180,52 @@ TEST_CASE("-j auto goes back to its pairs when fewer do no better after files/s 
     sim.run([](unsigned pairs) { return 25.0 * pairs; }, 1500ms);
     sim.run([](unsigned pairs) { return 25.0 * pairs; }, 5s);
     CHECK(sim.controller.target() == 8);
+}
+
+TEST_CASE("-j auto adds no more pairs than the files left pay the logins of") {
+    // 1,000 files at 20 ms: the pairs double while files/s follows them, but each pair added
+    // must have 32 files left to do (its two logins cost a forking server as much CPU as ~150).
+    Simulation sim(ConcurrencySettings{});
+    sim.left = 1000;
+    sim.run(round_trip_bound, 5s);
+    REQUIRE_FALSE(sim.rises.empty());
+    for (const auto& [pairs, left] : sim.rises) {
+        INFO("rose to " << pairs << " pairs with " << left << " files left");
+        CHECK(pairs * 32 <= left);
+    }
+    CHECK(sim.highest >= 16);  // the growth itself is not held back
+    CHECK(sim.highest < 32);   // without the bound: 32
+    CHECK(sim.controller.phase() == ConcurrencyController::Phase::settled);
+
+    // A long job grows as far as files/s rises.
+    Simulation long_job(ConcurrencySettings{});
+    long_job.left = 1'000'000;
+    long_job.run(round_trip_bound, 10s);
+    CHECK(long_job.controller.target() == 32);
+}
+
+TEST_CASE("-j auto settles when the files left are too few for more pairs") {
+    ConcurrencySettings settings;
+    Clock::time_point now{};
+    ConcurrencyController controller(settings, now);
+    controller.pairs_open(4, now);
+    controller.items_left(100);  // 4 pairs: 25 files each already
+    for (int i = 0; i < 6; ++i) {
+        now += 50ms;
+        controller.completed(10);
+        controller.tick(now);
+    }
+    CHECK(controller.target() == 4);
+    CHECK(controller.phase() == ConcurrencyController::Phase::settled);
+    CHECK(controller.reason().find("too few for more pairs") != std::string::npos);
+    // The bound never takes pairs away: fewer files than pairs leaves the count alone.
+    ConcurrencyController few(settings, now);
+    few.items_left(0);
+    few.pairs_open(4, now);
+    for (int i = 0; i < 6; ++i) {
+        now += 50ms;
+        few.completed(10);
+        few.tick(now);
+    }
+    CHECK(few.target() == 4);
 }

@@ -131,3 +131,10 @@ TEST_CASE("the overwrite policy decides which files at both ends a mirror copies
     REQUIRE(plan.files_kept.size() == 1);
     CHECK(plan.files_kept.front() == std::pair<std::string, SkipReason>{"same", SkipReason::up_to_date});
 }
+
+TEST_CASE("a file whose name the destination gives a directory is copied into it; every other names a file") {
+    const auto plan = plan_mirror({file("f", 1, "1"), file("g", 1, "1"), file("h", 1, "1")},
+                                  {dir("f"), file("g", 2, "1")}, {});
+    CHECK(plan.files_to_copy == std::vector<std::string>{"f", "g", "h"});
+    CHECK(plan.files_into_directories == std::set<std::string>{"f"});
+}

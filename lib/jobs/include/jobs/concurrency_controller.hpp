@@ -9,6 +9,11 @@
 // login refused for the server's connection limit caps the pairs at those logged in then. Once
 // settled, files/s falling by a quarter (twice in a row, against a moving average) tries a
 // quarter fewer pairs, kept only if they do better than the fallen rate.
+//
+// A pair costs two logins before its first file: on a server that forks and checks a password
+// hash per session (vsftpd with PAM: about 40 ms of CPU a login on a 2-core machine, as much as
+// ~150 small files), pairs added for the last few files cost more than they gain. So the pairs
+// never grow beyond one per `files_per_pair` files left to do.
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -27,6 +32,9 @@ struct ConcurrencySettings {
     Clock::duration longest = std::chrono::seconds(5);
     Clock::duration warmup_limit = std::chrono::seconds(1);
     std::size_t samples = 8;
+    // Growing, at most one pair per this many files left (items_left): each pair's logins are
+    // paid back over its files.
+    std::size_t files_per_pair = 32;
 };
 
 class ConcurrencyController {
@@ -48,6 +56,8 @@ public:
     void completed(std::size_t items = 1) noexcept { count_ += items; }
     // How many pairs are logged in now.
     void pairs_open(unsigned pairs, Clock::time_point now);
+    // How many items are still to be done (not yet started or running): bounds the growth.
+    void items_left(std::size_t items) noexcept { left_ = items; }
     // A server refused a login for its connection limit while `open_pairs` pairs held a session
     // to it: never more pairs than that from now on.
     // Returns whether target() changed.
@@ -58,6 +68,8 @@ public:
 private:
     void change_to(unsigned target, Clock::time_point now, std::string reason);
     void restart(Clock::time_point now);
+    // The most pairs the files left pay the logins of (never fewer than the target now).
+    unsigned affordable() const noexcept;
 
     ConcurrencySettings settings_;
     unsigned target_;
@@ -68,6 +80,7 @@ private:
     unsigned best_target_ = 0;
     double best_rate_ = 0;
     unsigned open_ = 0;
+    std::optional<std::size_t> left_;  // items still to do, when told
     unsigned low_ = 0;  // settled: measurements in a row a quarter below the reference
     // Settled, trying fewer pairs after files/s fell: the count and the rate it fell to.
     unsigned probe_from_ = 0;
