@@ -91,7 +91,9 @@ bool ConcurrencyController::tick(Clock::time_point now) {
         best_target_ = target_;
         best_rate_ = rate;
         const unsigned wanted = std::min(most_, additive_ ? target_ + std::max(1u, target_ / 4) : target_ * 2);
-        const unsigned next = std::min(wanted, affordable());
+        unsigned next = std::min(wanted, affordable());
+        // A step of less than a quarter more pairs measures no gain apart from the noise.
+        if (next < wanted && next < target_ + std::max(1u, target_ / 4)) next = target_;
         if (next == target_ && wanted > target_) {
             phase_ = Phase::settled;
             change_to(target_, now, fmt::format("{} pairs made {:.0f} files/s: settled, {} files left are too few "

@@ -195,6 +195,9 @@ TEST_CASE("-j auto adds no more pairs than the files left pay the logins of") {
     }
     CHECK(sim.highest >= 16);  // the growth itself is not held back
     CHECK(sim.highest < 32);   // without the bound: 32
+    // No step too small to measure: each rise adds at least a quarter.
+    for (std::size_t i = 1; i < sim.rises.size(); ++i)
+        CHECK(sim.rises[i].first >= sim.rises[i - 1].first + sim.rises[i - 1].first / 4);
     CHECK(sim.controller.phase() == ConcurrencyController::Phase::settled);
 
     // A long job grows as far as files/s rises.
