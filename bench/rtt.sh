@@ -30,7 +30,8 @@
 #   >= 60 % at 100 ms), round trips of wall time per file, and the CPU seconds of rsexec, each
 #   rsexecd and each proxy; draws docs/rtt-block.png. RSEXEC_BEFORE=BINARY adds the same runs
 #   with another rsexec (say, the build before a change), for a comparison in one run.
-#   --auto: RTT 0 and 20 ms, 1,000 files, the vsftpd pair only (the -j auto rows).
+#   --auto: RTT 0 and 20 ms, 1,000 files, the vsftpd pair only (the -j auto rows, with the pairs
+#   settled on and the logins paid); RSEXEC_BEFORE=BINARY adds its batch (-j auto) and mirror.
 # RTT_FILES=N: N files where the runs copy 1,000 (a short trial of the script, not the figures).
 # RSEXEC, RSEXECD: the binaries (default build/bin/...).
 set -euo pipefail
@@ -264,8 +265,8 @@ wanted() {  # PAIR RTT SET: 1,000 files and the big file at 20 ms only, to bound
   [ "$3" = s200 ] || [ "$2" = 20 ] || { [ "$3" = s1000 ] && [ "$2" = 0 ] && [ "$1" = vsftpd ]; }
 }
 auto_settled() {  # TOOL: ", -j auto settled on N (peak M)" from the run's summary event
-  case $1 in rsexec-jauto | rsexec-mirror | rsexec-default | rsexec-before) ;; *) return 0 ;; esac
-  tail -n 1 "$bench_work/run.log" | sed -n 's/.*"concurrency":\([0-9]*\).*"concurrency_peak":\([0-9]*\).*/; -j auto settled on \1 pairs (peak \2)/p'
+  case $1 in rsexec-jauto | rsexec-mirror | rsexec-default | rsexec-before | rsexec-mirror-before) ;; *) return 0 ;; esac
+  tail -n 1 "$bench_work/run.log" | sed -n 's/.*"concurrency":\([0-9]*\).*"concurrency_peak":\([0-9]*\).*"logins":\([0-9]*\).*/; -j auto settled on \1 pairs (peak \2), \3 logins/p'
 }
 auto_goals() {
   local fps0 fps20 lftp20
@@ -276,6 +277,8 @@ auto_goals() {
   echo "Goals, vsftpd pair, $many_text x 4 KiB, rsexec batch -j auto:"
   ratio "  RTT 20 ms / RTT 0 ms" "$fps20" "$fps0" 0.8
   ratio "  RTT 20 ms, against lftp mirror --parallel=4" "$fps20" "$lftp20" 8
+  [ -z "${RSEXEC_BEFORE:-}" ] || ratio "  RTT 20 ms, RSEXEC_BEFORE's batch (-j auto) / RTT 0 ms" \
+    "$(fps vsftpd 20 s1000 rsexec-before)" "$(fps vsftpd 0 s1000 rsexec-before)" 0.8
 }
 
 # --- one run
@@ -315,6 +318,7 @@ run() {
         rsexec-before) cmd=("$RSEXEC_BEFORE" batch --no-journal --json "$bench_work/job") ;;
       esac ;;
     rsexec-mirror) cmd=("$RSEXEC" mirror --json "$src/$set/" "$dst/out/") ;;
+    rsexec-mirror-before) cmd=("$RSEXEC_BEFORE" mirror --json "$src/$set/" "$dst/out/") ;;
     lftp) cmd=(lftp -c "$lftp_fxp mirror $src/$set/ $dst/out/") ;;
     lftp-P4) cmd=(lftp -c "$lftp_fxp mirror --parallel=4 $src/$set/ $dst/out/") ;;
     guc) cmd=(globus-url-copy -r -cd "$src/$set/" "$dst/out/") ;;
@@ -363,7 +367,7 @@ tools_of() {  # PAIR SET
     gridftp:s1000) echo "guc-pp guc-pp-cc4" ;;
     gridftp:*) echo "guc guc-pp guc-pp-cc4" ;;
     *:big) echo "rsexec-j1 rsexec-mirror lftp" ;;
-    *:s1000) echo "rsexec-j4 rsexec-j16 rsexec-jauto rsexec-mirror lftp-P4" ;;
+    *:s1000) echo "rsexec-j4 rsexec-j16 rsexec-jauto rsexec-mirror lftp-P4${RSEXEC_BEFORE:+ rsexec-before rsexec-mirror-before}" ;;
     *) echo "rsexec-j1 rsexec-j4 rsexec-mirror lftp lftp-P4" ;;
   esac
 }
@@ -411,6 +415,7 @@ label() {
   case $1 in
     rsexec-j*) echo "rsexec batch -j ${1#rsexec-j}" ;;
     rsexec-default) echo 'rsexec batch' ;; rsexec-before) echo 'rsexec batch (RSEXEC_BEFORE)' ;;
+    rsexec-mirror-before) echo 'rsexec mirror (RSEXEC_BEFORE)' ;;
     rsexec-mirror) echo 'rsexec mirror (-j auto)' ;; lftp) echo 'lftp mirror (FXP)' ;;
     lftp-P4) echo 'lftp mirror --parallel=4 (FXP)' ;; guc) echo 'globus-url-copy' ;;
     guc-pp) echo 'globus-url-copy -pp' ;; guc-pp-cc4) echo 'globus-url-copy -pp -cc 4' ;;
