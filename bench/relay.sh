@@ -69,10 +69,14 @@ vs_creds=$("$peers" creds | sed 's/^user=\(.*\) password=\(.*\)$/\1:\2/')
 rs_creds=$BENCH_USER:$BENCH_PASS
 
 # timed LABEL COMMAND...: wall, user+sys seconds and peak RSS of the command (GNU time), printed
-# and left in $wall $cpu $rss_mib.
+# and left in $wall $cpu $rss_mib. Each starts with no dirty page cache: the seeded copies (GiBs)
+# and the previous copies would otherwise still be written back to disk during it, throttling the
+# destination server's writes (measured: the same relay 18 s instead of 6-8 s) and favouring
+# whichever client runs later.
 timed() {
   local label=$1 user sys rss
   shift
+  sync
   /usr/bin/time -f '%e %U %S %M' -o "$bench_work/time" "$@" >/dev/null 2>"$bench_work/err" ||
     { echo "failed: $label" >&2; cat "$bench_work/err" >&2; exit 1; }
   read -r wall user sys rss <"$bench_work/time"
