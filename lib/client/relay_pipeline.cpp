@@ -164,6 +164,7 @@ private:
 
         PumpOptions pump;
         pump.stall_limit = std::max(source_.timeout(), destination_.timeout());
+        pump.pipe = &pipe_;
         PumpEnd from = download->end(Side::source);
         PumpEnd to = upload->end(Side::destination);
         // Not `cond ? co_await ... : co_await ...`: GCC 12 destroys such a result twice.
@@ -288,6 +289,7 @@ private:
     const bool source_queues_;
     const bool destination_queues_;
     std::optional<Verified> verified_;
+    SplicePipe pipe_;  // made for the first file, kept for the next ones
     std::optional<std::size_t> current_;  // the file being copied
     std::optional<std::size_t> ahead_;    // the file asked for behind it
     bool blame_current_ = true;           // a failure now is the current file's own

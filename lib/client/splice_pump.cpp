@@ -22,18 +22,34 @@ namespace {
 
 constexpr auto as_value = asio::experimental::as_tuple(asio::use_awaitable);
 
-struct Pipe {
-    int read_end = -1;
-    int write_end = -1;
-    ~Pipe() {
-        if (read_end >= 0) ::close(read_end);
-        if (write_end >= 0) ::close(write_end);
-    }
-};
-
 int descriptor(PumpEnd& end) { return end.file >= 0 ? end.file : end.socket->native_handle(); }
 
 } // namespace
+
+bool SplicePipe::open() {
+    if (read_end_ >= 0) return true;
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    read_end_ = fds[0];
+    write_end_ = fds[1];
+#ifdef F_SETPIPE_SZ
+    // The pipe is the transfer's whole buffer: relay_buffer_bytes where the kernel allows it
+    // (/proc/sys/fs/pipe-max-size), else its default 64 KiB.
+    (void)::fcntl(write_end_, F_SETPIPE_SZ, static_cast<int>(relay_buffer_bytes));
+    const int capacity_or_error = ::fcntl(write_end_, F_GETPIPE_SZ);
+    capacity_ = capacity_or_error > 0 ? static_cast<std::size_t>(capacity_or_error) : 65536;
+#else
+    capacity_ = 65536;
+#endif
+    return true;
+}
+
+void SplicePipe::close() noexcept {
+    if (read_end_ >= 0) ::close(read_end_);
+    if (write_end_ >= 0) ::close(write_end_);
+    read_end_ = write_end_ = -1;
+    capacity_ = 0;
+}
 
 bool splice_available() noexcept {
 #ifdef __linux__
@@ -48,16 +64,18 @@ asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, co
     co_return co_await pump_buffered(from, to, options);
 #else
     using namespace asio::experimental::awaitable_operators;
-    Pipe pipe;
-    int fds[2];
-    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) co_return co_await pump_buffered(from, to, options);
-    pipe.read_end = fds[0];
-    pipe.write_end = fds[1];
-    // The pipe is the transfer's whole buffer: relay_buffer_bytes where the kernel allows it
-    // (/proc/sys/fs/pipe-max-size), else its default 64 KiB.
-    (void)::fcntl(pipe.write_end, F_SETPIPE_SZ, static_cast<int>(relay_buffer_bytes));
-    const int capacity_or_error = ::fcntl(pipe.write_end, F_GETPIPE_SZ);
-    const std::size_t capacity = capacity_or_error > 0 ? static_cast<std::size_t>(capacity_or_error) : 65536;
+    SplicePipe own_pipe;
+    SplicePipe& pipe = options.pipe ? *options.pipe : own_pipe;
+    if (!pipe.open()) co_return co_await pump_buffered(from, to, options);
+    // Whatever ends the pump but its success may leave bytes in the pipe: the next one gets a new one.
+    struct CloseUnlessEmptied {
+        SplicePipe& pipe;
+        bool emptied = false;
+        ~CloseUnlessEmptied() {
+            if (!emptied) pipe.close();
+        }
+    } guard{pipe};
+    const std::size_t capacity = pipe.capacity();
 
     std::error_code ignored;
     if (from.socket) from.socket->native_non_blocking(true, ignored);
@@ -75,7 +93,7 @@ asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, co
         bool read_blocked = false;
         bool write_blocked = false;
         if (!end_of_file && in_pipe < capacity) {
-            const ssize_t n = ::splice(in, nullptr, pipe.write_end, nullptr, capacity - in_pipe,
+            const ssize_t n = ::splice(in, nullptr, pipe.write_end(), nullptr, capacity - in_pipe,
                                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 in_pipe += static_cast<std::size_t>(n);
@@ -94,7 +112,7 @@ asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, co
             }
         }
         if (in_pipe > 0) {
-            const ssize_t n = ::splice(pipe.read_end, nullptr, out, nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            const ssize_t n = ::splice(pipe.read_end(), nullptr, out, nullptr, in_pipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
             if (n > 0) {
                 in_pipe -= static_cast<std::size_t>(n);
                 result.bytes += static_cast<std::uint64_t>(n);
@@ -131,6 +149,7 @@ asio::awaitable<Expected<PumpResult>> pump_splice(PumpEnd& from, PumpEnd& to, co
                 co_return Error(Errc::timeout, from.name + ": no data for the whole timeout", from.side);
         }
     }
+    guard.emptied = true;
     if (from.socket) from.socket->native_non_blocking(false, ignored);
     co_await finish_sending(to, options.stall_limit);
     if (options.progress) options.progress(result.bytes);

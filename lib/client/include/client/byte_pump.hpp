@@ -2,7 +2,8 @@
 // Moves one file's bytes through rsexec: from a data connection (or a local file) to another
 // data connection (or a local file), with bounded memory whatever the file's size. The relay
 // and local copies use it; which of the two ways runs is relay_plan.hpp's choose_pump:
-//   pump_buffered - reads into one buffer of relay_buffer_bytes and writes it out (TLS, digest);
+//   pump_buffered - reads into one buffer of buffer_bytes and writes it out (TLS, digest, a
+//                   destination server on this host);
 //   pump_splice   - splice(2) socket -> pipe -> socket in the kernel (splice_pump.cpp).
 // Every wait is bounded by the stall limit: an end that neither gives nor takes a byte that
 // long ends the pump with Errc::timeout, naming its side.
@@ -18,6 +19,7 @@
 #include "ftp/deadline.hpp"
 #include "ftp/error.hpp"
 #include "ftp/expected.hpp"
+#include "client/relay_plan.hpp"
 
 namespace rsexec {
 
@@ -30,11 +32,36 @@ struct PumpEnd {
     std::string name;  // for messages: "src data connection", "/tmp/x"
 };
 
+// splice(2)'s pipe, which a caller may keep from one transfer to the next (a pipeline of small
+// files): made once rather than per file. It is empty after a pump that succeeded; a pump that
+// fails closes it (bytes may be left in it), and the next one makes a new one.
+class SplicePipe {
+public:
+    SplicePipe() = default;
+    SplicePipe(const SplicePipe&) = delete;
+    SplicePipe& operator=(const SplicePipe&) = delete;
+    ~SplicePipe() { close(); }
+    // Makes the pipe when there is none, of relay_buffer_bytes where the kernel allows it; false
+    // when no pipe can be made.
+    bool open();
+    void close() noexcept;
+    int read_end() const noexcept { return read_end_; }
+    int write_end() const noexcept { return write_end_; }
+    std::size_t capacity() const noexcept { return capacity_; }
+
+private:
+    int read_end_ = -1;
+    int write_end_ = -1;
+    std::size_t capacity_ = 0;
+};
+
 struct PumpOptions {
     Clock::duration stall_limit = std::chrono::seconds(30);
     // Told the bytes moved so far, at most a few times a second.
     std::function<void(std::uint64_t)> progress;
     bool digest = false;  // SHA-256 of the stream (pump_buffered only)
+    SplicePipe* pipe = nullptr;  // pump_splice: the caller's pipe, kept between transfers
+    std::size_t buffer_bytes = relay_buffer_bytes;  // pump_buffered's buffer
 };
 
 struct PumpResult {
