@@ -37,17 +37,6 @@ asio::awaitable<Status> finish(ControlSession& session, const std::string& comma
     co_return success();
 }
 
-// Whether the data connection's other end is this host (a loopback address, or the address it
-// is bound to here): relay_plan.hpp says why that changes the pump.
-bool on_this_host(const PumpEnd& end) {
-    if (!end.socket) return false;
-    std::error_code ec;
-    const auto remote = end.socket->remote_endpoint(ec).address();
-    if (ec) return false;
-    const auto local = end.socket->local_endpoint(ec).address();
-    return remote.is_loopback() || (!ec && remote == local);
-}
-
 } // namespace
 
 std::string relay_pair_name(const ControlSession& source, const ControlSession& destination) {
@@ -120,11 +109,9 @@ asio::awaitable<Expected<RelayOutcome>> relay_file(ControlSession& source, Contr
     pump.stall_limit = settings.stall_limit;
     pump.progress = settings.progress;
     pump.digest = request.digest;
+    outcome.pump = choose_pump({*source_tls, *destination_tls, request.digest, splice_available()});
     PumpEnd from = download->end(Side::source);
     PumpEnd to = upload->end(Side::destination);
-    const PumpInputs inputs{*source_tls, *destination_tls, request.digest, splice_available(), on_this_host(to)};
-    outcome.pump = choose_pump(inputs);
-    pump.buffer_bytes = pump_buffer_bytes(inputs);
     auto pumping = [&]() -> asio::awaitable<Expected<PumpResult>> {
         if (outcome.pump == PumpKind::splice) co_return co_await pump_splice(from, to, pump);
         co_return co_await pump_buffered(from, to, pump);

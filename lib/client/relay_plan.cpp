@@ -21,15 +21,7 @@ PumpKind choose_pump(const PumpInputs& inputs) noexcept {
     // TLS records must be decrypted and encrypted again, and a digest must see every byte.
     if (inputs.source_tls || inputs.destination_tls || inputs.digest || !inputs.splice_available)
         return PumpKind::buffered;
-    // Over loopback, spliced pages cost the receiving server more than they save here.
-    if (inputs.destination_on_this_host) return PumpKind::buffered;
     return PumpKind::splice;
-}
-
-std::size_t pump_buffer_bytes(const PumpInputs& inputs) noexcept {
-    // Under TLS the records are at most 16 KiB anyway: the smaller buffer holds plenty.
-    const bool clear = !inputs.source_tls && !inputs.destination_tls;
-    return clear && inputs.destination_on_this_host ? relay_local_buffer_bytes : relay_buffer_bytes;
 }
 
 } // namespace rsexec

@@ -37,20 +37,7 @@ TEST_CASE("splice moves the bytes only when nothing needs to see them") {
     }
 }
 
-TEST_CASE("a clear relay to a server on this host copies through a larger buffer") {
-    const PumpInputs local{false, false, false, true, true};
-    CHECK(choose_pump(local) == PumpKind::buffered);
-    CHECK(pump_buffer_bytes(local) == relay_local_buffer_bytes);
-    CHECK(pump_buffer_bytes({false, false, false, true, false}) == relay_buffer_bytes);
-    SUBCASE("under TLS the usual buffer") {
-        CHECK(choose_pump({true, false, false, true, true}) == PumpKind::buffered);
-        CHECK(pump_buffer_bytes({true, false, false, true, true}) == relay_buffer_bytes);
-    }
-}
-
 TEST_CASE("a relayed transfer holds at most a few MiB") {
     CHECK(relay_buffer_bytes <= 4u << 20);
     CHECK(relay_buffer_bytes >= 64u << 10);
-    CHECK(relay_local_buffer_bytes <= 4u << 20);
-    CHECK(relay_local_buffer_bytes >= relay_buffer_bytes);
 }

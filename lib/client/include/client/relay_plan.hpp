@@ -6,13 +6,7 @@
 //   always - never ask the servers to connect to each other
 // The relayed bytes cross rsexec on two passive data connections, one per server. Without TLS
 // on either and without a digest to compute, splice(2) moves them through a pipe in the kernel;
-// otherwise a bounded buffer in user space does. One exception: a destination server on this
-// host. Over loopback the receiving server reads the very pages rsexec hands to its socket; spliced,
-// those are the source's page-cache pages, untouched by any CPU and in 4 KiB pieces, and its
-// copy out of them costs it about 1.7x what it costs from the socket's own buffers (rsexecd:
-// 0.9 s against 0.53 s of CPU a GiB). Copying in rsexec (with a larger buffer: fewer reads and
-// writes) then takes less CPU in all and spreads it over two processes; over a network the
-// destination receives fresh buffers from its card whichever way rsexec sent them.
+// otherwise a bounded buffer in user space does.
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -40,17 +34,10 @@ struct PumpInputs {
     bool destination_tls = false;  // the upload's data connection is under TLS
     bool digest = false;           // rsexec hashes the stream itself (--verify checksum, no server digest)
     bool splice_available = true;  // the platform has splice(2)
-    bool destination_on_this_host = false;  // the upload's data connection goes to a loopback or own address
 };
 PumpKind choose_pump(const PumpInputs& inputs) noexcept;
 
 // The memory one relayed transfer may hold at once: the user-space buffer, or the pipe's size.
 constexpr std::size_t relay_buffer_bytes = 1u << 20;
-// The buffer of a clear copy to a server on this host: reads of a few MiB at a time, the size
-// the source's socket holds by then (measured 4 MiB against 1 MiB: 0.6 s against 0.7 s of CPU
-// a GiB in rsexec).
-constexpr std::size_t relay_local_buffer_bytes = 4u << 20;
-// The buffer pump_buffered uses for a transfer with these inputs.
-std::size_t pump_buffer_bytes(const PumpInputs& inputs) noexcept;
 
 } // namespace rsexec
