@@ -109,7 +109,7 @@ asio::awaitable<void> finish_sending(PumpEnd& end, Clock::duration limit) {
 }
 
 asio::awaitable<Expected<PumpResult>> pump_buffered(PumpEnd& from, PumpEnd& to, const PumpOptions& options) {
-    std::vector<char> buffer(std::clamp<std::size_t>(options.buffer_bytes, 4096, relay_local_buffer_bytes));
+    std::vector<char> buffer(std::clamp<std::size_t>(options.buffer_bytes, 4096, relay_buffer_bytes));
     std::optional<DigestContext> digest;
     if (options.digest) digest.emplace();
     PumpResult result;

@@ -2,8 +2,7 @@
 // Moves one file's bytes through rsexec: from a data connection (or a local file) to another
 // data connection (or a local file), with bounded memory whatever the file's size. The relay
 // and local copies use it; which of the two ways runs is relay_plan.hpp's choose_pump:
-//   pump_buffered - reads into one buffer of buffer_bytes and writes it out (TLS, digest, a
-//                   destination server on this host);
+//   pump_buffered - reads into one buffer of buffer_bytes and writes it out (TLS, digest);
 //   pump_splice   - splice(2) socket -> pipe -> socket in the kernel (splice_pump.cpp).
 // Every wait is bounded by the stall limit: an end that neither gives nor takes a byte that
 // long ends the pump with Errc::timeout, naming its side.
