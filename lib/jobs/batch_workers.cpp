@@ -165,6 +165,11 @@ asio::awaitable<bool> BatchRun::State::pipeline(
         drop(src);
         drop(dst);
     }
+    // A pipeline that finished nothing (its pairing refused) hands back the window it took: this
+    // worker copies the first the usual way, to find what works; the rest go back to every
+    // worker, and to the relay pipeline when the servers turn out to refuse each other.
+    if (!items.finished_any)
+        for (; returned.size() > 1; returned.pop_back()) ready.push_front(returned.back().index);
     co_return items.finished_any;
 }
 
