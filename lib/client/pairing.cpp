@@ -168,7 +168,11 @@ Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcem
         if (!port) return Error(port.error().code, port.error().message, listener.side());
         return ConnectCommand{"PORT", std::move(*port)};
     }
-    return Error(Errc::pairing_refused, "RFC 438 pairing takes three steps, not one announcement", listener.side());
+    // RFC 438: the connector's SOCK names the socket the listener's LSTN announced; the pin that
+    // ends the three steps (or a host pin sent with the LSTN) is the caller's.
+    auto socket = parse_sock_reply(announcement.text());
+    if (!socket) return Error(socket.error().code, "LSTN: " + socket.error().message, listener.side());
+    return ConnectCommand{"SOCK", format_sock_argument(forwardable(*socket, listener, options))};
 }
 
 std::optional<ControlSession::Command> passive_pin(Dialect dialect, const ControlSession& listener,
@@ -176,6 +180,10 @@ std::optional<ControlSession::Command> passive_pin(Dialect dialect, const Contro
     if (dialect == Dialect::rfc438 || !listener.features().has("LSTN")) return std::nullopt;
     // The connector's data connection comes from the address its control connection reached,
     // as servers bind it (rfc438 forwards that address too); PORT/EPRT leave the port to it.
+    return host_pin(connector);
+}
+
+ControlSession::Command host_pin(const ControlSession& connector) {
     return ControlSession::Command{"SOCK", format_sock_argument(host_port_of(Endpoint(connector.peer_address(), 0)))};
 }
 

@@ -260,8 +260,8 @@ private:
         if (dialect == Dialect::rfc438) {
             listener_.queue(Expect::listen, nullptr, "LSTN", options_.pairing.listener == Side::source ? "S" : "R");
             // RFC 438 rule 2 with port 0: only the connector's host may connect (docs/PROTOCOL.md).
-            listener_.queue(Expect::pin, nullptr, "SOCK",
-                            format_sock_argument(host_port_of(Endpoint(connector_.session.peer_address(), 0))));
+            const auto pin = host_pin(connector_.session);
+            listener_.queue(Expect::pin, nullptr, pin.verb, pin.argument);
         } else {
             listener_.queue(Expect::listen, nullptr, options_.pairing_options.cpsv ? "CPSV" : listen_verb(dialect));
             if (auto pin = passive_pin(dialect, listener_.session, connector_.session))
@@ -274,13 +274,6 @@ private:
     Expected<ControlSession::Command> block_connect_command() const {
         if (!announcement_)
             return Error(Errc::unexpected_reply, "no listening socket announced", options_.pairing.listener);
-        if (options_.pairing.dialect == Dialect::rfc438) {
-            auto x = parse_sock_reply(announcement_->text());
-            if (!x) return Error(x.error().code, "LSTN: " + x.error().message, listener_.session.side());
-            // As pair_sessions forwards it: the address the listener's control connection reached.
-            const HostPort target{ip_address_of(listener_.session.peer_address()), x->port};
-            return ControlSession::Command{"SOCK", format_sock_argument(target)};
-        }
         auto command = connect_command(options_.pairing.dialect, *announcement_, listener_.session,
                                        options_.pairing_options);
         if (!command) return command.error();

@@ -66,7 +66,7 @@ bool reads_commands_while_waiting(const Features& features);
 // itself, one file after another.
 const char* listen_verb(Dialect dialect) noexcept;
 struct ConnectCommand {
-    std::string verb;      // "PORT", "EPRT"
+    std::string verb;      // "PORT", "EPRT", "SOCK"
     std::string argument;
 };
 Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcement, const ControlSession& listener,
@@ -78,6 +78,8 @@ Expected<ConnectCommand> connect_command(Dialect dialect, const Reply& announcem
 // own SOCK pins the connector's port too).
 std::optional<ControlSession::Command> passive_pin(Dialect dialect, const ControlSession& listener,
                                                    const ControlSession& connector);
+// "SOCK <connector's host>,0": the pin itself, also what a block-mode LSTN is pinned with.
+ControlSession::Command host_pin(const ControlSession& connector);
 
 // One way to try: a dialect and which side listens.
 struct PairingAttempt {
